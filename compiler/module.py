@@ -1,0 +1,204 @@
+"""Module IR: the decoded form of a Wasm binary, in the spec's vocabulary.
+
+The decoder builds these objects and every later phase reads them; nothing here knows about LLVM.
+Value types are one-letter strings (the same letters as the opcode table's signatures) so that a
+function type is just two short strings and comparisons are cheap.  Function bodies are kept as
+byte ranges of the original binary plus a decoded instruction list.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .opcodes import Op
+
+
+class ValType(str, enum.Enum):
+    I32 = "i"
+    I64 = "l"
+    F32 = "f"
+    F64 = "d"
+    V128 = "v"
+    FUNCREF = "F"
+    EXTERNREF = "E"
+
+    @property
+    def is_ref(self) -> bool:
+        return self in (ValType.FUNCREF, ValType.EXTERNREF)
+
+
+VALTYPE_BY_BYTE = {0x7F: "i", 0x7E: "l", 0x7D: "f", 0x7C: "d", 0x7B: "v", 0x70: "F", 0x6F: "E"}
+VALTYPE_TEXT = {"i": "i32", "l": "i64", "f": "f32", "d": "f64", "v": "v128", "F": "funcref",
+                "E": "externref"}
+REF_TYPES = ("F", "E")
+
+
+class ExternKind(enum.IntEnum):
+    FUNC = 0
+    TABLE = 1
+    MEMORY = 2
+    GLOBAL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FuncType:
+    params: str  # one letter per value type
+    results: str
+
+    def __str__(self) -> str:
+        p = " ".join(VALTYPE_TEXT[t] for t in self.params)
+        r = " ".join(VALTYPE_TEXT[t] for t in self.results)
+        return f"[{p}] -> [{r}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    min: int
+    max: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TableType:
+    elem: str  # "F" or "E"
+    limits: Limits
+
+
+@dataclass(frozen=True, slots=True)
+class MemType:
+    limits: Limits  # in 64 KiB pages
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalType:
+    valtype: str
+    mutable: bool
+
+
+class Instr(NamedTuple):
+    op: Op
+    imm: object  # shape given by op.imm; see decode.read_instr
+    offset: int  # byte offset of the opcode in the module
+
+
+@dataclass(frozen=True, slots=True)
+class BlockType:
+    """Resolved block type: the instruction's parameter and result types."""
+
+    params: str
+    results: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemArg:
+    align: int  # log2
+    offset: int
+
+
+@dataclass(slots=True)
+class Import:
+    module: str
+    name: str
+    kind: ExternKind
+    desc: object  # typeidx (int) | TableType | MemType | GlobalType
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class Export:
+    name: str
+    kind: ExternKind
+    index: int
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class Global:
+    type: GlobalType
+    init: list[Instr]  # constant expression (without the final `end`)
+    offset: int = 0
+
+
+class SegmentMode(enum.Enum):
+    ACTIVE = "active"
+    PASSIVE = "passive"
+    DECLARATIVE = "declarative"
+
+
+@dataclass(slots=True)
+class Elem:
+    mode: SegmentMode
+    elemtype: str
+    items: list[list[Instr]]  # one constant expression per element
+    table: int = 0
+    offset_expr: list[Instr] | None = None
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class Data:
+    mode: SegmentMode
+    init: bytes
+    memory: int = 0
+    offset_expr: list[Instr] | None = None
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class Code:
+    """A function body: declared locals (run-length, as in the binary) and its instructions."""
+
+    locals: list[tuple[int, str]]
+    body: list[Instr]
+    offset: int  # byte offset of the body's size field
+    size: int
+
+    def local_types(self) -> str:
+        return "".join(t * n for n, t in self.locals)
+
+
+@dataclass
+class Module:
+    types: list[FuncType] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    funcs: list[int] = field(default_factory=list)  # type index of each *defined* function
+    tables: list[TableType] = field(default_factory=list)  # defined tables
+    mems: list[MemType] = field(default_factory=list)  # defined memories
+    globals: list[Global] = field(default_factory=list)  # defined globals
+    exports: list[Export] = field(default_factory=list)
+    start: int | None = None
+    elems: list[Elem] = field(default_factory=list)
+    datas: list[Data] = field(default_factory=list)
+    data_count: int | None = None
+    codes: list[Code] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)  # function names from the name section
+    module_name: str | None = None
+    custom_sections: list[tuple[str, int, int]] = field(default_factory=list)  # name, offset, size
+
+    # --- index spaces (imports come first in each) ---
+    def imported(self, kind: ExternKind) -> list[Import]:
+        return [i for i in self.imports if i.kind == kind]
+
+    @property
+    def num_imported_funcs(self) -> int:
+        return sum(1 for i in self.imports if i.kind == ExternKind.FUNC)
+
+    def func_type_indices(self) -> list[int]:
+        return [i.desc for i in self.imported(ExternKind.FUNC)] + self.funcs  # type: ignore[misc]
+
+    def func_type(self, funcidx: int) -> FuncType:
+        return self.types[self.func_type_indices()[funcidx]]
+
+    def table_types(self) -> list[TableType]:
+        return [i.desc for i in self.imported(ExternKind.TABLE)] + self.tables  # type: ignore[misc]
+
+    def mem_types(self) -> list[MemType]:
+        return [i.desc for i in self.imported(ExternKind.MEMORY)] + self.mems  # type: ignore[misc]
+
+    def global_types(self) -> list[GlobalType]:
+        return ([i.desc for i in self.imported(ExternKind.GLOBAL)]  # type: ignore[misc]
+                + [g.type for g in self.globals])
+
+    def func_name(self, funcidx: int) -> str:
+        return self.names.get(funcidx, f"func{funcidx}")
