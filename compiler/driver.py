@@ -1,0 +1,147 @@
+"""The pipeline: decode -> validate -> lower -> optimise -> emit -> link.
+
+Each phase is a visible step with its own timing (for `-v`/`--time`).  `compile_module` stops after
+emitting an object (or LLVM IR / assembly); `build_executable` and `build_shared` add the link step
+against the C runtime (see link.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import backend, link
+from .decode import decode_module
+from .errors import WasmcError
+from .lower.module_lowering import lower_module
+from .module import Module
+from .validate import validate_module
+
+
+@dataclass
+class Options:
+    opt_level: int = 2
+    target_cpu: str | None = None
+
+
+@dataclass
+class PhaseTimes:
+    phases: list[tuple[str, float, str]] = field(default_factory=list)  # name, seconds, size note
+
+    def add(self, name: str, seconds: float, note: str = "") -> None:
+        self.phases.append((name, seconds, note))
+
+    def table(self) -> str:
+        lines = [f"{'phase':<10} {'seconds':>9}  size"]
+        for name, secs, note in self.phases:
+            lines.append(f"{name:<10} {secs:>9.3f}  {note}")
+        total = sum(s for _, s, _ in self.phases)
+        lines.append(f"{'total':<10} {total:>9.3f}")
+        return "\n".join(lines)
+
+
+class _Timer:
+    def __init__(self, times: PhaseTimes, name: str):
+        self.times, self.name, self.note = times, name, ""
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.times.add(self.name, time.perf_counter() - self.t0, self.note)
+        return False
+
+
+def read_input(path: str | os.PathLike) -> bytes:
+    """Module bytes from a .wasm file, or from .wat/.wast text through wasmtime's parser."""
+    data = Path(path).read_bytes()
+    if data[:4] == b"\0asm":
+        return data
+    if str(path).endswith((".wat", ".wast")):
+        try:
+            import wasmtime
+        except ImportError as e:  # pragma: no cover - wasmtime is a test dependency
+            raise WasmcError("text input needs the `wasmtime` package (pip install wasmtime)") \
+                from e
+        try:
+            return wasmtime.wat2wasm(data.decode("utf-8"))
+        except Exception as e:  # wasmtime raises its own error type with a good message
+            raise WasmcError(f"cannot parse text module: {e}") from None
+    return data
+
+
+def front_end(wasm: bytes, times: PhaseTimes | None = None) -> Module:
+    times = times or PhaseTimes()
+    with _Timer(times, "decode") as t:
+        module = decode_module(wasm)
+        t.note = f"{len(wasm)} bytes"
+    with _Timer(times, "validate"):
+        validate_module(module)
+    return module
+
+
+def compile_module(wasm: bytes, opts: Options, emit: str = "obj",
+                   times: PhaseTimes | None = None) -> tuple[bytes | str, Module]:
+    """Compile to an object file's bytes (emit="obj"), LLVM IR text ("llvm") or assembly ("asm")."""
+    times = times or PhaseTimes()
+    module = front_end(wasm, times)
+    return compile_validated(module, opts, emit, times), module
+
+
+def compile_validated(module: Module, opts: Options, emit: str = "obj",
+                      times: PhaseTimes | None = None) -> bytes | str:
+    """The back half of the pipeline, for a module that has passed validation."""
+    times = times or PhaseTimes()
+    with _Timer(times, "lower") as t:
+        ir_module = lower_module(module)
+        ir_text = str(ir_module)
+        t.note = f"{len(module.codes)} functions, {len(ir_text)} chars of IR"
+    tm = backend.target_machine(opts.opt_level, opts.target_cpu)
+    with _Timer(times, "optimise"):
+        mod = backend.parse(ir_text)
+        backend.optimise(mod, tm, opts.opt_level)
+    if emit == "llvm":
+        return str(mod)
+    with _Timer(times, "codegen") as t:
+        if emit == "asm":
+            out: bytes | str = backend.emit_assembly(mod, tm)
+        else:
+            out = backend.emit_object(mod, tm)
+        t.note = f"{len(out)} bytes"
+    return out
+
+
+def build_executable(wasm: bytes, out: Path, opts: Options,
+                     times: PhaseTimes | None = None) -> Module:
+    times = times or PhaseTimes()
+    obj, module = compile_module(wasm, opts, "obj", times)
+    with tempfile.TemporaryDirectory(prefix="wasmc-") as tmp:
+        obj_path = Path(tmp) / "module.o"
+        obj_path.write_bytes(obj)  # type: ignore[arg-type]
+        with _Timer(times, "link"):
+            link.link_executable(obj_path, out)
+    return module
+
+
+def build_shared(wasm: bytes, opt_level: int = 1) -> tuple[Path, Module]:
+    """Compile to a shared object for in-process use (spec runner, Python API); cached by content."""
+    key = hashlib.sha256(wasm + f"|O{opt_level}|{link.runtime_shared_lib()}".encode()).hexdigest()
+    cache = link.cache_root() / "modules"
+    cache.mkdir(parents=True, exist_ok=True)
+    so = cache / f"{key[:32]}.so"
+    module = front_end(wasm)
+    if so.exists():
+        return so, module
+    obj = compile_validated(module, Options(opt_level=opt_level))
+    with tempfile.TemporaryDirectory(prefix="wasmc-", dir=cache) as tmp:
+        obj_path = Path(tmp) / "module.o"
+        obj_path.write_bytes(obj)  # type: ignore[arg-type]
+        tmp_so = Path(tmp) / "module.so"
+        link.link_shared(obj_path, tmp_so)
+        os.replace(tmp_so, so)
+    return so, module

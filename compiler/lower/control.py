@@ -1,0 +1,206 @@
+"""Lowering of control instructions: structured blocks, branches, calls.
+
+Blocks carry parameters and results (multi-value) through phis built by `FunctionLowerer`.
+`br_table` gives every distinct target its own edge block so that a target's phis see exactly one
+incoming edge per predecessor.  Calls pass the instance first; an imported function is called
+through its `wasmc_funcref` record, and `call_indirect` checks bounds, null and the canonical type id
+before calling through the record.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from . import types as T
+from .function import HANDLERS, Frame, FunctionLowerer
+
+
+def lower_nop(fl: FunctionLowerer, instr) -> None:
+    pass
+
+
+def lower_unreachable(fl: FunctionLowerer, instr) -> None:
+    fl.trap(T.TRAP_UNREACHABLE)
+
+
+def lower_block(fl: FunctionLowerer, instr) -> None:
+    bt = fl.block_type(instr.imm)
+    exit_block = fl.fn.append_basic_block("block.end")
+    fl.frames.append(Frame("block", bt, len(fl.stack) - len(bt.params), exit_block, exit_block))
+
+
+def lower_loop(fl: FunctionLowerer, instr) -> None:
+    bt = fl.block_type(instr.imm)
+    header = fl.fn.append_basic_block("loop")
+    exit_block = fl.fn.append_basic_block("loop.end")
+    params = fl.popn(len(bt.params))
+    pred = fl.b.block
+    fl.b.branch(header)
+    fl.b.position_at_end(header)
+    frame = Frame("loop", bt, len(fl.stack), header, exit_block)
+    for i, (t, v) in enumerate(zip(bt.params, params)):
+        phi = fl.b.phi(T.LLVM_TYPE[t], name=f"loop.param{i}")
+        phi.add_incoming(v, pred)
+        frame.loop_phis.append(phi)
+        fl.push(phi)
+    fl.frames.append(frame)
+
+
+def lower_if(fl: FunctionLowerer, instr) -> None:
+    bt = fl.block_type(instr.imm)
+    cond = fl.pop()
+    then_block = fl.fn.append_basic_block("if.then")
+    else_block = fl.fn.append_basic_block("if.else")
+    exit_block = fl.fn.append_basic_block("if.end")
+    fl.b.cbranch(fl.b.icmp_unsigned("!=", cond, ir.Constant(T.I32, 0)), then_block, else_block)
+    params = fl.stack[len(fl.stack) - len(bt.params):]
+    frame = Frame("if", bt, len(fl.stack) - len(bt.params), exit_block, exit_block,
+                  else_block=else_block, if_params=list(params))
+    fl.frames.append(frame)
+    fl.b.position_at_end(then_block)
+
+
+def lower_else(fl: FunctionLowerer, instr) -> None:
+    frame = fl.frames[-1]
+    if fl.reachable:
+        fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.blocktype.results):])
+        fl.b.branch(frame.exit)
+    del fl.stack[frame.height:]
+    fl.stack.extend(frame.if_params)
+    fl.b.position_at_end(frame.else_block)
+    frame.else_block = None
+    fl.reachable = True
+
+
+def lower_end(fl: FunctionLowerer, instr) -> None:
+    frame = fl.frames.pop()
+    if fl.reachable:
+        fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.blocktype.results):])
+        fl.b.branch(frame.exit)
+    if frame.kind == "if" and frame.else_block is not None:
+        # No `else`: the false arm passes the parameters through as results.
+        fl.b.position_at_end(frame.else_block)
+        fl.add_edge(frame, frame.if_params)
+        fl.b.branch(frame.exit)
+    if frame.kind == "func":
+        fl.finish_return(frame)
+    else:
+        fl.close_frame(frame)
+
+
+def lower_br(fl: FunctionLowerer, instr) -> None:
+    fl.branch_to(instr.imm)
+    fl.reachable = False
+
+
+def lower_br_if(fl: FunctionLowerer, instr) -> None:
+    cond = fl.pop()
+    frame = fl.frames[-1 - instr.imm]
+    cont = fl.fn.append_basic_block("br_if.cont")
+    fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.branch_types):])
+    fl.b.cbranch(fl.b.icmp_unsigned("!=", cond, ir.Constant(T.I32, 0)), frame.target, cont)
+    fl.b.position_at_end(cont)
+
+
+def lower_br_table(fl: FunctionLowerer, instr) -> None:
+    labels, default = instr.imm
+    index = fl.pop()
+    arity = len(fl.frames[-1 - default].branch_types)
+    values = fl.stack[len(fl.stack) - arity:] if arity else []
+    edges: dict[int, ir.Block] = {}
+
+    def edge(depth: int) -> ir.Block:
+        """One edge block per distinct target, so each target phi sees one entry per block."""
+        if depth not in edges:
+            frame = fl.frames[-1 - depth]
+            if arity == 0 and frame.kind == "loop":
+                edges[depth] = frame.target
+            else:
+                blk = fl.fn.append_basic_block(f"br_table.to{depth}")
+                builder, fl.b = fl.b, ir.IRBuilder(blk)
+                fl.add_edge(frame, values)
+                fl.b.branch(frame.target)
+                fl.b = builder
+                edges[depth] = blk
+        return edges[depth]
+
+    sw = fl.b.switch(index, edge(default))
+    for i, depth in enumerate(labels):
+        sw.add_case(ir.Constant(T.I32, i), edge(depth))
+    fl.reachable = False
+
+
+def lower_return(fl: FunctionLowerer, instr) -> None:
+    fl.build_return(fl.stack[len(fl.stack) - len(fl.results):] if fl.results else [])
+    fl.reachable = False
+
+
+def lower_call(fl: FunctionLowerer, instr) -> None:
+    idx = instr.imm
+    ft = fl.module.func_type(idx)
+    if idx >= fl.module.num_imported_funcs:
+        callee = fl.ml.funcs[idx]
+        args = fl.popn(len(ft.params))
+        call = fl.b.call(callee, [fl.ctx] + args, name=f"call.{fl.module.func_name(idx)}")
+        push_results(fl, call, ft.results)
+        return
+    funcs = fl.load_field(fl.ctx, T.INST_FUNCS, T.PTR, "funcs", invariant=True)
+    rec = fl.b.load(fl.array_elem(funcs, idx, 8), typ=T.PTR, name=f"import{idx}")
+    rec.set_metadata("invariant.load", fl.ml.empty_md)
+    call_through_record(fl, rec, ft.params, ft.results, f"call.{fl.module.func_name(idx)}")
+
+
+def push_results(fl: FunctionLowerer, call: ir.Value, results: str) -> None:
+    if len(results) == 1:
+        fl.push(call)
+    elif len(results) > 1:
+        for i in range(len(results)):
+            fl.push(fl.b.extract_value(call, i))
+
+
+def call_through_record(fl: FunctionLowerer, rec: ir.Value, params: str, results: str,
+                        name: str) -> None:
+    code = fl.load_field(rec, T.FUNCREF_CODE, T.PTR, "code")
+    inst = fl.load_field(rec, T.FUNCREF_INSTANCE, T.PTR, "callee_instance")
+    args = fl.popn(len(params))
+    fnty = T.func_llvm_type(params, results)
+    call = fl.ml.call_indirect_ptr(fl.b, fnty, code, [inst] + args, name if results else "")
+    push_results(fl, call, results)
+
+
+def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
+    typeidx, tableidx = instr.imm
+    ft = fl.module.types[typeidx]
+    index = fl.pop()
+    tables = fl.load_field(fl.ctx, T.INST_TABLES, T.PTR, "tables", invariant=True)
+    table = fl.b.load(fl.array_elem(tables, tableidx, 8), typ=T.PTR, name=f"table{tableidx}")
+    table.set_metadata("invariant.load", fl.ml.empty_md)
+    size = fl.load_field(table, T.TABLE_SIZE, T.I32, "table.size")
+    fl.trap_if(fl.b.icmp_unsigned(">=", index, size), T.TRAP_UNDEFINED_ELEMENT)
+    elems = fl.load_field(table, T.TABLE_ELEMS, T.PTR, "table.elems")
+    rec = fl.b.load(fl.array_elem(elems, index, 8), typ=T.PTR, name="funcref")
+    fl.trap_if(fl.b.icmp_unsigned("==", rec, ir.Constant(T.PTR, None)),
+               T.TRAP_UNINITIALIZED_ELEMENT)
+    type_ids = fl.load_field(fl.ctx, T.INST_TYPE_IDS, T.PTR, "type_ids", invariant=True)
+    expected = fl.b.load(fl.array_elem(type_ids, typeidx, 4), typ=T.I32, name="expected_type")
+    expected.set_metadata("invariant.load", fl.ml.empty_md)
+    actual = fl.load_field(rec, T.FUNCREF_TYPE_ID, T.I32, "actual_type")
+    fl.trap_if(fl.b.icmp_unsigned("!=", actual, expected), T.TRAP_INDIRECT_CALL_TYPE)
+    call_through_record(fl, rec, ft.params, ft.results, "call_indirect")
+
+
+HANDLERS.update({
+    "nop": lower_nop,
+    "unreachable": lower_unreachable,
+    "block": lower_block,
+    "loop": lower_loop,
+    "if": lower_if,
+    "else": lower_else,
+    "end": lower_end,
+    "br": lower_br,
+    "br_if": lower_br_if,
+    "br_table": lower_br_table,
+    "return": lower_return,
+    "call": lower_call,
+    "call_indirect": lower_call_indirect,
+})

@@ -1,0 +1,265 @@
+"""Lowering of one function body from the Wasm stack machine to LLVM SSA.
+
+Strategy (cranelift's translator is the model): one pass over the validated instruction list with
+a value stack of LLVM values and a control stack of `Frame`s.  Locals are allocas in the entry block
+(mem2reg makes them registers).  Block results and loop parameters flow through phi nodes: a frame
+records the incoming (values, block) pairs of every branch to its exit and builds the phis at `end`;
+a loop builds its parameter phis up front so back edges can add to them.  After `br`, `br_table`,
+`return` and `unreachable` the rest of the block is dead: it is skipped by `skip_dead`, which only
+tracks nesting, and `end` decides whether code after the block is reachable.
+
+Traps go to one cold block per trap kind per function, calling the noreturn `wasmc_rt_trap`, so the
+hot path carries a compare and a rarely-taken branch.  Instruction handlers all share one signature,
+`handler(fl: FunctionLowerer, instr: Instr)`, and are looked up by mnemonic in `HANDLERS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from llvmlite import ir
+
+from ..module import BlockType, Instr
+from . import types as T
+
+if TYPE_CHECKING:
+    from .module_lowering import ModuleLowerer
+
+
+class VolatileLoad(ir.LoadInstr):
+    """`load volatile`: a Wasm load whose value is dropped must still trap when out of bounds."""
+
+    def descr(self, buf):
+        super().descr(buf)
+        buf[-1] = buf[-1].replace("load ", "load volatile ", 1)
+
+
+@dataclass
+class Frame:
+    kind: str  # "block" | "loop" | "if" | "func"
+    blocktype: BlockType
+    height: int  # value-stack height below the frame's parameters
+    target: ir.Block  # where `br` to this frame goes (loop header, otherwise the exit)
+    exit: ir.Block
+    loop_phis: list[ir.PhiInstr] = field(default_factory=list)
+    incoming: list[tuple[list[ir.Value], ir.Block]] = field(default_factory=list)  # edges to exit
+    else_block: ir.Block | None = None  # `if`: the false arm (until `else` is seen)
+    if_params: list[ir.Value] = field(default_factory=list)  # `if`: params for the false arm
+    head_reachable: bool = True  # `if`: the condition was evaluated in reachable code
+
+    @property
+    def branch_types(self) -> str:
+        """Types a branch to this frame carries: loop params, otherwise results."""
+        return self.blocktype.params if self.kind == "loop" else self.blocktype.results
+
+
+Handler = Callable[["FunctionLowerer", Instr], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+class FunctionLowerer:
+    def __init__(self, ml: ModuleLowerer, fn: ir.Function, params: str, results: str, locals_: str,
+                 body: list[Instr], has_calls: bool):
+        self.ml = ml
+        self.module = ml.module
+        self.fn = fn
+        self.params = params
+        self.results = results
+        self.body = body
+        self.stack: list[ir.Value] = []
+        self.frames: list[Frame] = []
+        self.reachable = True
+        self.trap_blocks: dict[int, ir.Block] = {}
+        self.entry = fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry)
+        self.ctx = fn.args[0]
+        self.ctx.name = "instance"
+        # Locals: the parameters first, then the declared locals, all as entry-block allocas.
+        self.local_types = params + locals_
+        self.locals: list[ir.AllocaInstr] = []
+        for i, t in enumerate(self.local_types):
+            slot = self.b.alloca(T.LLVM_TYPE[t], name=f"local{i}")
+            self.locals.append(slot)
+        for i, t in enumerate(params):
+            fn.args[i + 1].name = f"param{i}"
+            self.b.store(fn.args[i + 1], self.locals[i])
+        for i in range(len(params), len(self.local_types)):
+            self.b.store(T.zero_value(self.local_types[i]), self.locals[i])
+        # The memory base never moves (guard-page reservation), so it is loaded once per function.
+        self.mem_base = None
+        if ml.has_memory:
+            self.mem_base = self.b.load(self.ctx, name="mem0_base", typ=T.PTR)
+            self.mem_base.set_metadata("invariant.load", ml.empty_md)
+        if has_calls:
+            self.emit_stack_check()
+
+    # --- value stack (cranelift's tiny API) -----------------------------------------------------
+    def push(self, v: ir.Value) -> None:
+        self.stack.append(v)
+
+    def pop(self) -> ir.Value:
+        return self.stack.pop()
+
+    def popn(self, n: int) -> list[ir.Value]:
+        if n == 0:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    # --- helpers shared by handlers -------------------------------------------------------------
+    def field_ptr(self, base: ir.Value, offset: int, name: str = "") -> ir.Value:
+        if offset == 0:
+            return base
+        return self.b.gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8,
+                          name=name)
+
+    def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "",
+                   invariant: bool = False) -> ir.Value:
+        v = self.b.load(self.field_ptr(base, offset), name=name, typ=typ)
+        if invariant:
+            v.set_metadata("invariant.load", self.ml.empty_md)
+        return v
+
+    def array_elem(self, array: ir.Value, index: ir.Value | int, elem_size: int,
+                   name: str = "") -> ir.Value:
+        if isinstance(index, int):
+            return self.field_ptr(array, index * elem_size, name)
+        idx = self.b.zext(index, T.I64) if index.type != T.I64 else index
+        return self.b.gep(array, [idx], inbounds=True, source_etype=ir.IntType(elem_size * 8),
+                          name=name)
+
+    def trap_block(self, kind: int) -> ir.Block:
+        blk = self.trap_blocks.get(kind)
+        if blk is None:
+            blk = self.fn.append_basic_block(f"trap{kind}")
+            b = ir.IRBuilder(blk)
+            b.call(self.ml.rt("wasmc_rt_trap"), [ir.Constant(T.I32, kind)])
+            b.unreachable()
+            self.trap_blocks[kind] = blk
+        return blk
+
+    def trap_if(self, cond: ir.Value, kind: int, name: str = "ok") -> None:
+        """Branch to the cold trap block when `cond` holds; continue in a fresh block."""
+        cont = self.fn.append_basic_block(name)
+        br = self.b.cbranch(cond, self.trap_block(kind), cont)
+        br.set_weights([1, 1 << 20])
+        self.b.position_at_end(cont)
+
+    def trap(self, kind: int) -> None:
+        self.b.branch(self.trap_block(kind))
+        self.reachable = False
+
+    def emit_stack_check(self) -> None:
+        sp = self.b.load_reg(T.I64, "rsp", name="sp")
+        limit = self.b.load(self.ml.stack_limit_global(), typ=T.PTR, name="stack_limit")
+        self.trap_if(self.b.icmp_unsigned("<", sp, self.b.ptrtoint(limit, T.I64)),
+                     T.TRAP_STACK_EXHAUSTED, "body")
+
+    def block_type(self, imm) -> BlockType:
+        if imm is None:
+            return BlockType("", "")
+        if isinstance(imm, str):
+            return BlockType("", imm)
+        ft = self.module.types[imm]
+        return BlockType(ft.params, ft.results)
+
+    # --- control-flow plumbing ------------------------------------------------------------------
+    def branch_to(self, depth: int) -> None:
+        """Unconditional branch to label `depth`, carrying its values from the stack top."""
+        frame = self.frames[-1 - depth]
+        self.add_edge(frame, self.stack[len(self.stack) - len(frame.branch_types):])
+        self.b.branch(frame.target)
+
+    def add_edge(self, frame: Frame, values: list[ir.Value]) -> None:
+        block = self.b.block
+        if frame.kind == "loop":
+            for phi, v in zip(frame.loop_phis, values):
+                phi.add_incoming(v, block)
+        else:
+            frame.incoming.append((list(values), block))
+
+    def close_frame(self, frame: Frame) -> None:
+        """Make the exit block current and build its result phis from the recorded edges."""
+        self.b.position_at_end(frame.exit)
+        del self.stack[frame.height:]
+        if not frame.incoming:
+            self.reachable = False
+            self.b.unreachable()
+            return
+        self.reachable = True
+        results = frame.blocktype.results
+        if len(frame.incoming) == 1:
+            self.stack.extend(frame.incoming[0][0])
+            return
+        for i, t in enumerate(results):
+            phi = self.b.phi(T.LLVM_TYPE[t], name=f"{frame.kind}.result{i}")
+            for values, block in frame.incoming:
+                phi.add_incoming(values[i], block)
+            self.push(phi)
+
+    # --- the main loop --------------------------------------------------------------------------
+    def lower_body(self) -> None:
+        ft = BlockType(self.params, self.results)
+        exit_block = self.fn.append_basic_block("return")
+        self.frames.append(Frame("func", ft, 0, exit_block, exit_block))
+        body = self.body
+        i = 0
+        n = len(body)
+        handlers = HANDLERS
+        while i < n:
+            if not self.reachable:
+                i = self.skip_dead(i)
+                if i >= n:
+                    break
+            instr = body[i]
+            if instr.op.name == "drop" and i > 0 and body[i - 1].op.kind.value == "memory":
+                self.make_last_load_volatile()
+            handlers[instr.op.name](self, instr)
+            i += 1
+        # The function's own frame was closed by its final `end` (see control.lower_end).
+
+    def make_last_load_volatile(self) -> None:
+        v = self.stack[-1] if self.stack else None
+        if isinstance(v, ir.Instruction) and type(v) is ir.LoadInstr:
+            v.__class__ = VolatileLoad
+        elif isinstance(v, ir.CastInstr) and isinstance(v.operands[0], ir.LoadInstr):
+            v.operands[0].__class__ = VolatileLoad
+
+    def skip_dead(self, i: int) -> int:
+        """Skip unreachable instructions, keeping only block nesting; stop at the `else`/`end`
+        that belongs to the innermost live frame."""
+        depth = 0
+        body = self.body
+        while i < len(body):
+            name = body[i].op.name
+            if name in ("block", "loop", "if"):
+                depth += 1
+            elif name == "end":
+                if depth == 0:
+                    return i
+                depth -= 1
+            elif name == "else" and depth == 0:
+                return i
+            i += 1
+        return i
+
+    def finish_return(self, frame: Frame) -> None:
+        """At the function's final `end`: return the results from the exit block."""
+        self.close_frame(frame)
+        if not self.reachable:
+            return
+        vals = self.popn(len(self.results))
+        self.build_return(vals)
+
+    def build_return(self, vals: list[ir.Value]) -> None:
+        if not self.results:
+            self.b.ret_void()
+        elif len(self.results) == 1:
+            self.b.ret(vals[0])
+        else:
+            agg = ir.Constant(T.result_type(self.results), ir.Undefined)
+            for i, v in enumerate(vals):
+                agg = self.b.insert_value(agg, v, i)
+            self.b.ret(agg)

@@ -1,0 +1,161 @@
+"""Lowering of memory and table instructions.
+
+Loads and stores compute `mem0_base + zext(addr) + offset` with no bounds check: linear memory is an
+8 GiB guard-page reservation (see runtime_c/wasmc_rt.h), so every such address lies inside it and
+the hardware faults on the inaccessible part, which the runtime turns into the
+"out of bounds memory access" trap.  Accesses use alignment 1 because Wasm alignment is only a hint.
+Bulk-memory and table instructions call the runtime, which checks bounds exactly as the spec says.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..opcodes import OPS, Kind
+from . import types as T
+from .function import HANDLERS, FunctionLowerer
+
+VALUE_TYPE = {"i32": T.I32, "i64": T.I64, "f32": T.F32, "f64": T.F64}
+
+
+def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int) -> ir.Value:
+    idx = fl.b.zext(addr, T.I64)
+    if offset:
+        idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
+    return fl.b.gep(fl.mem_base, [idx], source_etype=T.I8, name="addr")
+
+
+def make_load(name: str, width: int):
+    vt = VALUE_TYPE[name[:3]]
+    signed = name.endswith("_s")
+
+    def lower(fl: FunctionLowerer, instr) -> None:
+        ptr = effective_address(fl, fl.pop(), instr.imm.offset)
+        mem_ty = vt if width * 8 == vt.width or isinstance(vt, (ir.FloatType, ir.DoubleType)) \
+            else ir.IntType(width * 8)
+        v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
+        if mem_ty is not vt:
+            v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
+        fl.push(v)
+    return lower
+
+
+def make_store(name: str, width: int):
+    def lower(fl: FunctionLowerer, instr) -> None:
+        value = fl.pop()
+        ptr = effective_address(fl, fl.pop(), instr.imm.offset)
+        if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
+            value = fl.b.trunc(value, ir.IntType(width * 8))
+        fl.b.store(value, ptr, align=1)
+    return lower
+
+
+def _width(ty: ir.Type) -> int:
+    return ty.width if isinstance(ty, ir.IntType) else (32 if ty == T.F32 else 64)
+
+
+def rt_call(fl: FunctionLowerer, name: str, args: list[ir.Value]) -> ir.Value:
+    return fl.b.call(fl.ml.rt(name), [fl.ctx] + args)
+
+
+def u32(v: int) -> ir.Constant:
+    return ir.Constant(T.I32, v)
+
+
+def lower_memory_size(fl: FunctionLowerer, instr) -> None:
+    memories = fl.load_field(fl.ctx, T.INST_MEMORIES, T.PTR, "memories", invariant=True)
+    mem = fl.b.load(fl.array_elem(memories, instr.imm, 8), typ=T.PTR, name="memory")
+    nbytes = fl.load_field(mem, T.MEMORY_BYTES, T.I64, "memory.bytes")
+    fl.push(fl.b.trunc(fl.b.lshr(nbytes, ir.Constant(T.I64, 16)), T.I32, name="memory.size"))
+
+
+def lower_memory_grow(fl: FunctionLowerer, instr) -> None:
+    fl.push(rt_call(fl, "wasmc_rt_memory_grow", [u32(instr.imm), fl.pop()]))
+
+
+def lower_memory_fill(fl: FunctionLowerer, instr) -> None:
+    n, val, d = fl.pop(), fl.pop(), fl.pop()
+    rt_call(fl, "wasmc_rt_memory_fill", [u32(instr.imm), d, val, n])
+
+
+def lower_memory_copy(fl: FunctionLowerer, instr) -> None:
+    dst, src = instr.imm
+    n, s, d = fl.pop(), fl.pop(), fl.pop()
+    rt_call(fl, "wasmc_rt_memory_copy", [u32(dst), u32(src), d, s, n])
+
+
+def lower_memory_init(fl: FunctionLowerer, instr) -> None:
+    seg, mem = instr.imm
+    n, s, d = fl.pop(), fl.pop(), fl.pop()
+    rt_call(fl, "wasmc_rt_memory_init", [u32(mem), u32(seg), d, s, n])
+
+
+def lower_data_drop(fl: FunctionLowerer, instr) -> None:
+    rt_call(fl, "wasmc_rt_data_drop", [u32(instr.imm)])
+
+
+def lower_table_get(fl: FunctionLowerer, instr) -> None:
+    fl.push(rt_call(fl, "wasmc_rt_table_get", [u32(instr.imm), fl.pop()]))
+
+
+def lower_table_set(fl: FunctionLowerer, instr) -> None:
+    ref, i = fl.pop(), fl.pop()
+    rt_call(fl, "wasmc_rt_table_set", [u32(instr.imm), i, ref])
+
+
+def lower_table_size(fl: FunctionLowerer, instr) -> None:
+    tables = fl.load_field(fl.ctx, T.INST_TABLES, T.PTR, "tables", invariant=True)
+    table = fl.b.load(fl.array_elem(tables, instr.imm, 8), typ=T.PTR, name="table")
+    fl.push(fl.load_field(table, T.TABLE_SIZE, T.I32, "table.size"))
+
+
+def lower_table_grow(fl: FunctionLowerer, instr) -> None:
+    n, ref = fl.pop(), fl.pop()
+    fl.push(rt_call(fl, "wasmc_rt_table_grow", [u32(instr.imm), ref, n]))
+
+
+def lower_table_fill(fl: FunctionLowerer, instr) -> None:
+    n, ref, i = fl.pop(), fl.pop(), fl.pop()
+    rt_call(fl, "wasmc_rt_table_fill", [u32(instr.imm), i, ref, n])
+
+
+def lower_table_copy(fl: FunctionLowerer, instr) -> None:
+    dst, src = instr.imm
+    n, s, d = fl.pop(), fl.pop(), fl.pop()
+    rt_call(fl, "wasmc_rt_table_copy", [u32(dst), u32(src), d, s, n])
+
+
+def lower_table_init(fl: FunctionLowerer, instr) -> None:
+    seg, table = instr.imm
+    n, s, d = fl.pop(), fl.pop(), fl.pop()
+    rt_call(fl, "wasmc_rt_table_init", [u32(table), u32(seg), d, s, n])
+
+
+def lower_elem_drop(fl: FunctionLowerer, instr) -> None:
+    rt_call(fl, "wasmc_rt_elem_drop", [u32(instr.imm)])
+
+
+def _register() -> None:
+    for op in OPS:
+        if op.kind is Kind.MEMORY and op.mem_bytes:
+            make = make_load if ".load" in op.name else make_store
+            HANDLERS[op.name] = make(op.name, op.mem_bytes)
+
+
+_register()
+HANDLERS.update({
+    "memory.size": lower_memory_size,
+    "memory.grow": lower_memory_grow,
+    "memory.fill": lower_memory_fill,
+    "memory.copy": lower_memory_copy,
+    "memory.init": lower_memory_init,
+    "data.drop": lower_data_drop,
+    "table.get": lower_table_get,
+    "table.set": lower_table_set,
+    "table.size": lower_table_size,
+    "table.grow": lower_table_grow,
+    "table.fill": lower_table_fill,
+    "table.copy": lower_table_copy,
+    "table.init": lower_table_init,
+    "elem.drop": lower_elem_drop,
+})

@@ -1,0 +1,399 @@
+"""Lowering of a whole module: functions, entries, host stubs, initialisers and the descriptor.
+
+Strategy: every defined function becomes an internal LLVM function `ret f(ptr instance, params...)`
+(C calling convention, so a funcref's code pointer can be called from any module; LLVM is free to
+change the convention of functions whose address is never taken).  The only external symbol is
+`wasmc_module_desc`, the constant descriptor the runtime instantiates from (layout in
+runtime_c/wasmc_rt.h).  Around the functions we generate:
+  - an array-call *entry* `void entry(ptr instance, ptr vals)` per exported function and for the
+    start function, so the host can call any signature through one C type;
+  - a *host stub* per type used by an imported function, so a host function written in another
+    language can be imported through the same record-call path as a Wasm function;
+  - `init_globals` and `init_segments`, which are synthesised Wasm instruction sequences (global
+    initialisers; `table.init`/`elem.drop`/`memory.init`/`data.drop` for active and declarative
+    segments, exactly as the spec defines instantiation) lowered by the same FunctionLowerer.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..module import ExternKind, Instr, Module, SegmentMode
+from ..opcodes import BY_NAME
+from . import control, memory, numeric, variable  # noqa: F401  (register handlers)
+from . import types as T
+from .function import FunctionLowerer
+
+
+class _IndirectCallee:
+    """Makes llvmlite emit `call <ret> %ptr(...)` for a call through an opaque pointer."""
+
+    def __init__(self, ptr: ir.Value, fnty: ir.FunctionType):
+        self.ptr = ptr
+        self.function_type = fnty
+        self.type = ptr.type
+
+    def get_reference(self) -> str:
+        return self.ptr.get_reference()
+
+
+def _instr(name: str, imm=None) -> Instr:
+    return Instr(BY_NAME[name], imm, 0)
+
+
+def _cstring_bytes(s: str) -> bytearray:
+    return bytearray(s.encode("utf-8") + b"\0")
+
+
+class ModuleLowerer:
+    def __init__(self, module: Module, name: str = "wasm"):
+        self.module = module
+        self.ir = ir.Module(name=name)
+        self.ir.triple = "x86_64-pc-linux-gnu"
+        self.empty_md = self.ir.add_metadata([])
+        self.has_memory = bool(module.mem_types())
+        self._rt: dict[str, ir.Function] = {}
+        self._intrinsics: dict[str, ir.Function] = {}
+        self._strings: dict[str, ir.GlobalVariable] = {}
+        self._stack_limit: ir.GlobalVariable | None = None
+        self.funcs: dict[int, ir.Function] = {}
+        self.entries: dict[int, ir.Function] = {}
+        self.host_stubs: dict[int, ir.Function] = {}
+        self.func_type_indices = module.func_type_indices()
+
+    # --- declarations ---------------------------------------------------------------------------
+    RT_SIGNATURES = {
+        "wasmc_rt_trap": (T.VOID, [T.I32]),
+        "wasmc_rt_memory_grow": (T.I32, [T.PTR, T.I32, T.I32]),
+        "wasmc_rt_memory_fill": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_memory_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_memory_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_data_drop": (T.VOID, [T.PTR, T.I32]),
+        "wasmc_rt_table_get": (T.PTR, [T.PTR, T.I32, T.I32]),
+        "wasmc_rt_table_set": (T.VOID, [T.PTR, T.I32, T.I32, T.PTR]),
+        "wasmc_rt_table_grow": (T.I32, [T.PTR, T.I32, T.PTR, T.I32]),
+        "wasmc_rt_table_fill": (T.VOID, [T.PTR, T.I32, T.I32, T.PTR, T.I32]),
+        "wasmc_rt_table_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_table_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_elem_drop": (T.VOID, [T.PTR, T.I32]),
+    }
+
+    def rt(self, name: str) -> ir.Function:
+        fn = self._rt.get(name)
+        if fn is None:
+            ret, args = self.RT_SIGNATURES[name]
+            fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
+            if name == "wasmc_rt_trap":
+                fn.attributes.add("noreturn")
+                fn.attributes.add("cold")
+            fn.attributes.add("nounwind")
+            self._rt[name] = fn
+        return fn
+
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        fn = self._intrinsics.get(name)
+        if fn is None:
+            fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
+            self._intrinsics[name] = fn
+        return fn
+
+    def stack_limit_global(self) -> ir.GlobalVariable:
+        if self._stack_limit is None:
+            g = ir.GlobalVariable(self.ir, T.PTR, "wasmc_rt_stack_limit")
+            g.linkage = "external"
+            self._stack_limit = g
+        return self._stack_limit
+
+    def call_indirect_ptr(self, b: ir.IRBuilder, fnty: ir.FunctionType, code: ir.Value,
+                          args: list[ir.Value], name: str) -> ir.Value:
+        return b.call(_IndirectCallee(code, fnty), args, name=name)
+
+    def cstring(self, s: str) -> ir.Constant:
+        g = self._strings.get(s)
+        if g is None:
+            data = _cstring_bytes(s)
+            ty = ir.ArrayType(T.I8, len(data))
+            g = ir.GlobalVariable(self.ir, ty, f".str{len(self._strings)}")
+            g.initializer = ir.Constant(ty, data)
+            g.global_constant = True
+            g.linkage = "private"
+            g.unnamed_addr = True
+            self._strings[s] = g
+        return g
+
+    def const_array(self, name: str, elem_ty: ir.Type, values: list) -> ir.Constant:
+        if not values:
+            return ir.Constant(T.PTR, None)
+        ty = ir.ArrayType(elem_ty, len(values))
+        g = ir.GlobalVariable(self.ir, ty, name)
+        g.initializer = ir.Constant(ty, values)
+        g.global_constant = True
+        g.linkage = "private"
+        return g
+
+    # --- functions ------------------------------------------------------------------------------
+    def declare_functions(self) -> None:
+        m = self.module
+        base = m.num_imported_funcs
+        for i, typeidx in enumerate(m.funcs):
+            idx = base + i
+            ft = m.types[typeidx]
+            fn = ir.Function(self.ir, T.func_llvm_type(ft.params, ft.results),
+                             f"wasm:{idx}:{m.func_name(idx)}")
+            fn.linkage = "internal"
+            fn.attributes.add("nounwind")
+            self.funcs[idx] = fn
+
+    def lower_functions(self) -> None:
+        m = self.module
+        base = m.num_imported_funcs
+        for i, code in enumerate(m.codes):
+            idx = base + i
+            ft = m.types[m.funcs[i]]
+            has_calls = any(ins.op.name in ("call", "call_indirect") for ins in code.body)
+            fl = FunctionLowerer(self, self.funcs[idx], ft.params, ft.results, code.local_types(),
+                                 code.body, has_calls)
+            fl.lower_body()
+
+    def call_function(self, b: ir.IRBuilder, inst: ir.Value, idx: int,
+                      args: list[ir.Value]) -> ir.Value:
+        """Call function `idx` from generated glue (entries, init code)."""
+        ft = self.module.func_type(idx)
+        if idx in self.funcs:
+            return b.call(self.funcs[idx], [inst] + args)
+        funcs = b.load(b.gep(inst, [ir.Constant(T.I64, T.INST_FUNCS)], source_etype=T.I8),
+                       typ=T.PTR)
+        rec = b.load(b.gep(funcs, [ir.Constant(T.I64, idx)], source_etype=T.PTR), typ=T.PTR)
+        code = b.load(rec, typ=T.PTR)
+        callee_inst = b.load(b.gep(rec, [ir.Constant(T.I64, T.FUNCREF_INSTANCE)],
+                                   source_etype=T.I8), typ=T.PTR)
+        fnty = T.func_llvm_type(ft.params, ft.results)
+        return self.call_indirect_ptr(b, fnty, code, [callee_inst] + args, "")
+
+    def make_entry(self, idx: int) -> ir.Function:
+        """`void entry(ptr instance, ptr vals)`: arguments from vals, results back into vals."""
+        if idx in self.entries:
+            return self.entries[idx]
+        ft = self.module.func_type(idx)
+        fn = ir.Function(self.ir, ir.FunctionType(T.VOID, [T.PTR, T.PTR]), f"wasm:entry:{idx}")
+        fn.linkage = "internal"
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        inst, vals = fn.args
+        args = []
+        for i, t in enumerate(ft.params):
+            slot = b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8)
+            args.append(b.load(slot, typ=T.LLVM_TYPE[t]))
+        res = self.call_function(b, inst, idx, args)
+        self._store_results(b, vals, res, ft.results)
+        b.ret_void()
+        self.entries[idx] = fn
+        return fn
+
+    def _store_results(self, b: ir.IRBuilder, vals: ir.Value, res: ir.Value, results: str) -> None:
+        for i, t in enumerate(results):
+            v = res if len(results) == 1 else b.extract_value(res, i)
+            slot = b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8)
+            b.store(v, slot)
+
+    def make_host_stub(self, typeidx: int) -> ir.Function:
+        """`ret stub(ptr host_func, params...)`: packs the arguments for a host callback."""
+        if typeidx in self.host_stubs:
+            return self.host_stubs[typeidx]
+        ft = self.module.types[typeidx]
+        fn = ir.Function(self.ir, T.func_llvm_type(ft.params, ft.results),
+                         f"wasm:host_stub:{typeidx}")
+        fn.linkage = "internal"
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        n = max(len(ft.params), len(ft.results), 1)
+        vals = b.alloca(ir.ArrayType(T.I8, n * T.VAL_SIZE), name="vals")
+        vals.align = 16
+        for i, _t in enumerate(ft.params):
+            b.store(fn.args[i + 1],
+                    b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8))
+        host = fn.args[0]
+        callback = b.load(host, typ=T.PTR, name="callback")
+        env = b.load(b.gep(host, [ir.Constant(T.I64, 8)], source_etype=T.I8), typ=T.PTR,
+                     name="env")
+        rc = self.call_indirect_ptr(b, ir.FunctionType(T.I32, [T.PTR, T.PTR]), callback,
+                                    [env, vals], "rc")
+        ok = fn.append_basic_block("ok")
+        trap = fn.append_basic_block("trap")
+        b.cbranch(b.icmp_unsigned("==", rc, ir.Constant(T.I32, 0)), ok, trap)
+        b.position_at_end(trap)
+        b.call(self.rt("wasmc_rt_trap"), [rc])
+        b.unreachable()
+        b.position_at_end(ok)
+        loaded = [b.load(b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8),
+                         typ=T.LLVM_TYPE[t]) for i, t in enumerate(ft.results)]
+        if not ft.results:
+            b.ret_void()
+        elif len(ft.results) == 1:
+            b.ret(loaded[0])
+        else:
+            agg = ir.Constant(T.result_type(ft.results), ir.Undefined)
+            for i, v in enumerate(loaded):
+                agg = b.insert_value(agg, v, i)
+            b.ret(agg)
+        self.host_stubs[typeidx] = fn
+        return fn
+
+    def lower_synthetic(self, name: str, body: list[Instr]) -> ir.Function:
+        """Lower an instruction sequence we built (initialisers) as `void name(ptr instance)`."""
+        fn = ir.Function(self.ir, ir.FunctionType(T.VOID, [T.PTR]), name)
+        fn.linkage = "internal"
+        fl = FunctionLowerer(self, fn, "", "", "", body + [_instr("end")], has_calls=False)
+        fl.lower_body()
+        return fn
+
+    def init_globals_body(self) -> list[Instr]:
+        m = self.module
+        first = len(m.imported(ExternKind.GLOBAL))
+        body: list[Instr] = []
+        for i, g in enumerate(m.globals):
+            body += g.init
+            body.append(_instr("global.set", first + i))
+        return body
+
+    def init_segments_body(self) -> list[Instr]:
+        body: list[Instr] = []
+        for i, e in enumerate(self.module.elems):
+            if e.mode is SegmentMode.ACTIVE:
+                body += e.offset_expr or []
+                body += [_instr("i32.const", 0), _instr("i32.const", len(e.items)),
+                         _instr("table.init", (i, e.table))]
+            if e.mode is not SegmentMode.PASSIVE:
+                body.append(_instr("elem.drop", i))
+        for i, d in enumerate(self.module.datas):
+            if d.mode is SegmentMode.ACTIVE:
+                body += d.offset_expr or []
+                body += [_instr("i32.const", 0), _instr("i32.const", len(d.init)),
+                         _instr("memory.init", (i, d.memory)), _instr("data.drop", i)]
+        return body
+
+    # --- the descriptor -------------------------------------------------------------------------
+    def build_descriptor(self, init_globals: ir.Function, init_segments: ir.Function) -> None:
+        m = self.module
+        i32 = lambda v: ir.Constant(T.I32, v)  # noqa: E731
+        i64 = lambda v: ir.Constant(T.I64, v)  # noqa: E731
+        null = ir.Constant(T.PTR, None)
+
+        type_sigs = self.const_array("type_sigs", T.PTR, [self.cstring(f"{t.params}:{t.results}")
+                                                          for t in m.types])
+        import_ty = ir.LiteralStructType([T.PTR, T.PTR, T.I32, T.I32])
+        counters = {k: 0 for k in ExternKind}
+        import_rows = []
+        for imp in m.imports:
+            index = imp.desc if imp.kind is ExternKind.FUNC else counters[imp.kind]
+            counters[imp.kind] += 1
+            import_rows.append(ir.Constant(import_ty, [self.cstring(imp.module),
+                                                       self.cstring(imp.name),
+                                                       i32(int(imp.kind)), i32(index)]))
+        imports = self.const_array("imports", import_ty, import_rows)
+
+        nfuncs = len(self.func_type_indices)
+        func_types = self.const_array("func_types", T.I32, [i32(t) for t in self.func_type_indices])
+        func_code = self.const_array("func_code", T.PTR,
+                                     [self.funcs.get(i, null) for i in range(nfuncs)])
+        entries = self.const_array("func_entries", T.PTR,
+                                   [self.entries.get(i, null) for i in range(nfuncs)])
+        stubs = self.const_array("host_stubs", T.PTR,
+                                 [self.host_stubs.get(i, null) for i in range(len(m.types))])
+
+        limits_ty = ir.LiteralStructType([T.I64, T.I64, T.I32, T.I32])
+
+        def limits(lim, elemtype: str = "") -> ir.Constant:
+            return ir.Constant(limits_ty, [i64(lim.min), i64(lim.max or 0),
+                                           i32(int(lim.max is not None)), i32(ord(elemtype or "\0"))])
+        tables = self.const_array("tables", limits_ty,
+                                  [limits(t.limits, t.elem) for t in m.table_types()])
+        mems = self.const_array("memories", limits_ty, [limits(t.limits) for t in m.mem_types()])
+        global_ty = ir.LiteralStructType([T.I32, T.I32])
+        globals_ = self.const_array("globals", global_ty,
+                                    [ir.Constant(global_ty, [i32(ord(g.valtype)), i32(int(g.mutable))])
+                                     for g in m.global_types()])
+        export_ty = ir.LiteralStructType([T.PTR, T.I32, T.I32])
+        exports = self.const_array("exports", export_ty,
+                                   [ir.Constant(export_ty, [self.cstring(e.name),
+                                                            i32(int(e.kind)), i32(e.index)])
+                                    for e in m.exports])
+        item_ty = ir.LiteralStructType([T.I32, T.I32])
+        elem_ty = ir.LiteralStructType([T.PTR, T.I32, T.I32])
+        elem_rows = []
+        for si, e in enumerate(m.elems):
+            items = []
+            for expr in e.items:
+                ins = expr[0] if expr else None
+                if ins is None or ins.op.name == "ref.null":
+                    items.append(ir.Constant(item_ty, [i32(0), i32(0)]))
+                elif ins.op.name == "ref.func":
+                    items.append(ir.Constant(item_ty, [i32(1), i32(ins.imm)]))
+                else:  # global.get
+                    items.append(ir.Constant(item_ty, [i32(2), i32(ins.imm)]))
+            arr = self.const_array(f"elem{si}", item_ty, items)
+            elem_rows.append(ir.Constant(elem_ty, [arr, i32(len(items)), i32(ord(e.elemtype))]))
+        elems = self.const_array("elems", elem_ty, elem_rows)
+        data_ty = ir.LiteralStructType([T.PTR, T.I32, T.I32])
+        data_rows = []
+        for di, d in enumerate(m.datas):
+            if d.init:
+                arr_ty = ir.ArrayType(T.I8, len(d.init))
+                g = ir.GlobalVariable(self.ir, arr_ty, f"data{di}")
+                g.initializer = ir.Constant(arr_ty, bytearray(d.init))
+                g.global_constant = True
+                g.linkage = "private"
+                data_rows.append(ir.Constant(data_ty, [g, i32(len(d.init)), i32(0)]))
+            else:
+                data_rows.append(ir.Constant(data_ty, [null, i32(0), i32(0)]))
+        datas = self.const_array("datas", data_ty, data_rows)
+        names = self.const_array("func_names", T.PTR,
+                                 [self.cstring(m.func_name(i)) for i in range(nfuncs)])
+
+        desc_ty = ir.LiteralStructType([
+            T.I32, T.I32, T.PTR,            # abi_version, num_types, type_sigs
+            T.I32, T.PTR,                   # num_imports, imports
+            T.I32, T.I32, T.PTR, T.PTR, T.PTR, T.PTR,  # funcs, imported, types, code, entries, stubs
+            T.I32, T.I32, T.PTR,            # tables
+            T.I32, T.I32, T.PTR,            # memories
+            T.I32, T.I32, T.PTR,            # globals
+            T.I32, T.PTR,                   # exports
+            T.I32, T.PTR,                   # elems
+            T.I32, T.PTR,                   # datas
+            T.PTR, T.PTR,                   # init_globals, init_segments
+            T.I32, T.PTR,                   # start_func, func_names
+        ])
+        desc = ir.GlobalVariable(self.ir, desc_ty, "wasmc_module_desc")
+        desc.global_constant = True
+        desc.initializer = ir.Constant(desc_ty, [
+            i32(1), i32(len(m.types)), type_sigs,
+            i32(len(m.imports)), imports,
+            i32(nfuncs), i32(m.num_imported_funcs), func_types, func_code, entries, stubs,
+            i32(len(m.table_types())), i32(len(m.imported(ExternKind.TABLE))), tables,
+            i32(len(m.mem_types())), i32(len(m.imported(ExternKind.MEMORY))), mems,
+            i32(len(m.global_types())), i32(len(m.imported(ExternKind.GLOBAL))), globals_,
+            i32(len(m.exports)), exports,
+            i32(len(m.elems)), elems,
+            i32(len(m.datas)), datas,
+            init_globals, init_segments,
+            i32(-1 if m.start is None else m.start), names,
+        ])
+
+    # --- driver ---------------------------------------------------------------------------------
+    def lower(self) -> ir.Module:
+        m = self.module
+        self.declare_functions()
+        self.lower_functions()
+        for e in m.exports:
+            if e.kind is ExternKind.FUNC:
+                self.make_entry(e.index)
+        if m.start is not None:
+            self.make_entry(m.start)
+        for imp in m.imported(ExternKind.FUNC):
+            self.make_host_stub(imp.desc)
+        init_globals = self.lower_synthetic("wasm:init_globals", self.init_globals_body())
+        init_segments = self.lower_synthetic("wasm:init_segments", self.init_segments_body())
+        self.build_descriptor(init_globals, init_segments)
+        return self.ir
+
+
+def lower_module(module: Module, name: str = "wasm") -> ir.Module:
+    return ModuleLowerer(module, name).lower()

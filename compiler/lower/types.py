@@ -1,0 +1,74 @@
+"""LLVM types of Wasm values and of the runtime ABI (mirrors runtime_c/wasmc_rt.h).
+
+Everything generated code reads from the runtime goes through the offsets named here, so a change
+to wasmc_rt.h has exactly one counterpart in the compiler.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+F32 = ir.FloatType()
+F64 = ir.DoubleType()
+V128 = ir.VectorType(ir.IntType(64), 2)
+PTR = ir.PointerType()
+VOID = ir.VoidType()
+
+LLVM_TYPE = {"i": I32, "l": I64, "f": F32, "d": F64, "v": V128, "F": PTR, "E": PTR}
+
+# wasmc_instance field offsets (bytes)
+INST_MEM0_BASE = 0
+INST_MEMORIES = 8
+INST_TABLES = 16
+INST_GLOBALS = 24
+INST_FUNCS = 32
+INST_TYPE_IDS = 40
+
+# wasmc_memory / wasmc_table / wasmc_funcref field offsets
+MEMORY_BYTES = 8
+TABLE_ELEMS = 0
+TABLE_SIZE = 8
+FUNCREF_CODE = 0
+FUNCREF_INSTANCE = 8
+FUNCREF_TYPE_ID = 16
+
+VAL_SIZE = 16  # wasmc_val slot
+
+# Trap kinds (enum wasmc_trap)
+TRAP_UNREACHABLE = 1
+TRAP_MEMORY_OOB = 2
+TRAP_TABLE_OOB = 3
+TRAP_UNDEFINED_ELEMENT = 4
+TRAP_UNINITIALIZED_ELEMENT = 5
+TRAP_INDIRECT_CALL_TYPE = 6
+TRAP_INT_DIV_BY_ZERO = 7
+TRAP_INT_OVERFLOW = 8
+TRAP_INVALID_CONVERSION = 9
+TRAP_STACK_EXHAUSTED = 10
+
+
+def zero_value(t: str) -> ir.Constant:
+    """The default value of a local of Wasm type `t`."""
+    ty = LLVM_TYPE[t]
+    if t in ("F", "E"):
+        return ir.Constant(PTR, None)
+    if t == "v":
+        return ir.Constant(V128, [ir.Constant(I64, 0), ir.Constant(I64, 0)])
+    return ir.Constant(ty, 0)
+
+
+def func_llvm_type(params: str, results: str) -> ir.FunctionType:
+    """Native signature of a Wasm function: the instance first, several results as a struct."""
+    return ir.FunctionType(result_type(results), [PTR] + [LLVM_TYPE[t] for t in params])
+
+
+def result_type(results: str) -> ir.Type:
+    if not results:
+        return VOID
+    if len(results) == 1:
+        return LLVM_TYPE[results]
+    return ir.LiteralStructType([LLVM_TYPE[t] for t in results])

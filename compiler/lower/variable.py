@@ -1,0 +1,87 @@
+"""Lowering of variable, parametric and reference instructions.
+
+Locals are entry-block allocas (promoted to registers by mem2reg).  A global is a 16-byte cell that
+the instance points to (`instance->globals[i]`), so imported and exported globals are shared by
+pointer; the cell pointer is invariant for the instance and loaded with `!invariant.load`.  A
+funcref value is a pointer to a `wasmc_funcref` record; `ref.func i` is `instance->funcs[i]`.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from . import types as T
+from .function import HANDLERS, FunctionLowerer
+
+
+def lower_local_get(fl: FunctionLowerer, instr) -> None:
+    i = instr.imm
+    fl.push(fl.b.load(fl.locals[i], typ=T.LLVM_TYPE[fl.local_types[i]], name=f"local{i}"))
+
+
+def lower_local_set(fl: FunctionLowerer, instr) -> None:
+    fl.b.store(fl.pop(), fl.locals[instr.imm])
+
+
+def lower_local_tee(fl: FunctionLowerer, instr) -> None:
+    fl.b.store(fl.stack[-1], fl.locals[instr.imm])
+
+
+def global_cell(fl: FunctionLowerer, idx: int) -> ir.Value:
+    globals_ = fl.load_field(fl.ctx, T.INST_GLOBALS, T.PTR, "globals", invariant=True)
+    cell = fl.b.load(fl.array_elem(globals_, idx, 8), typ=T.PTR, name=f"global{idx}.cell")
+    cell.set_metadata("invariant.load", fl.ml.empty_md)
+    return cell
+
+
+def lower_global_get(fl: FunctionLowerer, instr) -> None:
+    t = fl.module.global_types()[instr.imm].valtype
+    fl.push(fl.b.load(global_cell(fl, instr.imm), typ=T.LLVM_TYPE[t], name=f"global{instr.imm}"))
+
+
+def lower_global_set(fl: FunctionLowerer, instr) -> None:
+    fl.b.store(fl.pop(), global_cell(fl, instr.imm))
+
+
+def lower_drop(fl: FunctionLowerer, instr) -> None:
+    fl.pop()
+
+
+def lower_select(fl: FunctionLowerer, instr) -> None:
+    cond = fl.pop()
+    y = fl.pop()
+    x = fl.pop()
+    fl.push(fl.b.select(fl.b.icmp_unsigned("!=", cond, ir.Constant(T.I32, 0)), x, y,
+                        name="select"))
+
+
+def lower_ref_null(fl: FunctionLowerer, instr) -> None:
+    fl.push(ir.Constant(T.PTR, None))
+
+
+def lower_ref_is_null(fl: FunctionLowerer, instr) -> None:
+    r = fl.pop()
+    fl.push(fl.b.zext(fl.b.icmp_unsigned("==", r, ir.Constant(T.PTR, None)), T.I32,
+                      name="ref.is_null"))
+
+
+def lower_ref_func(fl: FunctionLowerer, instr) -> None:
+    funcs = fl.load_field(fl.ctx, T.INST_FUNCS, T.PTR, "funcs", invariant=True)
+    rec = fl.b.load(fl.array_elem(funcs, instr.imm, 8), typ=T.PTR, name=f"ref.func{instr.imm}")
+    rec.set_metadata("invariant.load", fl.ml.empty_md)
+    fl.push(rec)
+
+
+HANDLERS.update({
+    "local.get": lower_local_get,
+    "local.set": lower_local_set,
+    "local.tee": lower_local_tee,
+    "global.get": lower_global_get,
+    "global.set": lower_global_set,
+    "drop": lower_drop,
+    "select": lower_select,
+    "select_t": lower_select,
+    "ref.null": lower_ref_null,
+    "ref.is_null": lower_ref_is_null,
+    "ref.func": lower_ref_func,
+})
