@@ -55,3 +55,7 @@ def emit_object(mod, tm) -> bytes:
 
 def emit_assembly(mod, tm) -> str:
     return tm.emit_assembly(mod)
+
+
+def llvm_version() -> tuple[int, ...]:
+    return tuple(llvm.llvm_version_info)

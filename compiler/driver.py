@@ -7,6 +7,7 @@ against the C runtime (see link.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -128,9 +129,20 @@ def build_executable(wasm: bytes, out: Path, opts: Options,
     return module
 
 
+@functools.cache
+def compiler_fingerprint() -> str:
+    """Hash of the compiler's own sources and LLVM version: cached outputs depend on both."""
+    h = hashlib.sha256()
+    for p in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        h.update(p.read_bytes())
+    h.update(repr(backend.llvm_version()).encode())
+    return h.hexdigest()[:16]
+
+
 def build_shared(wasm: bytes, opt_level: int = 1) -> tuple[Path, Module]:
     """Compile to a shared object for in-process use (spec runner, Python API); cached by content."""
-    key = hashlib.sha256(wasm + f"|O{opt_level}|{link.runtime_shared_lib()}".encode()).hexdigest()
+    fingerprint = f"|O{opt_level}|{compiler_fingerprint()}|{link.runtime_shared_lib()}"
+    key = hashlib.sha256(wasm + fingerprint.encode()).hexdigest()
     cache = link.cache_root() / "modules"
     cache.mkdir(parents=True, exist_ok=True)
     so = cache / f"{key[:32]}.so"

@@ -266,7 +266,8 @@ int32_t wasmc_rt_instantiate(const wasmc_module *m, const wasmc_import *imports,
 void wasmc_rt_instance_free(wasmc_instance *inst);
 
 /* Call function `funcidx` of `inst` through its entry: vals holds the arguments on entry and the
- * results on return.  Returns 0 or the trap kind; traps inside are caught here. */
+ * results on return.  Returns 0 or the trap kind; traps inside are caught here.  Returns -1 if the
+ * function has no entry (funcidx out of range or not exported by the compiler). */
 int32_t wasmc_rt_invoke(wasmc_instance *inst, uint32_t funcidx, wasmc_val *vals);
 
 /* Standalone objects (for the spectest module and host embedders). */
@@ -297,6 +298,17 @@ void wasmc_rt_table_init(wasmc_instance *inst, uint32_t table, uint32_t seg, uin
                          uint32_t n);
 void wasmc_rt_elem_drop(wasmc_instance *inst, uint32_t seg);
 
+/* Embedder helpers beyond the core API.  Freeing is the embedder's job and only safe when nothing
+ * (another instance's table, an import) still refers to the object. */
+void wasmc_rt_memory_free(wasmc_memory *m);
+void wasmc_rt_table_free(wasmc_table *t);
+/* Run fn(arg) with trap protection (as wasmc_rt_invoke does): returns 0 or the trap kind. */
+int32_t wasmc_rt_protected(void (*fn)(void *arg), void *arg);
+
+/* Runtime-private, shared between the runtime's own files (trap.c, memory.c, ...). */
+int wasmc_rt_reservation_contains(const void *addr); /* async-signal-safe */
+void wasmc_rt_signals_init(void);                    /* idempotent; per-thread sigaltstack */
+
 /* ---------------------------------------------------------------------------------------------
  * WASI preview1 (wasi.c).  Every function is bound with WASMC_FUNCREF_BIND_CALLER, so its instance
  * argument is the calling instance, whose memory 0 holds the guest buffers.
@@ -314,6 +326,14 @@ typedef struct wasmc_wasi_config {
 void *wasmc_wasi_new(const wasmc_wasi_config *cfg);
 /* The host function implementing wasi_snapshot_preview1.<name>, with its signature; NULL if none. */
 void *wasmc_wasi_lookup(const char *name, const char **sig);
+
+/* wasmc_wasi_new returns NULL if a granted directory cannot be opened (errno says why).
+ * Test hook: WASMC_WASI_NO_OPENAT2=1 makes path resolution use the portable fallback walk. */
+
+/* Compile-time grants of an executable (main.c): NULL-terminated "--dir=HOST::GUEST",
+ * "--dir=HOST", "--env=NAME=VALUE" or "--env=NAME" strings.  Optional (weak in main.c); run-time
+ * grants come from the environment variable WASMC_GRANTS, one grant per line. */
+extern const char *const wasmc_default_grants[];
 
 #ifdef __cplusplus
 }

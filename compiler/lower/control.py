@@ -141,7 +141,10 @@ def lower_call(fl: FunctionLowerer, instr) -> None:
     if idx >= fl.module.num_imported_funcs:
         callee = fl.ml.funcs[idx]
         args = fl.popn(len(ft.params))
-        call = fl.b.call(callee, [fl.ctx] + args, name=f"call.{fl.module.func_name(idx)}")
+        # `notail`: LLVM must not turn recursion into a loop, or deep recursion would never exhaust
+        # the stack as Wasm requires.
+        call = fl.b.call(callee, [fl.ctx] + args, name=f"call.{fl.module.func_name(idx)}",
+                         tail="notail")
         push_results(fl, call, ft.results)
         return
     funcs = fl.load_field(fl.ctx, T.INST_FUNCS, T.PTR, "funcs", invariant=True)

@@ -106,7 +106,7 @@ class ModuleLowerer:
 
     def call_indirect_ptr(self, b: ir.IRBuilder, fnty: ir.FunctionType, code: ir.Value,
                           args: list[ir.Value], name: str) -> ir.Value:
-        return b.call(_IndirectCallee(code, fnty), args, name=name)
+        return b.call(_IndirectCallee(code, fnty), args, name=name, tail="notail")
 
     def cstring(self, s: str) -> ir.Constant:
         g = self._strings.get(s)

@@ -1,0 +1,783 @@
+"""Binary decoder: the bytes of a Wasm 2.0 module -> `module.Module` (spec section 5).
+
+Strategy.  The module is read the way the reference interpreter reads it: one stream over the whole
+binary, sections checked against their declared size only *after* they are read ("section size
+mismatch"), every length and vector count checked against the bytes that remain ("length out of
+bounds", so a huge declared count fails before anything is allocated), and messages in the spec tests'
+wording.  Reading past the end of the binary is not checked byte by byte: indexing `bytes` past its end
+raises IndexError, which `decode_module` turns into "unexpected end of section or function"; slices,
+which do not raise, are checked explicitly.  This file is the boundary for untrusted input: nothing but
+`DecodeError` may escape `decode_module`.
+
+Speed (modules up to 70 MB): readers are plain functions over `(data, pos)` returning `(value, pos)`;
+the instruction loop looks opcodes up in tables built once from `opcodes.OPS`, reads the common
+immediates (single-byte indices and small constants) inline and everything else through a reader chosen
+by `Op.imm`, and builds `Instr` tuples without going through the NamedTuple constructor.
+
+Immediate shapes in `Instr.imm` (the validator and the lowering rely on them): see `_READERS`.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+from .errors import DecodeError
+from .module import (
+    VALTYPE_BY_BYTE,
+    Code,
+    Data,
+    Elem,
+    Export,
+    ExternKind,
+    FuncType,
+    Global,
+    GlobalType,
+    Import,
+    Instr,
+    Limits,
+    MemArg,
+    MemType,
+    Module,
+    SegmentMode,
+    TableType,
+)
+from .opcodes import BY_NAME, OPS, PREFIXED, SINGLE_BYTE, Imm, Op
+
+MAGIC = b"\x00asm"
+VERSION = b"\x01\x00\x00\x00"
+_U32_MAX = 0xFFFF_FFFF
+_END_OF_INPUT = "unexpected end of section or function"
+_new_instr = tuple.__new__  # Instr is a NamedTuple: tuple.__new__(Instr, (op, imm, offset))
+
+
+# --- integers (LEB128, bounded as in spec 5.2.2) -------------------------------------------------
+
+def _read_u32(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    result = b & 0x7F
+    shift = 7
+    pos += 1
+    while True:
+        b = data[pos]
+        if shift == 28:
+            if b & 0x70:
+                raise DecodeError("integer too large", pos)
+            if b & 0x80:
+                raise DecodeError("integer representation too long", pos + 1)
+            return result | (b << 28), pos + 1
+        result |= (b & 0x7F) << shift
+        pos += 1
+        if b < 0x80:
+            return result, pos
+        shift += 7
+
+
+def _read_signed(data: bytes, pos: int, last_shift: int, mask: int) -> tuple[int, int]:
+    """sN LEB128: at most `last_shift // 7 + 1` bytes; in the last one the bits under `mask` hold
+    no value bits, so they must all copy the sign ("integer too large" otherwise)."""
+    result = 0
+    shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        if shift == last_shift:
+            unused = b & mask
+            if unused != 0 and unused != mask:
+                raise DecodeError("integer too large", pos - 1)
+            if b & 0x80:
+                raise DecodeError("integer representation too long", pos)
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            if b & 0x40:
+                result -= 1 << shift
+            return result, pos
+
+
+def _read_s32(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x40:
+        return b, pos + 1
+    if b < 0x80:
+        return b - 0x80, pos + 1
+    return _read_signed(data, pos, 28, 0x78)
+
+
+def _read_s33(data: bytes, pos: int) -> tuple[int, int]:
+    return _read_signed(data, pos, 28, 0x70)
+
+
+def _read_s64(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x40:
+        return b, pos + 1
+    if b < 0x80:
+        return b - 0x80, pos + 1
+    return _read_signed(data, pos, 63, 0x7F)
+
+
+def _read_len(data: bytes, pos: int) -> tuple[int, int]:
+    """A length or vector count: a u32 no larger than the bytes that remain (every element takes at
+    least one byte), so hostile counts fail here instead of allocating."""
+    n, after = _read_u32(data, pos)
+    if n > len(data) - pos:  # counted from the length's own position, as the reference does
+        raise DecodeError("length out of bounds", pos)
+    return n, after
+
+
+def _read_zero(data: bytes, pos: int) -> tuple[int, int]:
+    """A reserved memory index: exactly the byte 0x00 in Wasm 2.0 (not a padded LEB zero)."""
+    if data[pos] != 0:
+        raise DecodeError("zero byte expected", pos)
+    return 0, pos + 1
+
+
+def _read_bytes(data: bytes, pos: int, n: int) -> bytes:
+    if pos + n > len(data):
+        raise DecodeError(_END_OF_INPUT, len(data))
+    return data[pos:pos + n]
+
+
+# --- names and types -----------------------------------------------------------------------------
+
+def _read_name(data: bytes, pos: int) -> tuple[str, int]:
+    n, start = _read_len(data, pos)
+    raw = _read_bytes(data, start, n)
+    try:
+        return raw.decode("utf-8"), start + n
+    except UnicodeDecodeError:
+        raise DecodeError("malformed UTF-8 encoding", pos) from None
+
+
+def _malformed_type(data: bytes, pos: int, what: str) -> DecodeError:
+    """Type codes are one-byte s7 LEB128s: a continuation bit makes the encoding too long."""
+    if data[pos] & 0x80:
+        return DecodeError("integer representation too long", pos + 1)
+    return DecodeError(f"malformed {what}", pos)
+
+
+def _read_valtype(data: bytes, pos: int) -> tuple[str, int]:
+    t = VALTYPE_BY_BYTE.get(data[pos])
+    if t is None:
+        raise _malformed_type(data, pos, "value type")
+    return t, pos + 1
+
+
+_REFTYPE_BY_BYTE = {0x70: "F", 0x6F: "E"}
+
+
+def _read_reftype(data: bytes, pos: int) -> tuple[str, int]:
+    t = _REFTYPE_BY_BYTE.get(data[pos])
+    if t is None:
+        raise _malformed_type(data, pos, "reference type")
+    return t, pos + 1
+
+
+def _read_resulttype(data: bytes, pos: int) -> tuple[str, int]:
+    n, pos = _read_len(data, pos)
+    types = []
+    for _ in range(n):
+        t, pos = _read_valtype(data, pos)
+        types.append(t)
+    return "".join(types), pos
+
+
+def _read_limits(data: bytes, pos: int) -> tuple[Limits, int]:
+    flags = data[pos]  # a one-bit LEB128 (vu1), hence the two messages
+    if flags & 0x7F > 1:
+        raise DecodeError("integer too large", pos)
+    if flags & 0x80:
+        raise DecodeError("integer representation too long", pos + 1)
+    lo, pos = _read_u32(data, pos + 1)
+    hi = None
+    if flags:
+        hi, pos = _read_u32(data, pos)
+    return Limits(lo, hi), pos
+
+
+def _read_tabletype(data: bytes, pos: int) -> tuple[TableType, int]:
+    elem, pos = _read_reftype(data, pos)
+    limits, pos = _read_limits(data, pos)
+    return TableType(elem, limits), pos
+
+
+def _read_globaltype(data: bytes, pos: int) -> tuple[GlobalType, int]:
+    t, pos = _read_valtype(data, pos)
+    mut = data[pos]
+    if mut > 1:
+        raise DecodeError("malformed mutability", pos)
+    return GlobalType(t, mut == 1), pos + 1
+
+
+# --- instruction immediates ----------------------------------------------------------------------
+
+def _read_blocktype(data: bytes, pos: int) -> tuple[object, int]:
+    b = data[pos]
+    if b == 0x40:
+        return None, pos + 1
+    t = VALTYPE_BY_BYTE.get(b)
+    if t is not None:
+        return t, pos + 1
+    idx, pos = _read_s33(data, pos)
+    # A negative s33 is well-formed; like the reference interpreter, wrap it to u32 so that the
+    # validator reports it as an unknown type.
+    return idx & _U32_MAX, pos
+
+
+def _read_br_table(data: bytes, pos: int) -> tuple[tuple[tuple[int, ...], int], int]:
+    n, pos = _read_len(data, pos)
+    labels = []
+    for _ in range(n):
+        label, pos = _read_u32(data, pos)
+        labels.append(label)
+    default, pos = _read_u32(data, pos)
+    return (tuple(labels), default), pos
+
+
+def _read_u32_pair(data: bytes, pos: int) -> tuple[tuple[int, int], int]:
+    a, pos = _read_u32(data, pos)
+    b, pos = _read_u32(data, pos)
+    return (a, b), pos
+
+
+_MEMARGS: dict[tuple[int, int], MemArg] = {}  # MemArg is frozen: share one object per value
+
+
+def _read_memarg(data: bytes, pos: int) -> tuple[MemArg, int]:
+    align, after = _read_u32(data, pos)
+    if align >= 32:  # bit 6 would select a memory (multi-memory); not in Wasm 2.0
+        raise DecodeError("malformed memop flags", pos)
+    offset, after = _read_u32(data, after)
+    key = (align, offset)
+    memarg = _MEMARGS.get(key)
+    if memarg is None:
+        memarg = _MEMARGS[key] = MemArg(align, offset)
+    return memarg, after
+
+
+def _read_f32(data: bytes, pos: int) -> tuple[int, int]:
+    return int.from_bytes(_read_bytes(data, pos, 4), "little"), pos + 4
+
+
+def _read_f64(data: bytes, pos: int) -> tuple[int, int]:
+    return int.from_bytes(_read_bytes(data, pos, 8), "little"), pos + 8
+
+
+def _read_select_t(data: bytes, pos: int) -> tuple[tuple[str, ...], int]:
+    types, pos = _read_resulttype(data, pos)
+    return tuple(types), pos
+
+
+def _read_memory_init(data: bytes, pos: int) -> tuple[tuple[int, int], int]:
+    dataidx, pos = _read_u32(data, pos)
+    memidx, pos = _read_zero(data, pos)
+    return (dataidx, memidx), pos
+
+
+def _read_memory_copy(data: bytes, pos: int) -> tuple[tuple[int, int], int]:
+    dst, pos = _read_zero(data, pos)
+    src, pos = _read_zero(data, pos)
+    return (dst, src), pos
+
+
+def _read_v128(data: bytes, pos: int) -> tuple[int, int]:
+    """v128.const: the 16 bytes as one unsigned little-endian int (like F32/F64: raw bits)."""
+    return int.from_bytes(_read_bytes(data, pos, 16), "little"), pos + 16
+
+
+def _read_lane(data: bytes, pos: int) -> tuple[int, int]:
+    return data[pos], pos + 1
+
+
+def _read_shuffle(data: bytes, pos: int) -> tuple[tuple[int, ...], int]:
+    return tuple(_read_bytes(data, pos, 16)), pos + 16
+
+
+def _read_memarg_lane(data: bytes, pos: int) -> tuple[tuple[MemArg, int], int]:
+    memarg, pos = _read_memarg(data, pos)
+    return (memarg, data[pos]), pos + 1
+
+
+Reader = Callable[[bytes, int], tuple[object, int]]
+
+# Imm kind -> reader.  NONE reads nothing (imm None); _read_u32 and _read_s32 are also read inline
+# by the instruction loop for their one-byte forms.
+_READERS: dict[Imm, Reader | None] = {
+    Imm.NONE: None,
+    Imm.BLOCKTYPE: _read_blocktype,  # None | valtype letter | typeidx
+    Imm.LABELIDX: _read_u32,
+    Imm.BR_TABLE: _read_br_table,  # ((labels...), default)
+    Imm.FUNCIDX: _read_u32,
+    Imm.CALL_INDIRECT: _read_u32_pair,  # (typeidx, tableidx)
+    Imm.LOCALIDX: _read_u32,
+    Imm.GLOBALIDX: _read_u32,
+    Imm.TABLEIDX: _read_u32,
+    Imm.MEMARG: _read_memarg,  # MemArg(align, offset)
+    Imm.MEMIDX: _read_zero,  # 0
+    Imm.I32: _read_s32,  # signed int
+    Imm.I64: _read_s64,  # signed int
+    Imm.F32: _read_f32,  # raw IEEE bits, unsigned
+    Imm.F64: _read_f64,
+    Imm.SELECT_T: _read_select_t,  # (valtype letters...)
+    Imm.REFTYPE: _read_reftype,  # 'F' | 'E'
+    Imm.ELEMIDX: _read_u32,
+    Imm.DATAIDX: _read_u32,
+    Imm.TABLE_INIT: _read_u32_pair,  # (elemidx, tableidx)
+    Imm.TABLE_COPY: _read_u32_pair,  # (dst, src)
+    Imm.MEMORY_INIT: _read_memory_init,  # (dataidx, memidx)
+    Imm.MEMORY_COPY: _read_memory_copy,  # (dst, src)
+}
+# Immediate kinds of the SIMD rows (0xFD), registered under the names they are expected to get;
+# tests/test_decode.py checks that every Imm kind in the table has a reader.
+for _imm_name, _reader in [("V128", _read_v128), ("LANEIDX", _read_lane), ("LANE", _read_lane),
+                           ("SHUFFLE", _read_shuffle), ("MEMARG_LANE", _read_memarg_lane)]:
+    if hasattr(Imm, _imm_name):
+        _READERS[Imm[_imm_name]] = _reader
+
+
+# --- instruction tables --------------------------------------------------------------------------
+
+# The loop needs to see structured control: `block`/`loop` and `if` open frames (`if` one that may
+# take an `else`), `end` closes one.  They get their own reader objects so that the loop finds them
+# with the same identity tests it uses to pick immediate readers, at no cost to other opcodes.
+def _read_block_open(data: bytes, pos: int) -> tuple[object, int]:
+    return _read_blocktype(data, pos)
+
+
+def _read_if_open(data: bytes, pos: int) -> tuple[object, int]:
+    return _read_blocktype(data, pos)
+
+
+_ELSE = object()
+_END = object()
+_CONTROL: dict[str, object] = {"block": _read_block_open, "loop": _read_block_open,
+                               "if": _read_if_open, "else": _ELSE, "end": _END}
+_NEEDS_DATA_COUNT = ("memory.init", "data.drop")
+REF_FUNC = BY_NAME["ref.func"]
+
+Entry = tuple[Op, object]  # (op, reader | None | _ELSE | _END)
+
+
+def _entry(op: Op) -> Entry | None:
+    if op.name in _CONTROL:
+        return (op, _CONTROL[op.name])
+    if op.imm not in _READERS:
+        return None  # an immediate kind this decoder does not know yet: decoded as illegal
+    return (op, _READERS[op.imm])
+
+
+_SINGLE: list[Entry | None] = [None] * 256
+for _code, _op in SINGLE_BYTE.items():
+    _SINGLE[_code] = _entry(_op)
+_PREFIX: dict[int, dict[int, Entry]] = {
+    prefix: {code: e for code, op in ops.items() if (e := _entry(op)) is not None}
+    for prefix, ops in PREFIXED.items()
+}
+_PREFIXED_NEEDING_DATA_COUNT = frozenset(
+    (op.prefix, op.code) for op in OPS if op.name in _NEEDS_DATA_COUNT)
+for _prefix in _PREFIX:
+    assert _SINGLE[_prefix] is None, "prefix byte is also an opcode"
+
+
+def _read_expr(data: bytes, pos: int) -> tuple[list[Instr], int, bool]:
+    """Instructions from `pos` through the `end` that closes the expression (included in the list).
+
+    Returns the instructions, the position after that `end`, and whether any of them needs the data
+    count section (memory.init / data.drop).  Like the reference decoder, this reads on past a
+    function's declared size; the caller compares positions afterwards.  The hot loop: tests are
+    ordered by how common each immediate kind is in real code.
+    """
+    instrs: list[Instr] = []
+    append = instrs.append
+    single = _SINGLE
+    frames = [False]  # one per open block: True while an `if` has not seen its `else`
+    needs_data_count = False
+    new = _new_instr
+    read_u32 = _read_u32
+    read_s32 = _read_s32
+    read_block = _read_block_open
+    read_if = _read_if_open
+    end = _END
+    while True:
+        start = pos
+        entry = single[data[pos]]
+        pos += 1
+        if entry is None:
+            table = _PREFIX.get(data[start])
+            if table is None:
+                raise DecodeError("illegal opcode", start)
+            code, pos = read_u32(data, pos)
+            entry = table.get(code)
+            if entry is None:
+                raise DecodeError("illegal opcode", start)
+            if (data[start], code) in _PREFIXED_NEEDING_DATA_COUNT:
+                needs_data_count = True
+        op, reader = entry
+        if reader is None:
+            append(new(Instr, (op, None, start)))
+        elif reader is read_u32:
+            imm = data[pos]
+            if imm < 0x80:
+                pos += 1
+            else:
+                imm, pos = read_u32(data, pos)
+            append(new(Instr, (op, imm, start)))
+        elif reader is end:
+            append(new(Instr, (op, None, start)))
+            frames.pop()
+            if not frames:
+                return instrs, pos, needs_data_count
+        elif reader is read_s32:
+            imm = data[pos]
+            if imm < 0x40:
+                pos += 1
+            else:
+                imm, pos = read_s32(data, pos)
+            append(new(Instr, (op, imm, start)))
+        elif reader is _ELSE:
+            if not frames[-1]:
+                raise DecodeError("END opcode expected", start)
+            frames[-1] = False
+            append(new(Instr, (op, None, start)))
+        else:
+            imm, pos = reader(data, pos)
+            append(new(Instr, (op, imm, start)))
+            if reader is read_block:
+                frames.append(False)
+            elif reader is read_if:
+                frames.append(True)
+
+
+def _read_const(data: bytes, pos: int) -> tuple[list[Instr], int]:
+    """A constant expression, without its final `end` (validity is the validator's business)."""
+    instrs, pos, _ = _read_expr(data, pos)
+    instrs.pop()
+    return instrs, pos
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+class _State:
+    """What the module-level checks need beyond the Module itself."""
+
+    __slots__ = ("needs_data_count",)
+
+    def __init__(self) -> None:
+        self.needs_data_count = False
+
+
+def _read_type_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        if data[pos] != 0x60:
+            raise _malformed_type(data, pos, "function type")
+        params, pos = _read_resulttype(data, pos + 1)
+        results, pos = _read_resulttype(data, pos)
+        m.types.append(FuncType(params, results))
+    return pos
+
+
+def _read_import_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        start = pos
+        module_name, pos = _read_name(data, pos)
+        name, pos = _read_name(data, pos)
+        kind = data[pos]
+        pos += 1
+        desc: object
+        if kind == 0:
+            desc, pos = _read_u32(data, pos)
+        elif kind == 1:
+            desc, pos = _read_tabletype(data, pos)
+        elif kind == 2:
+            limits, pos = _read_limits(data, pos)
+            desc = MemType(limits)
+        elif kind == 3:
+            desc, pos = _read_globaltype(data, pos)
+        else:
+            raise DecodeError("malformed import kind", pos - 1)
+        m.imports.append(Import(module_name, name, ExternKind(kind), desc, start))
+    return pos
+
+
+def _read_function_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    funcs = m.funcs
+    for _ in range(n):
+        typeidx, pos = _read_u32(data, pos)
+        funcs.append(typeidx)
+    return pos
+
+
+def _read_table_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        table, pos = _read_tabletype(data, pos)
+        m.tables.append(table)
+    return pos
+
+
+def _read_memory_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        limits, pos = _read_limits(data, pos)
+        m.mems.append(MemType(limits))
+    return pos
+
+
+def _read_global_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        start = pos
+        gtype, pos = _read_globaltype(data, pos)
+        init, pos = _read_const(data, pos)
+        m.globals.append(Global(gtype, init, start))
+    return pos
+
+
+def _read_export_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        start = pos
+        name, pos = _read_name(data, pos)
+        kind = data[pos]
+        if kind > 3:
+            raise DecodeError("malformed export kind", pos)
+        index, pos = _read_u32(data, pos + 1)
+        m.exports.append(Export(name, ExternKind(kind), index, start))
+    return pos
+
+
+def _read_start_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    m.start, pos = _read_u32(data, pos)
+    return pos
+
+
+def _read_elemkind(data: bytes, pos: int) -> tuple[str, int]:
+    if data[pos] != 0x00:
+        raise DecodeError("malformed element kind", pos)
+    return "F", pos + 1
+
+
+def _read_elem_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        start = pos
+        flags, pos = _read_u32(data, pos)
+        if flags > 7:
+            raise DecodeError("malformed elements segment kind", start)
+        # bit 0: passive or declarative (bit 1 tells which) / active; bit 1 (active): explicit table
+        # index and element kind/type; bit 2: items are expressions instead of function indices.
+        table = 0
+        offset_expr = None
+        if flags & 1:
+            mode = SegmentMode.DECLARATIVE if flags & 2 else SegmentMode.PASSIVE
+        else:
+            mode = SegmentMode.ACTIVE
+            if flags & 2:
+                table, pos = _read_u32(data, pos)
+            offset_expr, pos = _read_const(data, pos)
+        if flags & 4:
+            elemtype = "F"
+            if flags & 3:
+                elemtype, pos = _read_reftype(data, pos)
+            count, pos = _read_len(data, pos)
+            items = []
+            for _ in range(count):
+                item, pos = _read_const(data, pos)
+                items.append(item)
+        else:
+            elemtype = "F"
+            if flags & 3:
+                elemtype, pos = _read_elemkind(data, pos)
+            count, pos = _read_len(data, pos)
+            items = []
+            for _ in range(count):
+                at = pos
+                funcidx, pos = _read_u32(data, pos)
+                items.append([_new_instr(Instr, (REF_FUNC, funcidx, at))])
+        m.elems.append(Elem(mode, elemtype, items, table, offset_expr, start))
+    return pos
+
+
+def _read_datacount_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    m.data_count, pos = _read_u32(data, pos)
+    return pos
+
+
+def _read_code_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    codes = m.codes
+    for _ in range(n):
+        size_at = pos
+        size, pos = _read_len(data, pos)
+        body_end = pos + size
+        locals_at = pos
+        count, pos = _read_len(data, pos)
+        local_decls = []
+        total = 0
+        for _ in range(count):
+            k, pos = _read_u32(data, pos)
+            t, pos = _read_valtype(data, pos)
+            local_decls.append((k, t))
+            total += k
+        if total > _U32_MAX:
+            raise DecodeError("too many locals", locals_at)
+        body, pos, needs_data_count = _read_expr(data, pos)
+        if pos != body_end:
+            raise DecodeError("section size mismatch", body_end)
+        st.needs_data_count |= needs_data_count
+        codes.append(Code(local_decls, body, size_at, size))
+    return pos
+
+
+def _read_data_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        start = pos
+        flags, pos = _read_u32(data, pos)
+        memory = 0
+        offset_expr = None
+        if flags == 1:
+            mode = SegmentMode.PASSIVE
+        elif flags == 0 or flags == 2:
+            mode = SegmentMode.ACTIVE
+            if flags == 2:
+                memory, pos = _read_u32(data, pos)
+            offset_expr, pos = _read_const(data, pos)
+        else:
+            raise DecodeError("malformed data segment kind", start)
+        size, pos = _read_len(data, pos)
+        m.datas.append(Data(mode, _read_bytes(data, pos, size), memory, offset_expr, start))
+        pos += size
+    return pos
+
+
+SectionReader = Callable[[bytes, int, Module, _State], int]
+
+# section id -> (rank in the required order, reader); custom sections (id 0) may appear anywhere.
+_SECTIONS: dict[int, tuple[int, SectionReader]] = {
+    1: (1, _read_type_section),
+    2: (2, _read_import_section),
+    3: (3, _read_function_section),
+    4: (4, _read_table_section),
+    5: (5, _read_memory_section),
+    6: (6, _read_global_section),
+    7: (7, _read_export_section),
+    8: (8, _read_start_section),
+    9: (9, _read_elem_section),
+    12: (10, _read_datacount_section),
+    10: (11, _read_code_section),
+    11: (12, _read_data_section),
+}
+
+
+# --- custom sections -----------------------------------------------------------------------------
+
+def _read_custom_section(data: bytes, pos: int, end: int, m: Module) -> None:
+    if end > len(data):
+        raise DecodeError(_END_OF_INPUT, len(data))
+    name, payload = _read_name(data, pos)
+    if payload > end:
+        raise DecodeError(_END_OF_INPUT, end)
+    m.custom_sections.append((name, payload, end - payload))
+    if name == "name":
+        _read_name_section(data[payload:end], m)
+
+
+def _read_name_section(payload: bytes, m: Module) -> None:
+    """The `name` section's module and function names.  It is only debug information, so a malformed
+    one is ignored as a whole (spec 7.4.1) rather than making the module malformed."""
+    module_name = None
+    names: dict[int, str] = {}
+    try:
+        pos = 0
+        last_id = -1
+        while pos < len(payload):
+            sub_id = payload[pos]
+            size, pos = _read_len(payload, pos + 1)
+            end = pos + size
+            if sub_id <= last_id:
+                return
+            last_id = sub_id
+            if sub_id == 0:
+                module_name, pos = _read_name(payload, pos)
+            elif sub_id == 1:
+                n, pos = _read_len(payload, pos)
+                for _ in range(n):
+                    idx, pos = _read_u32(payload, pos)
+                    names[idx], pos = _read_name(payload, pos)
+            else:
+                pos = end
+            if pos != end:
+                return
+    except (DecodeError, IndexError):
+        return
+    m.module_name = module_name
+    m.names = names
+
+
+# --- module --------------------------------------------------------------------------------------
+
+def decode_module(data: bytes | bytearray | memoryview) -> Module:
+    """Decode a Wasm 2.0 binary.  Raises DecodeError (spec: malformed) and nothing else."""
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    # Millions of small tuples and no cycles: the cyclic collector would rescan them again and again
+    # (it doubles decode time), so it is paused while decoding.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_module(data)
+    except IndexError:
+        raise DecodeError(_END_OF_INPUT, len(data)) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _read_module(data: bytes) -> Module:
+    n = len(data)
+    if n < 4:
+        raise DecodeError("unexpected end", n)
+    if data[:4] != MAGIC:
+        raise DecodeError("magic header not detected", 0)
+    if n < 8:
+        raise DecodeError("unexpected end", n)
+    if data[4:8] != VERSION:
+        raise DecodeError("unknown binary version", 4)
+    m = Module()
+    st = _State()
+    pos = 8
+    last_rank = 0
+    while pos < n:
+        section_at = pos
+        section_id = data[pos]
+        if section_id == 0:
+            size, pos = _read_len(data, pos + 1)
+            _read_custom_section(data, pos, pos + size, m)
+            pos += size
+            continue
+        section = _SECTIONS.get(section_id)
+        if section is None:
+            raise DecodeError("malformed section id", section_at)
+        rank, read_section = section
+        if rank <= last_rank:  # duplicate or out of order: the module ended before it
+            raise DecodeError("unexpected content after last section", section_at)
+        last_rank = rank
+        size, pos = _read_len(data, pos + 1)
+        end = pos + size
+        pos = read_section(data, pos, m, st)
+        if pos != end:
+            raise DecodeError("section size mismatch", end)
+    if len(m.funcs) != len(m.codes):
+        raise DecodeError("function and code section have inconsistent lengths", n)
+    if m.data_count is not None and m.data_count != len(m.datas):
+        raise DecodeError("data count and data section have inconsistent lengths", n)
+    if m.data_count is None and st.needs_data_count:
+        raise DecodeError("data count section required", n)
+    return m

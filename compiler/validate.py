@@ -1,0 +1,665 @@
+"""Validation of a decoded module (spec section 3, Wasm 2.0 without SIMD-specific rules).
+
+Function bodies follow the spec appendix's algorithm and its names: a value stack of type letters
+(`UNKNOWN` for the polymorphic stack of unreachable code) and a control stack of `Frame`s, with
+`push_val`, `pop_val`, `push_ctrl`, `pop_ctrl`, `label_types` and `unreachable`.  Instructions whose
+typing is a fixed stack signature in the opcode table are checked from `Op.sig` in one inlined step
+(fast path: compare the stack's top slice with the parameter letters); every other instruction, and
+those needing checks on their immediates, goes to a handler in `HANDLERS` keyed by mnemonic.  The
+walk is one linear pass per body with no per-instruction allocation beyond the value stack.
+
+Module-level rules (limits, constant expressions, segments, start, exports) are checked in module
+order.  Messages use the spec test suite's wording; indices are appended ("unknown memory 0") because
+the suite matches message prefixes.  Constant expressions outside functions (global initialisers,
+segment offsets and items) may only `global.get` imported immutable globals, as in the 2.0 suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .errors import ValidationError
+from .module import ExternKind, FuncType, GlobalType, Instr, Limits, Module, SegmentMode
+from .opcodes import OPS, Imm, Op, parse_sig
+
+UNKNOWN = "?"  # the spec's Unknown: a value of any type on the polymorphic stack
+NUM_OR_UNKNOWN = "ilfd?"
+VEC_OR_UNKNOWN = "v?"
+REF_OR_UNKNOWN = "FE?"
+
+MAX_PAGES = 65536
+MAX_TABLE = 2**32 - 1
+
+# mnemonic -> (param letters as a list, result letters as a list) for every row with a signature
+SIGS: dict[str, tuple[list[str], list[str]]] = {}
+for _op in OPS:
+    if _op.sig is not None:
+        _p, _r = parse_sig(_op.sig)
+        SIGS[_op.name] = (list(_p), list(_r))
+
+CONST_OPS = frozenset({"i32.const", "i64.const", "f32.const", "f64.const", "v128.const",
+                       "ref.null", "ref.func", "global.get"})
+
+
+class Frame:
+    """A control frame (spec appendix `ctrl_frame`)."""
+
+    __slots__ = ("end_types", "height", "opcode", "start_types", "unreachable")
+
+    def __init__(self, opcode: str, start_types: str, end_types: str, height: int):
+        self.opcode = opcode
+        self.start_types = start_types
+        self.end_types = end_types
+        self.height = height
+        self.unreachable = False
+
+
+class Context:
+    """The spec's validation context C for one module (index spaces as flat lists)."""
+
+    __slots__ = ("datas", "elems", "funcs", "globals", "mems", "refs", "tables", "types")
+
+    def __init__(self, m: Module):
+        self.types: list[FuncType] = m.types
+        self.funcs: list[FuncType] = []  # filled by check_module once type indices are checked
+        self.tables = [t.elem for t in m.table_types()]
+        self.mems = len(m.mem_types())
+        self.globals: list[GlobalType] = m.global_types()
+        self.elems = [e.elemtype for e in m.elems]
+        self.datas = m.data_count if m.data_count is not None else len(m.datas)
+        self.refs: set[int] = set()
+
+
+class FuncValidator:
+    """Operand and control stacks for one function body."""
+
+    __slots__ = ("ctrls", "ctx", "func", "ins", "locals", "results", "vals")
+
+    def __init__(self, ctx: Context, funcidx: int, ftype: FuncType, local_types: str):
+        self.ctx = ctx
+        self.func = funcidx
+        self.locals = ftype.params + local_types
+        self.results = ftype.results
+        self.vals: list[str] = []
+        self.ctrls: list[Frame] = []
+        self.ins: Instr | None = None
+
+    # --- errors ---
+    def error(self, message: str) -> ValidationError:
+        ins = self.ins
+        if ins is None:
+            return ValidationError(message, None, func=self.func)
+        return ValidationError(message, ins.offset, func=self.func, instr=ins.op.name)
+
+    # --- the spec appendix's primitives ---
+    def push_val(self, t: str) -> None:
+        self.vals.append(t)
+
+    def pop_val(self, expect: str = UNKNOWN) -> str:
+        vals = self.vals
+        frame = self.ctrls[-1]
+        if len(vals) == frame.height:
+            if frame.unreachable:
+                return UNKNOWN
+            raise self.error("type mismatch")
+        actual = vals.pop()
+        if actual != expect and actual != UNKNOWN and expect != UNKNOWN:
+            raise self.error("type mismatch")
+        return actual
+
+    def pop_vals(self, types: str) -> list[str]:
+        n = len(types)
+        vals = self.vals
+        # fast path: the top n values are all known and match exactly
+        if n and len(vals) - n >= self.ctrls[-1].height and vals[-n:] == list(types):
+            del vals[-n:]
+            return list(types)
+        popped = [self.pop_val(t) for t in reversed(types)]
+        popped.reverse()
+        return popped
+
+    def push_ctrl(self, opcode: str, start_types: str, end_types: str) -> None:
+        self.ctrls.append(Frame(opcode, start_types, end_types, len(self.vals)))
+        self.vals.extend(start_types)
+
+    def pop_ctrl(self) -> Frame:
+        if not self.ctrls:
+            raise self.error("unexpected end")
+        frame = self.ctrls[-1]
+        self.pop_vals(frame.end_types)
+        if len(self.vals) != frame.height:
+            raise self.error("type mismatch")
+        self.ctrls.pop()
+        return frame
+
+    @staticmethod
+    def label_types(frame: Frame) -> str:
+        return frame.start_types if frame.opcode == "loop" else frame.end_types
+
+    def unreachable(self) -> None:
+        frame = self.ctrls[-1]
+        del self.vals[frame.height:]
+        frame.unreachable = True
+
+    # --- helpers for handlers ---
+    def apply_sig(self, name: str) -> None:
+        params, results = SIGS[name]
+        if params:
+            self.pop_vals("".join(params))
+        self.vals.extend(results)
+
+    def label(self, depth: int) -> Frame:
+        if depth >= len(self.ctrls):
+            raise self.error(f"unknown label {depth}")
+        return self.ctrls[-1 - depth]
+
+    def blocktype(self, bt: object) -> tuple[str, str]:
+        if bt is None:
+            return "", ""
+        if isinstance(bt, str):
+            return "", bt
+        if not 0 <= bt < len(self.ctx.types):  # type: ignore[operator]
+            raise self.error(f"unknown type {bt}")
+        ft = self.ctx.types[bt]  # type: ignore[index]
+        return ft.params, ft.results
+
+    def check_local(self, x: int) -> str:
+        if x >= len(self.locals):
+            raise self.error(f"unknown local {x}")
+        return self.locals[x]
+
+    def check_global(self, x: int) -> GlobalType:
+        if x >= len(self.ctx.globals):
+            raise self.error(f"unknown global {x}")
+        return self.ctx.globals[x]
+
+    def check_table(self, x: int) -> str:
+        if x >= len(self.ctx.tables):
+            raise self.error(f"unknown table {x}")
+        return self.ctx.tables[x]
+
+    def check_mem(self, x: int) -> None:
+        if x >= self.ctx.mems:
+            raise self.error(f"unknown memory {x}")
+
+    def check_func_idx(self, x: int) -> FuncType:
+        if x >= len(self.ctx.funcs):
+            raise self.error(f"unknown function {x}")
+        return self.ctx.funcs[x]
+
+    def check_elem(self, x: int) -> str:
+        if x >= len(self.ctx.elems):
+            raise self.error(f"unknown elem segment {x}")
+        return self.ctx.elems[x]
+
+    def check_data(self, x: int) -> None:
+        if x >= self.ctx.datas:
+            raise self.error(f"unknown data segment {x}")
+
+    # --- the walk ---
+    def check_body(self, body: list[Instr]) -> None:
+        self.push_ctrl("func", "", self.results)
+        vals = self.vals
+        ctrls = self.ctrls
+        locals_ = self.locals
+        nlocals = len(locals_)
+        plain = PLAIN_SIGS
+        handlers = HANDLERS
+        height = 0  # ctrls[-1].height, refreshed after every handler (only handlers change frames)
+        for ins in body:
+            op, imm, _ = ins
+            name = op.name
+            sig = plain.get(name)
+            if sig is not None:
+                params, results = sig
+                if params:
+                    n = len(params)
+                    if len(vals) - n >= height and vals[-n:] == params:
+                        del vals[-n:]
+                    else:
+                        self.ins = ins
+                        self.pop_vals("".join(params))
+                if results:
+                    vals += results
+                continue
+            # the commonest instructions of real code, inlined
+            if name == "local.get" and imm < nlocals:  # type: ignore[operator]
+                vals.append(locals_[imm])  # type: ignore[index]
+                continue
+            if name == "local.set" and imm < nlocals and len(vals) > height \
+                    and vals[-1] == locals_[imm]:  # type: ignore[operator, index]
+                vals.pop()
+                continue
+            self.ins = ins
+            handlers[name](self, imm, op)
+            if ctrls:
+                height = ctrls[-1].height
+            elif ins is not body[-1]:
+                raise self.error("operators remaining after end of function")
+        if ctrls:
+            self.ins = body[-1] if body else None
+            raise self.error("unexpected end of function body")
+
+
+Handler = Callable[[FuncValidator, object, Op], None]
+
+
+# --- control instructions ---------------------------------------------------------------------
+def op_unreachable(s: FuncValidator, imm: object, op: Op) -> None:
+    s.unreachable()
+
+
+def op_block(s: FuncValidator, imm: object, op: Op) -> None:
+    params, results = s.blocktype(imm)
+    s.pop_vals(params)
+    s.push_ctrl(op.name, params, results)
+
+
+def op_if(s: FuncValidator, imm: object, op: Op) -> None:
+    params, results = s.blocktype(imm)
+    s.pop_val("i")
+    s.pop_vals(params)
+    s.push_ctrl("if", params, results)
+
+
+def op_else(s: FuncValidator, imm: object, op: Op) -> None:
+    frame = s.pop_ctrl()
+    if frame.opcode != "if":
+        raise s.error("else without matching if")
+    s.push_ctrl("else", frame.start_types, frame.end_types)
+
+
+def op_end(s: FuncValidator, imm: object, op: Op) -> None:
+    frame = s.pop_ctrl()
+    # an `if` without `else` has an implicit empty else arm passing its params through
+    if frame.opcode == "if" and frame.start_types != frame.end_types:
+        raise s.error("type mismatch")
+    s.vals.extend(frame.end_types)
+
+
+def op_br(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_vals(s.label_types(s.label(imm)))  # type: ignore[arg-type]
+    s.unreachable()
+
+
+def op_br_if(s: FuncValidator, imm: object, op: Op) -> None:
+    types = s.label_types(s.label(imm))  # type: ignore[arg-type]
+    s.pop_val("i")
+    s.pop_vals(types)
+    s.vals.extend(types)
+
+
+def op_br_table(s: FuncValidator, imm: object, op: Op) -> None:
+    labels, default = imm  # type: ignore[misc]
+    s.pop_val("i")
+    default_types = s.label_types(s.label(default))
+    arity = len(default_types)
+    for n in labels:
+        types = s.label_types(s.label(n))
+        if len(types) != arity:
+            raise s.error("type mismatch")
+        # pop then push back the *popped* values so Unknowns stay Unknown for the next label
+        s.vals.extend(s.pop_vals(types))
+    s.pop_vals(default_types)
+    s.unreachable()
+
+
+def op_return(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_vals(s.results)
+    s.unreachable()
+
+
+def op_call(s: FuncValidator, imm: object, op: Op) -> None:
+    ft = s.check_func_idx(imm)  # type: ignore[arg-type]
+    s.pop_vals(ft.params)
+    s.vals.extend(ft.results)
+
+
+def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
+    typeidx, tableidx = imm  # type: ignore[misc]
+    if s.check_table(tableidx) != "F":
+        raise s.error("type mismatch")
+    if typeidx >= len(s.ctx.types):
+        raise s.error(f"unknown type {typeidx}")
+    ft = s.ctx.types[typeidx]
+    s.pop_val("i")
+    s.pop_vals(ft.params)
+    s.vals.extend(ft.results)
+
+
+# --- reference instructions -------------------------------------------------------------------
+def op_ref_null(s: FuncValidator, imm: object, op: Op) -> None:
+    s.vals.append(imm)  # type: ignore[arg-type]
+
+
+def op_ref_is_null(s: FuncValidator, imm: object, op: Op) -> None:
+    if s.pop_val() not in REF_OR_UNKNOWN:
+        raise s.error("type mismatch")
+    s.vals.append("i")
+
+
+def op_ref_func(s: FuncValidator, imm: object, op: Op) -> None:
+    s.check_func_idx(imm)  # type: ignore[arg-type]
+    if imm not in s.ctx.refs:
+        raise s.error(f"undeclared function reference {imm}")
+    s.vals.append("F")
+
+
+# --- parametric instructions ------------------------------------------------------------------
+def op_drop(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val()
+
+
+def op_select(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val("i")
+    t1 = s.pop_val()
+    t2 = s.pop_val()
+    if not ((t1 in NUM_OR_UNKNOWN and t2 in NUM_OR_UNKNOWN)
+            or (t1 in VEC_OR_UNKNOWN and t2 in VEC_OR_UNKNOWN)):
+        raise s.error("type mismatch")
+    if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+        raise s.error("type mismatch")
+    s.vals.append(t2 if t1 == UNKNOWN else t1)
+
+
+def op_select_t(s: FuncValidator, imm: object, op: Op) -> None:
+    if len(imm) != 1:  # type: ignore[arg-type]
+        raise s.error("invalid result arity")
+    t = imm[0]  # type: ignore[index]
+    s.pop_val("i")
+    s.pop_val(t)
+    s.pop_val(t)
+    s.vals.append(t)
+
+
+# --- variable instructions --------------------------------------------------------------------
+def op_local_get(s: FuncValidator, imm: object, op: Op) -> None:
+    s.vals.append(s.check_local(imm))  # type: ignore[arg-type]
+
+
+def op_local_set(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val(s.check_local(imm))  # type: ignore[arg-type]
+
+
+def op_local_tee(s: FuncValidator, imm: object, op: Op) -> None:
+    t = s.check_local(imm)  # type: ignore[arg-type]
+    s.pop_val(t)
+    s.vals.append(t)
+
+
+def op_global_get(s: FuncValidator, imm: object, op: Op) -> None:
+    s.vals.append(s.check_global(imm).valtype)  # type: ignore[arg-type]
+
+
+def op_global_set(s: FuncValidator, imm: object, op: Op) -> None:
+    gt = s.check_global(imm)  # type: ignore[arg-type]
+    if not gt.mutable:
+        raise s.error("global is immutable")
+    s.pop_val(gt.valtype)
+
+
+# --- table instructions -----------------------------------------------------------------------
+def op_table_get(s: FuncValidator, imm: object, op: Op) -> None:
+    t = s.check_table(imm)  # type: ignore[arg-type]
+    s.pop_val("i")
+    s.vals.append(t)
+
+
+def op_table_set(s: FuncValidator, imm: object, op: Op) -> None:
+    t = s.check_table(imm)  # type: ignore[arg-type]
+    s.pop_val(t)
+    s.pop_val("i")
+
+
+def op_table_size(s: FuncValidator, imm: object, op: Op) -> None:
+    s.check_table(imm)  # type: ignore[arg-type]
+    s.apply_sig(op.name)
+
+
+def op_table_grow(s: FuncValidator, imm: object, op: Op) -> None:
+    t = s.check_table(imm)  # type: ignore[arg-type]
+    s.pop_val("i")
+    s.pop_val(t)
+    s.vals.append("i")
+
+
+def op_table_fill(s: FuncValidator, imm: object, op: Op) -> None:
+    t = s.check_table(imm)  # type: ignore[arg-type]
+    s.pop_val("i")
+    s.pop_val(t)
+    s.pop_val("i")
+
+
+def op_table_copy(s: FuncValidator, imm: object, op: Op) -> None:
+    dst, src = imm  # type: ignore[misc]
+    if s.check_table(dst) != s.check_table(src):
+        raise s.error("type mismatch")
+    s.apply_sig(op.name)
+
+
+def op_table_init(s: FuncValidator, imm: object, op: Op) -> None:
+    elemidx, tableidx = imm  # type: ignore[misc]
+    t = s.check_table(tableidx)
+    if s.check_elem(elemidx) != t:
+        raise s.error("type mismatch")
+    s.apply_sig(op.name)
+
+
+def op_elem_drop(s: FuncValidator, imm: object, op: Op) -> None:
+    s.check_elem(imm)  # type: ignore[arg-type]
+
+
+# --- memory instructions ----------------------------------------------------------------------
+def op_memarg(s: FuncValidator, imm: object, op: Op) -> None:
+    """Every load and store: memory 0 must exist and the alignment not exceed the access width."""
+    s.check_mem(0)
+    if imm.align > op.mem_bytes.bit_length() - 1:  # type: ignore[attr-defined]  (log2 compare)
+        raise s.error("alignment must not be larger than natural")
+    s.apply_sig(op.name)
+
+
+def op_memidx(s: FuncValidator, imm: object, op: Op) -> None:
+    s.check_mem(imm)  # type: ignore[arg-type]
+    s.apply_sig(op.name)
+
+
+def op_memory_copy(s: FuncValidator, imm: object, op: Op) -> None:
+    dst, src = imm  # type: ignore[misc]
+    s.check_mem(dst)
+    s.check_mem(src)
+    s.apply_sig(op.name)
+
+
+def op_memory_init(s: FuncValidator, imm: object, op: Op) -> None:
+    dataidx, memidx = imm  # type: ignore[misc]
+    s.check_mem(memidx)
+    s.check_data(dataidx)
+    s.apply_sig(op.name)
+
+
+def op_data_drop(s: FuncValidator, imm: object, op: Op) -> None:
+    s.check_data(imm)  # type: ignore[arg-type]
+
+
+HANDLERS: dict[str, Handler] = {
+    "unreachable": op_unreachable,
+    "block": op_block,
+    "loop": op_block,
+    "if": op_if,
+    "else": op_else,
+    "end": op_end,
+    "br": op_br,
+    "br_if": op_br_if,
+    "br_table": op_br_table,
+    "return": op_return,
+    "call": op_call,
+    "call_indirect": op_call_indirect,
+    "ref.null": op_ref_null,
+    "ref.is_null": op_ref_is_null,
+    "ref.func": op_ref_func,
+    "drop": op_drop,
+    "select": op_select,
+    "select_t": op_select_t,
+    "local.get": op_local_get,
+    "local.set": op_local_set,
+    "local.tee": op_local_tee,
+    "global.get": op_global_get,
+    "global.set": op_global_set,
+    "table.get": op_table_get,
+    "table.set": op_table_set,
+    "table.size": op_table_size,
+    "table.grow": op_table_grow,
+    "table.fill": op_table_fill,
+    "table.copy": op_table_copy,
+    "table.init": op_table_init,
+    "elem.drop": op_elem_drop,
+    "memory.size": op_memidx,
+    "memory.grow": op_memidx,
+    "memory.fill": op_memidx,
+    "memory.copy": op_memory_copy,
+    "memory.init": op_memory_init,
+    "data.drop": op_data_drop,
+}
+# every load and store (and SIMD's, once in the table) shares one handler
+HANDLERS.update({op.name: op_memarg for op in OPS if op.imm is Imm.MEMARG})
+
+# rows typed by their signature alone, checked inline by FuncValidator.check_body
+PLAIN_SIGS = {name: sig for name, sig in SIGS.items() if name not in HANDLERS}
+
+# every row is typed either by its signature or by a handler
+assert all(op.sig is not None or op.name in HANDLERS for op in OPS)
+
+
+# --- module level -----------------------------------------------------------------------------
+def check_limits(limits: Limits, bound: int, too_big: str, offset: int | None) -> None:
+    if limits.min > bound or (limits.max is not None and limits.max > bound):
+        raise ValidationError(too_big, offset)
+    if limits.max is not None and limits.min > limits.max:
+        raise ValidationError("size minimum must not be greater than maximum", offset)
+
+
+def check_table_type(limits: Limits, offset: int | None) -> None:
+    check_limits(limits, MAX_TABLE, "table size must be at most 2^32-1", offset)
+
+
+def check_mem_type(limits: Limits, offset: int | None) -> None:
+    check_limits(limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", offset)
+
+
+def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int,
+                offset: int | None) -> None:
+    """A constant expression of type `expected`; `global.get` sees the first `num_globals` globals."""
+    stack: list[str] = []
+    for ins in expr:
+        name = ins.op.name
+        where = ins.offset
+        if name not in CONST_OPS:
+            raise ValidationError("constant expression required", where, instr=name)
+        if name == "global.get":
+            if ins.imm >= num_globals:  # type: ignore[operator]
+                raise ValidationError(f"unknown global {ins.imm}", where, instr=name)
+            gt = ctx.globals[ins.imm]  # type: ignore[index]
+            if gt.mutable:
+                raise ValidationError("constant expression required", where, instr=name)
+            stack.append(gt.valtype)
+        elif name == "ref.null":
+            stack.append(ins.imm)  # type: ignore[arg-type]
+        elif name == "ref.func":
+            if ins.imm >= len(ctx.funcs):  # type: ignore[operator]
+                raise ValidationError(f"unknown function {ins.imm}", where, instr=name)
+            stack.append("F")
+        else:
+            stack.extend(SIGS[name][1])
+    if stack != [expected]:
+        raise ValidationError("type mismatch", expr[-1].offset if expr else offset)
+
+
+def collect_refs(m: Module) -> set[int]:
+    """C.refs: functions referenced outside function bodies (may be used by `ref.func`)."""
+    refs: set[int] = set()
+    exprs = [g.init for g in m.globals]
+    for e in m.elems:
+        exprs.extend(e.items)
+    for expr in exprs:
+        for ins in expr:
+            if ins.op.name == "ref.func":
+                refs.add(ins.imm)  # type: ignore[arg-type]
+    refs.update(e.index for e in m.exports if e.kind == ExternKind.FUNC)
+    return refs
+
+
+def validate_module(m: Module) -> None:
+    """Raise ValidationError (with a byte offset) unless `m` is valid."""
+    ctx = Context(m)
+    ntypes = len(m.types)
+
+    # imports and definitions: type indices, limits
+    for imp in m.imports:
+        if imp.kind == ExternKind.FUNC:
+            if imp.desc >= ntypes:  # type: ignore[operator]
+                raise ValidationError(f"unknown type {imp.desc}", imp.offset)
+        elif imp.kind == ExternKind.TABLE:
+            check_table_type(imp.desc.limits, imp.offset)  # type: ignore[union-attr]
+        elif imp.kind == ExternKind.MEMORY:
+            check_mem_type(imp.desc.limits, imp.offset)  # type: ignore[union-attr]
+    nimported = m.num_imported_funcs
+    for i, typeidx in enumerate(m.funcs):
+        if typeidx >= ntypes:
+            code = m.codes[i] if i < len(m.codes) else None
+            raise ValidationError(f"unknown type {typeidx}", code.offset if code else None,
+                                  func=nimported + i)
+    ctx.funcs = [m.types[x] for x in m.func_type_indices()]
+    for table in m.tables:
+        check_table_type(table.limits, None)
+    for mem in m.mems:
+        check_mem_type(mem.limits, None)
+    if ctx.mems > 1:
+        imported = m.imported(ExternKind.MEMORY)
+        raise ValidationError("multiple memories", imported[1].offset if len(imported) > 1 else None)
+
+    ctx.refs = collect_refs(m)
+    num_imported_globals = len(ctx.globals) - len(m.globals)
+
+    for g in m.globals:
+        check_const(ctx, g.init, g.type.valtype, num_imported_globals, g.offset)
+
+    for e in m.elems:
+        for item in e.items:
+            check_const(ctx, item, e.elemtype, num_imported_globals, e.offset)
+        if e.mode is SegmentMode.ACTIVE:
+            if e.table >= len(ctx.tables):
+                raise ValidationError(f"unknown table {e.table}", e.offset)
+            if ctx.tables[e.table] != e.elemtype:
+                raise ValidationError("type mismatch", e.offset)
+            check_const(ctx, e.offset_expr or [], "i", num_imported_globals, e.offset)
+
+    for d in m.datas:
+        if d.mode is SegmentMode.ACTIVE:
+            if d.memory >= ctx.mems:
+                raise ValidationError(f"unknown memory {d.memory}", d.offset)
+            check_const(ctx, d.offset_expr or [], "i", num_imported_globals, d.offset)
+
+    for i, code in enumerate(m.codes):
+        funcidx = nimported + i
+        v = FuncValidator(ctx, funcidx, ctx.funcs[funcidx], code.local_types())
+        v.check_body(code.body)
+
+    if m.start is not None:
+        if m.start >= len(ctx.funcs):
+            raise ValidationError(f"unknown function {m.start}", None)
+        ft = ctx.funcs[m.start]
+        if ft.params or ft.results:
+            raise ValidationError("start function must have type [] -> []", None)
+
+    names: set[str] = set()
+    limits = {ExternKind.FUNC: (len(ctx.funcs), "function"),
+              ExternKind.TABLE: (len(ctx.tables), "table"),
+              ExternKind.MEMORY: (ctx.mems, "memory"),
+              ExternKind.GLOBAL: (len(ctx.globals), "global")}
+    for ex in m.exports:
+        count, what = limits[ex.kind]
+        if ex.index >= count:
+            raise ValidationError(f"unknown {what} {ex.index}", ex.offset)
+        if ex.name in names:
+            raise ValidationError("duplicate export name", ex.offset)
+        names.add(ex.name)

@@ -1,0 +1,540 @@
+"""Tests of compiler/decode.py: the spec suite's binary modules, text modules through wat2wasm, the
+shapes of immediates, and hostile input (truncations, byte flips, huge counts)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+from pathlib import Path
+
+import pytest
+from wasmc.decode import _READERS, decode_module
+from wasmc.errors import DecodeError
+from wasmc.module import ExternKind, MemArg, SegmentMode
+from wasmc.opcodes import OPS
+
+wasmtime = pytest.importorskip("wasmtime")
+
+SPEC_DIR = Path(os.environ.get("WASMC_SPEC_DIR")
+                or Path(__file__).resolve().parents[1].parent / "shared" / "spec") / "core-2.0"
+HEADER = b"\x00asm\x01\x00\x00\x00"
+
+# (file, index among that file's assert_malformed binary modules) -> reason we differ.  Empty: every
+# expected message is found in ours.
+KNOWN_MISMATCHES: dict[tuple[str, int], str] = {}
+
+
+# --- a small .wast reader ------------------------------------------------------------------------
+
+class Node(list):
+    """An s-expression list, with the source span it came from."""
+
+    start = 0
+    end = 0
+
+
+def _read_string(src: str, i: int) -> tuple[bytes, int]:
+    """A wast string literal starting after its opening quote; returns its bytes and the index after
+    the closing quote."""
+    out = bytearray()
+    while True:
+        c = src[i]
+        if c == '"':
+            return bytes(out), i + 1
+        if c != "\\":
+            out += c.encode()
+            i += 1
+            continue
+        e = src[i + 1]
+        simple = {"n": b"\n", "t": b"\t", "r": b"\r", "\\": b"\\", "'": b"'", '"': b'"'}
+        if e in simple:
+            out += simple[e]
+            i += 2
+        elif e == "u":
+            close = src.index("}", i)
+            out += chr(int(src[i + 3:close], 16)).encode()
+            i = close + 1
+        else:
+            out.append(int(src[i + 1:i + 3], 16))
+            i += 3
+
+
+def parse_wast(src: str) -> list:
+    """Top-level s-expressions: Node lists of atoms (str) and string literals (bytes)."""
+    stack: list[Node] = [Node()]
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        if c == "(" and src.startswith("(;", i):
+            depth, i = 1, i + 2
+            while depth:
+                if src.startswith("(;", i):
+                    depth, i = depth + 1, i + 2
+                elif src.startswith(";)", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        elif c == "(":
+            node = Node()
+            node.start = i
+            stack.append(node)
+            i += 1
+        elif c == ")":
+            node = stack.pop()
+            node.end = i + 1
+            stack[-1].append(node)
+            i += 1
+        elif src.startswith(";;", i):
+            j = src.find("\n", i)
+            i = n if j < 0 else j
+        elif c in " \t\r\n":
+            i += 1
+        elif c == '"':
+            s, i = _read_string(src, i + 1)
+            stack[-1].append(s)
+        else:
+            j = i
+            while j < n and src[j] not in ' \t\r\n()";':
+                j += 1
+            stack[-1].append(src[i:j])
+            i = j
+    assert len(stack) == 1, "unbalanced parentheses"
+    return stack[0]
+
+
+def module_binary(node) -> bytes | None:
+    """The bytes of `(module $id? binary "..."*)`, or None for any other form."""
+    if not isinstance(node, list) or not node or node[0] != "module":
+        return None
+    rest = node[1:]
+    if rest and isinstance(rest[0], str) and rest[0].startswith("$"):
+        rest = rest[1:]
+    if not rest or rest[0] != "binary":
+        return None
+    return b"".join(rest[1:])
+
+
+def is_text_module(node) -> bool:
+    return (isinstance(node, list) and bool(node) and node[0] == "module"
+            and not any(a in ("binary", "quote") for a in node[1:3] if isinstance(a, str)))
+
+
+def spec_files() -> list[Path]:
+    if not SPEC_DIR.is_dir():
+        return []
+    return sorted(p for p in SPEC_DIR.glob("*.wast") if not p.name.startswith("simd_"))
+
+
+def collect():
+    """(malformed cases, binary modules that must decode, text module sources)."""
+    malformed, good, texts = [], [], []
+    for path in spec_files():
+        src = path.read_text()
+        count = 0
+        for cmd in parse_wast(src):
+            if not isinstance(cmd, list) or not cmd:
+                continue
+            head = cmd[0]
+            if head == "module":
+                binary = module_binary(cmd)
+                if binary is not None:
+                    good.append((path.name, cmd.start, binary))
+                elif is_text_module(cmd):
+                    texts.append((path.name, cmd.start, src[cmd.start:cmd.end]))
+            elif head == "assert_malformed":
+                binary = module_binary(cmd[1])
+                if binary is not None:
+                    malformed.append((path.name, count, binary, cmd[2].decode()))
+                    count += 1
+            elif head != "assert_invalid" and len(cmd) > 1 and isinstance(cmd[1], list):
+                # assert_unlinkable, assert_trap (module ...), ...: well-formed modules
+                binary = module_binary(cmd[1])
+                if binary is not None:
+                    good.append((path.name, cmd[1].start, binary))
+                elif is_text_module(cmd[1]):
+                    texts.append((path.name, cmd[1].start, src[cmd[1].start:cmd[1].end]))
+            if head == "assert_invalid" and is_text_module(cmd[1]):
+                texts.append((path.name, cmd[1].start, src[cmd[1].start:cmd[1].end]))
+    return malformed, good, texts
+
+
+MALFORMED, GOOD, TEXTS = collect() if spec_files() else ([], [], [])
+needs_spec = pytest.mark.skipif(not MALFORMED, reason=f"spec suite not found at {SPEC_DIR}")
+
+
+def test_scanner_decodes_escapes():
+    (cmd,) = parse_wast(r'(x "a\00\ff\n\t\\\'\"\u{e9}\u{1F600}" (; c (; n ;) ;) y) ;; z')
+    assert cmd == ["x", b"a\x00\xff\n\t\\'\"" + "é😀".encode(), "y"]
+
+
+# --- the spec suite ------------------------------------------------------------------------------
+
+@needs_spec
+def test_spec_suite_found():
+    assert len(MALFORMED) > 500 and len(GOOD) > 50 and len(TEXTS) > 1000
+
+
+@needs_spec
+@pytest.mark.parametrize("name,index,binary,expected", MALFORMED,
+                         ids=[f"{c[0]}#{c[1]}" for c in MALFORMED])
+def test_spec_malformed(name, index, binary, expected):
+    with pytest.raises(DecodeError) as info:
+        decode_module(binary)
+    message = info.value.message
+    if (name, index) in KNOWN_MISMATCHES:
+        pytest.xfail(KNOWN_MISMATCHES[(name, index)])
+    # The reference interpreter checks that its message starts with the expected text.
+    assert message.startswith(expected), f"expected {expected!r}, got {message!r}"
+    assert info.value.offset is not None and 0 <= info.value.offset <= len(binary)
+
+
+@needs_spec
+def test_spec_binary_modules_decode():
+    failures = []
+    for name, at, binary in GOOD:
+        try:
+            decode_module(binary)
+        except DecodeError as e:
+            failures.append(f"{name}@{at}: {e.message} at {e.offset}")
+    assert not failures, failures
+
+
+def wat2wasm_or_none(text: str) -> bytes | None:
+    try:
+        return wasmtime.wat2wasm(text)
+    except wasmtime.WasmtimeError:
+        return None
+
+
+@needs_spec
+def test_spec_text_modules_decode():
+    """Every text module of the suite (outside assert_malformed) that wat2wasm accepts decodes."""
+    failures, converted = [], 0
+    for name, at, text in TEXTS:
+        binary = wat2wasm_or_none(text)
+        if binary is None:  # wat2wasm's own refusals (module quote, ...) are not our business
+            continue
+        converted += 1
+        try:
+            decode_module(binary)
+        except DecodeError as e:
+            failures.append(f"{name}@{at}: {e.message} at {e.offset}")
+    assert converted > 1000
+    assert not failures, failures
+
+
+# --- structure and immediate shapes --------------------------------------------------------------
+
+def wat(text: str) -> bytes:
+    return wasmtime.wat2wasm(text)
+
+
+def body_of(text: str, func: int = 0):
+    return [(i.op.name, i.imm) for i in decode_module(wat(text)).codes[func].body]
+
+
+def test_sections_structure():
+    m = decode_module(wat("""
+      (module $mod
+        (type $t (func (param i32 i64) (result f32)))
+        (import "env" "f" (func $imp (type $t)))
+        (import "env" "tab" (table 1 10 externref))
+        (import "env" "mem" (memory 1))
+        (import "env" "g" (global (mut f64)))
+        (table $tab 2 funcref)
+        (memory 1 3)
+        (global $g i32 (i32.const 42))
+        (global $h (mut i64) (i64.const -1))
+        (func $a (param i32 i64) (result f32) (local i32 i32 f64) f32.const 1.5)
+        (func $b)
+        (export "a" (func $a)) (export "m" (memory 0)) (export "g" (global $g))
+        (start $b)
+        (elem (i32.const 0) $a $b)
+        (elem funcref (ref.null func) (ref.func $a))
+        (elem declare func $b)
+        (elem (table $tab) (offset (i32.const 1)) funcref (ref.func $b))
+        (data (i32.const 8) "abc")
+        (data "passive"))
+    """))
+    assert [str(t) for t in m.types] == ["[i32 i64] -> [f32]", "[] -> []"]
+    assert [(i.module, i.name, i.kind) for i in m.imports] == [
+        ("env", "f", ExternKind.FUNC), ("env", "tab", ExternKind.TABLE),
+        ("env", "mem", ExternKind.MEMORY), ("env", "g", ExternKind.GLOBAL)]
+    assert m.imports[0].desc == 0
+    assert m.imports[1].desc.elem == "E" and m.imports[1].desc.limits.max == 10
+    assert m.imports[3].desc.valtype == "d" and m.imports[3].desc.mutable
+    assert m.funcs == [0, 1]
+    assert m.tables[0].elem == "F" and m.tables[0].limits.min == 2
+    assert m.mems[0].limits.min == 1 and m.mems[0].limits.max == 3
+    assert [(g.type.valtype, g.type.mutable, [(i.op.name, i.imm) for i in g.init]) for g in m.globals] \
+        == [("i", False, [("i32.const", 42)]), ("l", True, [("i64.const", -1)])]
+    assert [(e.name, e.kind, e.index) for e in m.exports] == [
+        ("a", ExternKind.FUNC, 1), ("m", ExternKind.MEMORY, 0), ("g", ExternKind.GLOBAL, 1)]
+    assert m.start == 2
+    assert [e.mode for e in m.elems] == [SegmentMode.ACTIVE, SegmentMode.PASSIVE,
+                                         SegmentMode.DECLARATIVE, SegmentMode.ACTIVE]
+    assert [[(i.op.name, i.imm) for i in item] for item in m.elems[0].items] == [
+        [("ref.func", 1)], [("ref.func", 2)]]
+    assert [[(i.op.name, i.imm) for i in item] for item in m.elems[1].items] == [
+        [("ref.null", "F")], [("ref.func", 1)]]
+    assert m.elems[3].table == 1 and [i.imm for i in m.elems[3].offset_expr] == [1]
+    assert m.datas[0].mode == SegmentMode.ACTIVE and m.datas[0].init == b"abc"
+    assert [(i.op.name, i.imm) for i in m.datas[0].offset_expr] == [("i32.const", 8)]
+    assert m.datas[1].mode == SegmentMode.PASSIVE and m.datas[1].init == b"passive"
+    assert m.data_count is None or m.data_count == 2
+    code = m.codes[0]
+    assert code.locals == [(2, "i"), (1, "d")] and code.local_types() == "iid"
+    assert [i.op.name for i in code.body] == ["f32.const", "end"]
+    assert m.module_name == "mod" and m.names == {0: "imp", 1: "a", 2: "b"}
+    assert [c[0] for c in m.custom_sections] == ["name"]
+
+
+def test_immediate_shapes():
+    body = body_of("""
+      (module (type $t (func (param i32) (result i32))) (memory 1) (table 2 funcref)
+        (elem $e func) (data $d "x")
+        (func (param i32) (result i32)
+          (block $l (result i32) (loop (param i32) (result i32) (if (param i32) (result i32)
+            (then) (else))))
+          (block (type $t) (local.get 0)) drop
+          (br_table 0 1 0 (local.get 0))
+          (call_indirect (type $t) (i32.const 1) (i32.const 0)) drop
+          (i32.load8_u offset=300 (i32.const 0)) drop
+          (i64.const -9223372036854775808) drop (i32.const 2147483647) drop
+          (f32.const nan:0x200001) drop (f64.const -nan:0x8000000000001) drop
+          (select (result i32) (i32.const 1) (i32.const 2) (i32.const 3)) drop
+          (ref.null extern) drop
+          (memory.size) (memory.grow) drop
+          (memory.init $d (i32.const 0) (i32.const 0) (i32.const 0))
+          (memory.copy (i32.const 0) (i32.const 0) (i32.const 0))
+          (table.init $e (i32.const 0) (i32.const 0) (i32.const 0))
+          (table.copy (i32.const 0) (i32.const 0) (i32.const 0))
+          (i32.trunc_sat_f32_s (f32.const 0)) drop
+          (global.get 0) unreachable))
+    """.replace("(global.get 0)", "(local.get 0)"))
+    imms = {}
+    for name, imm in body:
+        imms.setdefault(name, []).append(imm)
+    assert imms["block"] == ["i", 0]
+    assert imms["loop"] == [0] and imms["if"] == [0]
+    assert imms["br_table"] == [((0, 1), 0)]
+    assert imms["call_indirect"] == [(0, 0)]
+    assert imms["i32.load8_u"] == [MemArg(0, 300)]
+    assert imms["i64.const"] == [-(2**63)]
+    assert 2147483647 in imms["i32.const"]
+    assert imms["f32.const"][0] == 0x7FA00001  # NaN payload kept
+    assert imms["f64.const"] == [0xFFF8000000000001]
+    assert imms["select_t"] == [("i",)]
+    assert imms["ref.null"] == ["E"]
+    assert imms["memory.size"] == [0] and imms["memory.grow"] == [0]
+    assert imms["memory.init"] == [(0, 0)] and imms["memory.copy"] == [(0, 0)]
+    assert imms["table.init"] == [(0, 0)] and imms["table.copy"] == [(0, 0)]
+    assert imms["i32.trunc_sat_f32_s"] == [None]
+    assert imms["else"] == [None] and body[-1] == ("end", None)
+
+
+def test_blocktype_and_padded_indices():
+    # block with type index 1 in a 5-byte s33, call_indirect with padded typeidx/tableidx
+    func = (b"\x00"                                  # no locals
+            b"\x02\x81\x80\x80\x80\x00\x0b"              # block (type 1) end
+            b"\x41\x00\x11\x80\x80\x80\x80\x00\x80\x00"  # i32.const 0; call_indirect 0 0 padded
+            b"\x0b")
+    binary = (HEADER + b"\x01\x07\x02\x60\x00\x00\x60\x00\x00"
+              + b"\x03\x02\x01\x00" + b"\x04\x04\x01\x70\x00\x00"
+              + b"\x0a" + bytes([len(func) + 2, 1, len(func)]) + func)
+    body = [(i.op.name, i.imm) for i in decode_module(binary).codes[0].body]
+    assert body == [("block", 1), ("end", None), ("i32.const", 0), ("call_indirect", (0, 0)),
+                    ("end", None)]
+
+
+def test_body_includes_nested_ends_and_offsets():
+    binary = wat("(module (func (block (nop)) (if (i32.const 0) (then) (else (nop)))))")
+    code = decode_module(binary).codes[0]
+    assert [i.op.name for i in code.body] == ["block", "nop", "end", "i32.const", "if", "else", "nop",
+                                               "end", "end"]
+    for instr in code.body:  # offsets point at the opcode byte
+        assert binary[instr.offset] == instr.op.code
+    assert binary[code.offset] == code.size
+
+
+def test_every_immediate_kind_has_a_reader():
+    assert not {op.imm for op in OPS} - set(_READERS)
+
+
+def test_malformed_name_section_is_ignored():
+    func_names = b"\x01\x05\x01\x00\x01f\x07"  # function names: 1 entry, then a stray byte
+    name = b"\x04name" + b"\x00\x02\x01m" + func_names
+    binary = (HEADER + b"\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x0a\x04\x01\x02\x00\x0b"
+              + b"\x00" + bytes([len(name)]) + name)
+    m = decode_module(binary)
+    assert m.module_name is None and m.names == {}
+    assert [c[0] for c in m.custom_sections] == ["name"]
+    fixed = binary[:-len(func_names)] + b"\x01\x04\x01\x00\x01f"
+    fixed = fixed.replace(bytes([len(name)]) + b"\x04name", bytes([len(name) - 1]) + b"\x04name")
+    m = decode_module(fixed)
+    assert m.module_name == "m" and m.names == {0: "f"}
+    bad_utf8 = HEADER + b"\x00\x0a\x04name\x00\x03\x02\xff\xfe"
+    m = decode_module(bad_utf8)
+    assert m.module_name is None and [c[0] for c in m.custom_sections] == ["name"]
+
+
+def test_custom_sections_recorded_not_copied():
+    payload = b"x" * 1000
+    size = 1 + 5 + len(payload)
+    binary = HEADER + b"\x00" + bytes([0x80 | (size & 0x7F), size >> 7]) + b"\x05hello" + payload
+    m = decode_module(binary)
+    assert m.custom_sections == [("hello", len(binary) - len(payload), len(payload))]
+
+
+def test_data_count_required():
+    # wat2wasm emits the data count section when it is needed; remove it by hand
+    binary = wat("(module (memory 1) (data \"\") (func (memory.init 0 (i32.const 0) (i32.const 0)"
+                 " (i32.const 0))))")
+    at = binary.index(b"\x0c\x01\x01")
+    with pytest.raises(DecodeError, match="data count section required"):
+        decode_module(binary[:at] + binary[at + 3:])
+
+
+# --- hostile input -------------------------------------------------------------------------------
+
+@functools.cache
+def real_modules() -> list[bytes]:
+    texts = [
+        """(module $m (type (func (param i32) (result i32)))
+          (import "env" "f" (func (param i32))) (memory 1) (table 4 funcref)
+          (global (mut i32) (i32.const 0))
+          (func $fib (param i32) (result i32)
+            (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))
+              (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                             (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+          (func (param i64 f32 f64) (local i32) (block (loop (br_table 0 1 (local.get 3))))
+            (i64.store offset=4 (i32.const 0) (i64.const 123456789))
+            (drop (f64.const 1e300)) (drop (select (result f32) (local.get 1) (f32.const 2)
+            (i32.const 0))) (memory.fill (i32.const 0) (i32.const 0) (i32.const 0)))
+          (elem (i32.const 0) $fib) (elem funcref (ref.null func))
+          (data (i32.const 16) "hello") (data "passive")
+          (export "fib" (func $fib)))""",
+    ]
+    mods = [wat(t) for t in texts]
+    for name in ("fac.wast", "br_table.wast", "memory_copy.wast"):
+        for n, at, text in TEXTS:
+            if n == name:
+                mods.append(wat(text))
+                break
+    return mods
+
+
+def test_truncations_raise_only_decode_error():
+    rng = random.Random(99)
+    for binary in real_modules():
+        decode_module(binary)
+        cuts = range(len(binary)) if len(binary) < 2000 else sorted(rng.sample(range(len(binary)), 800))
+        for cut in cuts:
+            try:
+                decode_module(binary[:cut])
+            except DecodeError:
+                pass
+
+
+def test_byte_flips_raise_only_decode_error():
+    rng = random.Random(1234)
+    for binary in real_modules():
+        for _ in range(1500 if len(binary) < 2000 else 300):
+            mutated = bytearray(binary)
+            for _ in range(rng.randint(1, 4)):
+                i = rng.randrange(8, len(mutated))
+                mutated[i] = rng.choice([rng.randrange(256), 0xFF, 0x80, 0x00, 0x7F])
+            try:
+                decode_module(bytes(mutated))
+            except DecodeError:
+                pass
+
+
+@pytest.mark.parametrize("section", [
+    b"\x01\x05\xff\xff\xff\xff\x0f",  # 4 billion types
+    b"\x03\x05\xff\xff\xff\xff\x0f",  # functions
+    b"\x0a\x05\xff\xff\xff\xff\x0f",  # code bodies
+    b"\x0b\x05\xff\xff\xff\xff\x0f",  # data segments
+    b"\x00\x07\x01a\xff\xff\xff\x0f",  # custom section payload larger than the module
+])
+def test_huge_counts_fail_fast(section):
+    with pytest.raises(DecodeError) as info:
+        decode_module(HEADER + section)
+    assert info.value.message in ("length out of bounds", "unexpected end of section or function",
+                                  "section size mismatch")
+
+
+def test_huge_data_segment_length_fails_fast():
+    binary = HEADER + b"\x05\x03\x01\x00\x01" + b"\x0b\x09\x01\x01\xff\xff\xff\xff\x0f\x00\x00"
+    with pytest.raises(DecodeError, match="length out of bounds"):
+        decode_module(binary)
+
+
+def test_deep_nesting_is_not_recursive():
+    depth = 100_000
+    func = b"\x00" + b"\x02\x40" * depth + b"\x0b" * depth + b"\x0b"
+    size = len(func)
+    leb = bytes([0x80 | (size & 0x7F), 0x80 | ((size >> 7) & 0x7F), size >> 14])
+    code = b"\x01" + leb + func
+    sleb = bytes([0x80 | (len(code) & 0x7F), 0x80 | ((len(code) >> 7) & 0x7F), len(code) >> 14])
+    binary = HEADER + b"\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x0a" + sleb + code
+    assert len(decode_module(binary).codes[0].body) == 2 * depth + 1
+    with pytest.raises(DecodeError, match="length out of bounds"):
+        decode_module(binary[:-depth])
+
+
+def test_accepts_bytearray_and_memoryview():
+    binary = wat("(module (func))")
+    assert len(decode_module(bytearray(binary)).codes) == 1
+    assert len(decode_module(memoryview(binary)).codes) == 1
+
+
+@pytest.mark.parametrize("flags,payload,mode,table,elemtype,items", [
+    (0, b"\x41\x01\x0b\x02\x00\x00", SegmentMode.ACTIVE, 0, "F", [[("ref.func", 0)]] * 2),
+    (1, b"\x00\x01\x00", SegmentMode.PASSIVE, 0, "F", [[("ref.func", 0)]]),
+    (2, b"\x01\x41\x01\x0b\x00\x01\x00", SegmentMode.ACTIVE, 1, "F", [[("ref.func", 0)]]),
+    (3, b"\x00\x01\x00", SegmentMode.DECLARATIVE, 0, "F", [[("ref.func", 0)]]),
+    (4, b"\x41\x01\x0b\x01\xd2\x00\x0b", SegmentMode.ACTIVE, 0, "F", [[("ref.func", 0)]]),
+    (5, b"\x6f\x01\xd0\x6f\x0b", SegmentMode.PASSIVE, 0, "E", [[("ref.null", "E")]]),
+    (6, b"\x01\x41\x01\x0b\x70\x01\xd0\x70\x0b", SegmentMode.ACTIVE, 1, "F", [[("ref.null", "F")]]),
+    (7, b"\x70\x00", SegmentMode.DECLARATIVE, 0, "F", []),
+])
+def test_elem_encodings(flags, payload, mode, table, elemtype, items):
+    segment = bytes([1, flags]) + payload
+    binary = HEADER + b"\x09" + bytes([len(segment)]) + segment
+    (elem,) = decode_module(binary).elems
+    assert (elem.mode, elem.table, elem.elemtype) == (mode, table, elemtype)
+    assert [[(i.op.name, i.imm) for i in item] for item in elem.items] == items
+    assert (elem.offset_expr is None) == (mode != SegmentMode.ACTIVE)
+    if elem.offset_expr is not None:
+        assert [(i.op.name, i.imm) for i in elem.offset_expr] == [("i32.const", 1)]
+
+
+@pytest.mark.parametrize("section,message", [
+    (b"\x09\x02\x01\x08", "malformed elements segment kind"),
+    (b"\x09\x04\x01\x01\x01\x00", "malformed element kind"),
+    (b"\x0b\x02\x01\x03", "malformed data segment kind"),
+    (b"\x07\x04\x01\x00\x04\x00", "malformed export kind"),
+    (b"\x01\x04\x01\x61\x00\x00", "malformed function type"),
+    (b"\x01\x05\x01\x60\x01\x7a\x00", "malformed value type"),
+])
+def test_other_malformed_wordings(section, message):
+    with pytest.raises(DecodeError, match=message):
+        decode_module(HEADER + section)
+
+
+def test_data_segment_with_memory_index():
+    segment = b"\x01\x02\x00\x41\x05\x0b\x03abc"
+    (data,) = decode_module(HEADER + b"\x0b" + bytes([len(segment)]) + segment).datas
+    assert (data.mode, data.memory, data.init) == (SegmentMode.ACTIVE, 0, b"abc")
+    assert [(i.op.name, i.imm) for i in data.offset_expr] == [("i32.const", 5)]
+
+
+def test_else_outside_if_is_malformed():
+    func = b"\x00\x02\x40\x05\x0b\x0b"  # block else end end
+    binary = (HEADER + b"\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x0a"
+              + bytes([len(func) + 2, 1, len(func)]) + func)
+    with pytest.raises(DecodeError, match="END opcode expected") as info:
+        decode_module(binary)
+    assert binary[info.value.offset] == 0x05
