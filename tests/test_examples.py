@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import wasmtime
 
-from .conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_under_wasmtime(wasm: bytes) -> tuple[int, str]:

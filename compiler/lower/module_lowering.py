@@ -205,8 +205,11 @@ class ModuleLowerer:
         fn.linkage = "internal"
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         n = max(len(ft.params), len(ft.results), 1)
-        vals = b.alloca(ir.ArrayType(T.I8, n * T.VAL_SIZE), name="vals")
-        vals.align = 16
+        slots = b.alloca(ir.ArrayType(T.I8, n * T.VAL_SIZE), name="vals")
+        slots.align = 16
+        # An opaque pointer, so stores of any type type-check (b.bitcast would return `slots`).
+        vals = ir.CastInstr(b.block, "bitcast", slots, T.PTR)
+        b._insert(vals)
         for i, _t in enumerate(ft.params):
             b.store(fn.args[i + 1],
                     b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8))

@@ -1,0 +1,140 @@
+"""The runner's side of the embedding: the `spectest` module and script values <-> raw bits.
+
+Strategy: everything crosses `runtime.py` as bit patterns (`Func.call_raw`, `Global.raw`), so NaN
+payloads survive; this file is the only one that knows how the runtime encodes references (null = 0,
+a funcref = its record's address, `ref.extern N` = the host pointer N + 1).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from .. import runtime
+from ..runtime import Func, Global, HostFunc, Memory, Table, Trap
+from .values import (
+    F32,
+    F64,
+    NanPattern,
+    Num,
+    RefExtern,
+    RefExternAny,
+    RefFunc,
+    RefNull,
+    V128Pattern,
+    parse_float,
+)
+
+_TYPE_NAME = {"i": "i32", "l": "i64", "f": "f32", "d": "f64", "v": "v128"}
+
+
+def spectest() -> SimpleNamespace:
+    """The `spectest` host module.  Its print functions print nothing (output is not checked)."""
+
+    def quiet(*_args) -> None:
+        return None
+
+    def glob(letter: str, bits: int) -> Global:
+        g = Global.new(letter, False, 0)
+        g.raw = bits
+        return g
+
+    exports = {
+        "print": HostFunc("", "", quiet),
+        "print_i32": HostFunc("i", "", quiet),
+        "print_i64": HostFunc("l", "", quiet),
+        "print_f32": HostFunc("f", "", quiet),
+        "print_f64": HostFunc("d", "", quiet),
+        "print_i32_f32": HostFunc("if", "", quiet),
+        "print_f64_f64": HostFunc("dd", "", quiet),
+        "global_i32": glob("i", 666),
+        "global_i64": glob("l", 666),
+        "global_f32": glob("f", parse_float("666.6", F32)),
+        "global_f64": glob("d", parse_float("666.6", F64)),
+        "table": Table.new("F", 10, 20),
+        "memory": Memory.new(1, 2),
+    }
+    return SimpleNamespace(exports=exports)
+
+
+def exports_of(provider) -> dict:
+    return provider.exports
+
+
+def instantiate(so_path, ir, imports):
+    return runtime.Instance(so_path, ir, imports)
+
+
+def trap_message(t: Trap) -> str:
+    return t.message
+
+
+# --- values -----------------------------------------------------------------------------------------
+class Result:
+    """A value produced by Wasm: its type letter and raw bits."""
+
+    __slots__ = ("bits", "letter")
+
+    def __init__(self, letter: str, bits: int):
+        self.letter = letter
+        self.bits = bits
+
+    def __str__(self) -> str:
+        if self.letter == "F":
+            return "ref.null func" if self.bits == 0 else f"ref.func@0x{self.bits:x}"
+        if self.letter == "E":
+            return "ref.null extern" if self.bits == 0 else f"ref.extern {self.bits - 1}"
+        return str(Num(_TYPE_NAME[self.letter], self.bits))
+
+
+def to_raw(value, letter: str) -> int:
+    """The bits of a script argument for a parameter of type `letter`; TypeError on a type mismatch."""
+    if isinstance(value, Num):
+        if _TYPE_NAME.get(letter) != value.type:
+            raise TypeError(f"argument {value} for a {letter!r} parameter")
+        return value.bits
+    if isinstance(value, RefNull):
+        if letter != {"func": "F", "extern": "E"}[value.heap]:
+            raise TypeError(f"argument {value} for a {letter!r} parameter")
+        return 0
+    if isinstance(value, RefExtern):
+        if letter != "E":
+            raise TypeError(f"argument {value} for a {letter!r} parameter")
+        return value.n + 1
+    raise TypeError(f"unsupported argument {value}")
+
+
+def matches(pattern, got: Result) -> bool:
+    letter, bits = got.letter, got.bits
+    if isinstance(pattern, Num):
+        return _TYPE_NAME.get(letter) == pattern.type and bits == pattern.bits
+    if isinstance(pattern, NanPattern):
+        return _TYPE_NAME.get(letter) == pattern.type and pattern.matches(bits)
+    if isinstance(pattern, V128Pattern):
+        return letter == "v" and pattern.matches(bits)
+    if isinstance(pattern, RefNull):
+        return letter == {"func": "F", "extern": "E"}[pattern.heap] and bits == 0
+    if isinstance(pattern, RefExtern):
+        return letter == "E" and bits == pattern.n + 1
+    if isinstance(pattern, RefExternAny):
+        return letter == "E" and bits != 0
+    if isinstance(pattern, RefFunc):
+        return letter == "F" and bits != 0
+    return False
+
+
+def invoke(inst, export: str, args: list) -> list[Result]:
+    f = inst.exports.get(export)
+    if not isinstance(f, (Func, HostFunc)):
+        raise TypeError(f"no exported function {export!r}")
+    ft = f.type
+    if len(args) != len(ft.params):
+        raise TypeError(f"{export}: {len(args)} arguments for {ft}")
+    raw = f.call_raw([to_raw(a, t) for a, t in zip(args, ft.params)])
+    return [Result(t, b) for t, b in zip(ft.results, raw)]
+
+
+def get_global(inst, export: str) -> Result:
+    g = inst.exports.get(export)
+    if not isinstance(g, Global):
+        raise TypeError(f"no exported global {export!r}")
+    return Result(g.valtype, g.raw)
