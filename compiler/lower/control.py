@@ -75,7 +75,9 @@ def lower_else(fl: FunctionLowerer, instr) -> None:
 def lower_end(fl: FunctionLowerer, instr) -> None:
     frame = fl.frames.pop()
     if fl.reachable:
-        fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.blocktype.results):])
+        # Falling off the end goes to the exit (for a loop too, unlike a branch to it).
+        frame.incoming.append((fl.stack[len(fl.stack) - len(frame.blocktype.results):],
+                               fl.b.block))
         fl.b.branch(frame.exit)
     if frame.kind == "if" and frame.else_block is not None:
         # No `else`: the false arm passes the parameters through as results.

@@ -31,7 +31,7 @@ def make_load(name: str, width: int):
 
     def lower(fl: FunctionLowerer, instr) -> None:
         ptr = effective_address(fl, fl.pop(), instr.imm.offset)
-        mem_ty = vt if width * 8 == vt.width or isinstance(vt, (ir.FloatType, ir.DoubleType)) \
+        mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
         if mem_ty is not vt:
@@ -48,10 +48,6 @@ def make_store(name: str, width: int):
             value = fl.b.trunc(value, ir.IntType(width * 8))
         fl.b.store(value, ptr, align=1)
     return lower
-
-
-def _width(ty: ir.Type) -> int:
-    return ty.width if isinstance(ty, ir.IntType) else (32 if ty == T.F32 else 64)
 
 
 def rt_call(fl: FunctionLowerer, name: str, args: list[ir.Value]) -> ir.Value:
