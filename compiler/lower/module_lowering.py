@@ -295,8 +295,8 @@ class ModuleLowerer:
 
         nfuncs = len(self.func_type_indices)
         func_types = self.const_array("func_types", T.I32, [i32(t) for t in self.func_type_indices])
-        func_code = self.const_array("func_code", T.PTR,
-                                     [self.funcs.get(i, null) for i in range(nfuncs)])
+        func_code = self.const_array("func_code", T.PTR,  # defined functions only
+                                     [self.funcs[i] for i in range(m.num_imported_funcs, nfuncs)])
         entries = self.const_array("func_entries", T.PTR,
                                    [self.entries.get(i, null) for i in range(nfuncs)])
         stubs = self.const_array("host_stubs", T.PTR,

@@ -131,7 +131,8 @@ def run_file(path: str | os.PathLike, *, simd: bool | None = None, timeout: floa
             break
         resume_after = running[0]
         omit.append(running[0])
-    result.note = "; ".join(crashes)
+    result.note = "; ".join(crashes[:3] + [f"{len(crashes) - 4} more deaths", crashes[-1]]
+                            if len(crashes) > 5 else crashes)
     return result
 
 

@@ -82,6 +82,7 @@ class ScriptRunner:
         self.instances: dict[str, object] = {}  # $name -> instance
         self.registry: dict[str, object] = {}  # registered name -> instance; `spectest` made on demand
         self.current: object | None = None
+        self.failed_module_line = 0  # line of the last module that failed (for messages)
         self.cache: dict[bytes, object] = {}  # sha256 of the binary -> (so_path, ir) or the error
         self.dispatch = {
             "module": self.cmd_module, "inline": self.cmd_inline, "register": self.cmd_register,
@@ -185,13 +186,16 @@ class ScriptRunner:
             self.instances[name] = inst
 
     def cmd_module(self, form: SList) -> None:
-        self.current = None  # a module that fails leaves no current module behind
+        self.current, self.failed_module_line = None, form.line  # cleared if the module works
         name, _, wasm = self.module_bytes_or_fail(form)
+        self.instances.pop(name, None)
         self.define(name, self.instantiate(wasm))
+        self.failed_module_line = 0
 
     def cmd_inline(self, forms: list[Node]) -> None:
-        self.current = None
+        self.current, self.failed_module_line = None, forms[0].line
         self.define(None, self.instantiate(self.assemble(forms)))
+        self.failed_module_line = 0
 
     def module_bytes_or_fail(self, form: SList):
         try:
@@ -209,10 +213,11 @@ class ScriptRunner:
     def instance(self, name: str | None):
         if name is None:
             if self.current is None:
-                raise CommandFailure("no current module (the last module failed)")
+                raise CommandFailure(f"no current module (the module at line {self.failed_module_line} "
+                                     "failed)")
             return self.current
         if name not in self.instances:
-            raise CommandFailure(f"unknown module {name}")
+            raise CommandFailure(f"unknown module {name} (did its definition fail?)")
         return self.instances[name]
 
     # ---------------------------------------------------------------------------------- actions
