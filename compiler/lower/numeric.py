@@ -37,7 +37,9 @@ def lower_const(fl: FunctionLowerer, instr) -> None:
     else:
         bits_ty = T.I32 if t == "f32" else T.I64
         # From the raw bits, so NaN payloads survive exactly.
-        fl.push(ir.Constant(bits_ty, instr.imm).bitcast(TYPE[t]))
+        c = ir.Constant(bits_ty, instr.imm).bitcast(TYPE[t])
+        c.wasm_bits = instr.imm  # lets float_binop recognise identity operands
+        fl.push(c)
 
 
 # --- integer operators --------------------------------------------------------------------------
@@ -136,6 +138,10 @@ def float_binop(op: str):
         ty = x.type
         s = suffix(ty)
         name = instr.op.name
+        if _identity_operand(op, x, y):
+            # LLVM folds x-0, x*1, x/-1 ... to x or -x, which would pass a signalling NaN through
+            # unquieted; Wasm requires an arithmetic NaN, so hide the constant from the folder.
+            x, y = (opaque(fl, v) if hasattr(v, "wasm_bits") else v for v in (x, y))
         if op == "add":
             r = b.fadd(x, y, name=name)
         elif op == "sub":
@@ -155,6 +161,24 @@ def float_binop(op: str):
             raise AssertionError(op)
         fl.push(r)
     return lower
+
+
+IDENTITY_BITS = {
+    "add": {0x00000000, 0x80000000, 0, 0x8000000000000000},
+    "sub": {0x00000000, 0x80000000, 0, 0x8000000000000000},
+    "mul": {0x3F800000, 0xBF800000, 0x3FF0000000000000, 0xBFF0000000000000},
+    "div": {0x3F800000, 0xBF800000, 0x3FF0000000000000, 0xBFF0000000000000},
+}
+
+
+def opaque(fl: FunctionLowerer, v: ir.Value) -> ir.Value:
+    """An optimisation barrier: the same value in a register, unknown to LLVM's folders."""
+    return fl.b.asm(ir.FunctionType(v.type, [v.type]), "", "=x,0", [v], False, name="barrier")
+
+
+def _identity_operand(op: str, x: ir.Value, y: ir.Value) -> bool:
+    bits = IDENTITY_BITS.get(op)
+    return bool(bits) and any(getattr(v, "wasm_bits", None) in bits for v in (x, y))
 
 
 FLOAT_UNARY_INTRINSIC = {"abs": "fabs", "ceil": "ceil", "floor": "floor", "trunc": "trunc",
@@ -239,6 +263,8 @@ def lower_convert_op(fl: FunctionLowerer, instr) -> None:
     elif rest.startswith("convert_"):
         r = (b.sitofp if rest.endswith("_s") else b.uitofp)(x, TYPE[dst], name=name)
     elif rest == "demote_f64":
+        if isinstance(x, ir.CastInstr) and x.opname == "fpext":
+            x = opaque(fl, x)  # demote(promote(x)) must quieten a signalling NaN, not fold to x
         r = b.fptrunc(x, T.F32, name=name)
     elif rest == "promote_f32":
         r = b.fpext(x, T.F64, name=name)
