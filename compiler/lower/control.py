@@ -150,8 +150,7 @@ def lower_call(fl: FunctionLowerer, instr) -> None:
         push_results(fl, call, ft.results)
         return
     funcs = fl.load_field(fl.ctx, T.INST_FUNCS, T.PTR, "funcs", invariant=True)
-    rec = fl.b.load(fl.array_elem(funcs, idx, 8), typ=T.PTR, name=f"import{idx}")
-    rec.set_metadata("invariant.load", fl.ml.empty_md)
+    rec = fl.load_rt(fl.array_elem(funcs, idx, 8), T.PTR, f"import{idx}", invariant=True)
     call_through_record(fl, rec, ft.params, ft.results, f"call.{fl.module.func_name(idx)}")
 
 
@@ -178,17 +177,15 @@ def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
     ft = fl.module.types[typeidx]
     index = fl.pop()
     tables = fl.load_field(fl.ctx, T.INST_TABLES, T.PTR, "tables", invariant=True)
-    table = fl.b.load(fl.array_elem(tables, tableidx, 8), typ=T.PTR, name=f"table{tableidx}")
-    table.set_metadata("invariant.load", fl.ml.empty_md)
+    table = fl.load_rt(fl.array_elem(tables, tableidx, 8), T.PTR, f"table{tableidx}", invariant=True)
     size = fl.load_field(table, T.TABLE_SIZE, T.I32, "table.size")
     fl.trap_if(fl.b.icmp_unsigned(">=", index, size), T.TRAP_UNDEFINED_ELEMENT)
     elems = fl.load_field(table, T.TABLE_ELEMS, T.PTR, "table.elems")
-    rec = fl.b.load(fl.array_elem(elems, index, 8), typ=T.PTR, name="funcref")
+    rec = fl.load_rt(fl.array_elem(elems, index, 8), T.PTR, "funcref")
     fl.trap_if(fl.b.icmp_unsigned("==", rec, ir.Constant(T.PTR, None)),
                T.TRAP_UNINITIALIZED_ELEMENT)
     type_ids = fl.load_field(fl.ctx, T.INST_TYPE_IDS, T.PTR, "type_ids", invariant=True)
-    expected = fl.b.load(fl.array_elem(type_ids, typeidx, 4), typ=T.I32, name="expected_type")
-    expected.set_metadata("invariant.load", fl.ml.empty_md)
+    expected = fl.load_rt(fl.array_elem(type_ids, typeidx, 4), T.I32, "expected_type", invariant=True)
     actual = fl.load_field(rec, T.FUNCREF_TYPE_ID, T.I32, "actual_type")
     fl.trap_if(fl.b.icmp_unsigned("!=", actual, expected), T.TRAP_INDIRECT_CALL_TYPE)
     call_through_record(fl, rec, ft.params, ft.results, "call_indirect")

@@ -115,12 +115,18 @@ class FunctionLowerer:
         return self.b.gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8,
                           name=name)
 
-    def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "",
-                   invariant: bool = False) -> ir.Value:
-        v = self.b.load(self.field_ptr(base, offset), name=name, typ=typ)
+    def load_rt(self, ptr: ir.Value, typ: ir.Type, name: str = "",
+                invariant: bool = False) -> ir.Value:
+        """Load from a runtime structure (instance, table, funcref record, memory object)."""
+        v = self.b.load(ptr, name=name, typ=typ)
+        v.set_metadata("tbaa", self.ml.tbaa["runtime"])
         if invariant:
             v.set_metadata("invariant.load", self.ml.empty_md)
         return v
+
+    def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "",
+                   invariant: bool = False) -> ir.Value:
+        return self.load_rt(self.field_ptr(base, offset), typ, name, invariant)
 
     def array_elem(self, array: ir.Value, index: ir.Value | int, elem_size: int,
                    name: str = "") -> ir.Value:

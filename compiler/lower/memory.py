@@ -4,7 +4,8 @@ Loads and stores compute `mem0_base + zext(addr) + offset` with no bounds check:
 8 GiB guard-page reservation (see runtime_c/wasmc_rt.h), so every such address lies inside it and
 the hardware faults on the inaccessible part, which the runtime turns into the
 "out of bounds memory access" trap.  Accesses use alignment 1 because Wasm alignment is only a hint.
-Bulk-memory and table instructions call the runtime, which checks bounds exactly as the spec says.
+`memory.copy`/`memory.fill` are one bounds check plus `llvm.memmove`/`llvm.memset`; the other
+bulk-memory and table instructions call the runtime, which checks bounds exactly as the spec says.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def make_load(name: str, width: int):
         mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
+        v.set_metadata("tbaa", fl.ml.tbaa["memory"])
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
         fl.push(v)
@@ -46,7 +48,7 @@ def make_store(name: str, width: int):
         ptr = effective_address(fl, fl.pop(), instr.imm.offset)
         if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
             value = fl.b.trunc(value, ir.IntType(width * 8))
-        fl.b.store(value, ptr, align=1)
+        fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
     return lower
 
 
@@ -60,7 +62,7 @@ def u32(v: int) -> ir.Constant:
 
 def lower_memory_size(fl: FunctionLowerer, instr) -> None:
     memories = fl.load_field(fl.ctx, T.INST_MEMORIES, T.PTR, "memories", invariant=True)
-    mem = fl.b.load(fl.array_elem(memories, instr.imm, 8), typ=T.PTR, name="memory")
+    mem = fl.load_rt(fl.array_elem(memories, instr.imm, 8), T.PTR, "memory")
     nbytes = fl.load_field(mem, T.MEMORY_BYTES, T.I64, "memory.bytes")
     fl.push(fl.b.trunc(fl.b.lshr(nbytes, ir.Constant(T.I64, 16)), T.I32, name="memory.size"))
 
@@ -69,15 +71,36 @@ def lower_memory_grow(fl: FunctionLowerer, instr) -> None:
     fl.push(rt_call(fl, "wasmc_rt_memory_grow", [u32(instr.imm), fl.pop()]))
 
 
+def check_range(fl: FunctionLowerer, addr: ir.Value, n: ir.Value, size: ir.Value) -> None:
+    """Trap unless [addr, addr + n) lies within `size` bytes (64-bit sums cannot wrap)."""
+    end = fl.b.add(fl.b.zext(addr, T.I64), fl.b.zext(n, T.I64), name="end")
+    fl.trap_if(fl.b.icmp_unsigned(">", end, size), T.TRAP_MEMORY_OOB)
+
+
+def memory0_bytes(fl: FunctionLowerer) -> ir.Value:
+    memories = fl.load_field(fl.ctx, T.INST_MEMORIES, T.PTR, "memories", invariant=True)
+    mem = fl.load_rt(memories, T.PTR, "memory0", invariant=True)
+    return fl.load_field(mem, T.MEMORY_BYTES, T.I64, "memory.bytes")
+
+
 def lower_memory_fill(fl: FunctionLowerer, instr) -> None:
+    """Inline: one bounds check, then llvm.memset (which LLVM expands or calls memset)."""
     n, val, d = fl.pop(), fl.pop(), fl.pop()
-    rt_call(fl, "wasmc_rt_memory_fill", [u32(instr.imm), d, val, n])
+    check_range(fl, d, n, memory0_bytes(fl))
+    fl.b.call(fl.ml.intrinsic("llvm.memset.p0.i64", T.VOID, [T.PTR, T.I8, T.I64, T.I1]),
+              [effective_address(fl, d, 0), fl.b.trunc(val, T.I8), fl.b.zext(n, T.I64),
+               ir.Constant(T.I1, 0)])
 
 
 def lower_memory_copy(fl: FunctionLowerer, instr) -> None:
-    dst, src = instr.imm
+    """Inline: both ranges checked before any byte moves, then llvm.memmove (overlap-safe)."""
     n, s, d = fl.pop(), fl.pop(), fl.pop()
-    rt_call(fl, "wasmc_rt_memory_copy", [u32(dst), u32(src), d, s, n])
+    size = memory0_bytes(fl)
+    check_range(fl, s, n, size)
+    check_range(fl, d, n, size)
+    fl.b.call(fl.ml.intrinsic("llvm.memmove.p0.p0.i64", T.VOID, [T.PTR, T.PTR, T.I64, T.I1]),
+              [effective_address(fl, d, 0), effective_address(fl, s, 0), fl.b.zext(n, T.I64),
+               ir.Constant(T.I1, 0)])
 
 
 def lower_memory_init(fl: FunctionLowerer, instr) -> None:
@@ -101,7 +124,7 @@ def lower_table_set(fl: FunctionLowerer, instr) -> None:
 
 def lower_table_size(fl: FunctionLowerer, instr) -> None:
     tables = fl.load_field(fl.ctx, T.INST_TABLES, T.PTR, "tables", invariant=True)
-    table = fl.b.load(fl.array_elem(tables, instr.imm, 8), typ=T.PTR, name="table")
+    table = fl.load_rt(fl.array_elem(tables, instr.imm, 8), T.PTR, "table")
     fl.push(fl.load_field(table, T.TABLE_SIZE, T.I32, "table.size"))
 
 

@@ -51,6 +51,7 @@ class ModuleLowerer:
         self.ir = ir.Module(name=name)
         self.ir.triple = "x86_64-pc-linux-gnu"
         self.empty_md = self.ir.add_metadata([])
+        self.tbaa = self._tbaa_tags()
         self.has_memory = bool(module.mem_types())
         self._rt: dict[str, ir.Function] = {}
         self._intrinsics: dict[str, ir.Function] = {}
@@ -60,6 +61,17 @@ class ModuleLowerer:
         self.entries: dict[int, ir.Function] = {}
         self.host_stubs: dict[int, ir.Function] = {}
         self.func_type_indices = module.func_type_indices()
+
+    def _tbaa_tags(self) -> dict[str, ir.MDValue]:
+        """Type-based alias classes: linear memory, global cells and runtime structures never
+        overlap, so a store to linear memory does not force a global or a table to be reloaded."""
+        md = self.ir.add_metadata
+        root = md([ir.MetaDataString(self.ir, "wasmc alias classes")])
+        tags = {}
+        for name in ("memory", "global", "runtime"):
+            node = md([ir.MetaDataString(self.ir, f"wasm {name}"), root, ir.Constant(T.I64, 0)])
+            tags[name] = md([node, node, ir.Constant(T.I64, 0)])
+        return tags
 
     # --- declarations ---------------------------------------------------------------------------
     RT_SIGNATURES = {

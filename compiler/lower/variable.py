@@ -29,18 +29,19 @@ def lower_local_tee(fl: FunctionLowerer, instr) -> None:
 
 def global_cell(fl: FunctionLowerer, idx: int) -> ir.Value:
     globals_ = fl.load_field(fl.ctx, T.INST_GLOBALS, T.PTR, "globals", invariant=True)
-    cell = fl.b.load(fl.array_elem(globals_, idx, 8), typ=T.PTR, name=f"global{idx}.cell")
-    cell.set_metadata("invariant.load", fl.ml.empty_md)
+    cell = fl.load_rt(fl.array_elem(globals_, idx, 8), T.PTR, f"global{idx}.cell", invariant=True)
     return cell
 
 
 def lower_global_get(fl: FunctionLowerer, instr) -> None:
     t = fl.module.global_types()[instr.imm].valtype
-    fl.push(fl.b.load(global_cell(fl, instr.imm), typ=T.LLVM_TYPE[t], name=f"global{instr.imm}"))
+    v = fl.b.load(global_cell(fl, instr.imm), typ=T.LLVM_TYPE[t], name=f"global{instr.imm}")
+    v.set_metadata("tbaa", fl.ml.tbaa["global"])
+    fl.push(v)
 
 
 def lower_global_set(fl: FunctionLowerer, instr) -> None:
-    fl.b.store(fl.pop(), global_cell(fl, instr.imm))
+    fl.b.store(fl.pop(), global_cell(fl, instr.imm)).set_metadata("tbaa", fl.ml.tbaa["global"])
 
 
 def lower_drop(fl: FunctionLowerer, instr) -> None:
@@ -67,8 +68,7 @@ def lower_ref_is_null(fl: FunctionLowerer, instr) -> None:
 
 def lower_ref_func(fl: FunctionLowerer, instr) -> None:
     funcs = fl.load_field(fl.ctx, T.INST_FUNCS, T.PTR, "funcs", invariant=True)
-    rec = fl.b.load(fl.array_elem(funcs, instr.imm, 8), typ=T.PTR, name=f"ref.func{instr.imm}")
-    rec.set_metadata("invariant.load", fl.ml.empty_md)
+    rec = fl.load_rt(fl.array_elem(funcs, instr.imm, 8), T.PTR, f"ref.func{instr.imm}", invariant=True)
     fl.push(rec)
 
 
