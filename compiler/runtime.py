@@ -123,6 +123,7 @@ def lib() -> ctypes.CDLL:
             "wasmc_rt_table_grow_tab": (i32, [p, p, u32]),
             "wasmc_rt_global_new": (p, []),
             "wasmc_rt_funcref_new": (p, [p, p, ctypes.c_char_p, u32]),
+            "wasmc_rt_last_backtrace": (ctypes.c_size_t, [ctypes.c_char_p, ctypes.c_size_t]),
         }
         for name, (res, args) in sigs.items():
             fn = getattr(dll, name)
@@ -143,13 +144,25 @@ def signature(ft: FuncType) -> str:
     return f"{ft.params}:{ft.results}"
 
 
-class Trap(Exception):
-    """A Wasm trap: `.kind` is the wasmc_trap number, `.message` the spec wording."""
+def last_backtrace() -> str:
+    """The Wasm call chain of the most recent trap ("wasm backtrace:" block), or ""."""
+    buf = ctypes.create_string_buffer(8192)
+    n = lib().wasmc_rt_last_backtrace(buf, len(buf))
+    return buf.raw[:n].decode(errors="replace")
 
-    def __init__(self, kind: int, message: str | None = None):
+
+class Trap(Exception):
+    """A Wasm trap: `.kind` is the wasmc_trap number, `.message` the spec wording and
+    `.backtrace` the chain of Wasm functions that led to it."""
+
+    def __init__(self, kind: int, message: str | None = None, backtrace: str = ""):
         self.kind = kind
         self.message = message or trap_message(kind)
+        self.backtrace = backtrace
         super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return f"{self.backtrace}wasm trap: {self.message}" if self.backtrace else self.message
 
 
 # --- value marshalling ------------------------------------------------------------------------------
@@ -269,9 +282,10 @@ class _HostErrors:
 
 
 def _trap_from(kind: int) -> Trap:
+    bt = last_backtrace()
     if kind == TRAP_HOST and _HostErrors.last is not None:
-        return Trap(kind, f"host function failed: {_HostErrors.last!r}")
-    return Trap(kind)
+        return Trap(kind, f"host function failed: {_HostErrors.last!r}", bt)
+    return Trap(kind, backtrace=bt)
 
 
 class HostFunc:

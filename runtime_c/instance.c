@@ -181,6 +181,7 @@ int32_t wasmc_rt_instantiate(const wasmc_module *m, const wasmc_import *imports,
         return fail(err, errlen, "module ABI version %u, runtime expects %u", m->abi_version,
                     WASMC_ABI_VERSION);
     wasmc_rt_signals_init();
+    wasmc_rt_register_module(m);
     instance_priv *p = calloc(1, sizeof *p);
     if (!p) return fail(err, errlen, "out of memory");
     wasmc_instance *inst = &p->pub;

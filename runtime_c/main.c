@@ -131,6 +131,8 @@ static wasmc_import *resolve_imports(const wasmc_module *m) {
 static int finish(int32_t trap) {
     if (trap == WASMC_TRAP_NONE) return 0;
     if (trap == WASMC_TRAP_EXIT) return wasmc_rt_exit_code;
+    char bt[4096];
+    if (wasmc_rt_last_backtrace(bt, sizeof bt) > 0) fputs(bt, stderr);
     fprintf(stderr, "wasm trap: %s\n", wasmc_rt_trap_message(trap));
     return 134;
 }

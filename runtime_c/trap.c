@@ -68,6 +68,7 @@ _Noreturn void wasmc_rt_trap(int32_t trap) {
         fprintf(stderr, "wasmc: trap outside of wasmc_rt_invoke: %s\n", wasmc_rt_trap_message(trap));
         abort();
     }
+    if (trap != WASMC_TRAP_EXIT) wasmc_rt_capture_backtrace();
     siglongjmp(jmp_top->buf, trap == 0 ? WASMC_TRAP_HOST : trap);
 }
 

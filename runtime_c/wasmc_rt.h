@@ -239,6 +239,12 @@ struct wasmc_module {
     wasmc_init_fn init_segments;          /* active elem/data segments (table.init/memory.init) */
     int32_t start_func;                   /* function index, or -1 */
     const char *const *func_names;        /* for backtraces; may be NULL */
+    /* Backtraces: generated Wasm functions live in the section `wasmc_text`, whose bounds the
+     * linker provides, so a return address maps to the defined function with the nearest start. */
+    const void *code_start;
+    const void *code_end;
+    const uint32_t *func_offsets;         /* module byte offset of each defined function's body */
+    const char *module_name;              /* from the name section, or NULL */
 };
 #define WASMC_ABI_VERSION 1u
 
@@ -269,6 +275,12 @@ void wasmc_rt_instance_free(wasmc_instance *inst);
  * results on return.  Returns 0 or the trap kind; traps inside are caught here.  Returns -1 if the
  * function has no entry (funcidx out of range or not exported by the compiler). */
 int32_t wasmc_rt_invoke(wasmc_instance *inst, uint32_t funcidx, wasmc_val *vals);
+
+/* The Wasm call chain of the most recent trap, captured when it was raised (no cost until then),
+ * formatted like wasmtime's "wasm backtrace:" block.  Returns the length written (0 if none). */
+size_t wasmc_rt_last_backtrace(char *buf, size_t len);
+void wasmc_rt_capture_backtrace(void);     /* runtime-internal: called as a trap is raised */
+void wasmc_rt_register_module(const wasmc_module *m); /* runtime-internal: at instantiation */
 
 /* Standalone objects (for the spectest module and host embedders). */
 wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages); /* max 65536 = none */

@@ -37,6 +37,9 @@ class _IndirectCallee:
         return self.ptr.get_reference()
 
 
+CODE_SECTION = "wasmc_text"  # a C identifier, so the linker defines __start_/__stop_ symbols
+
+
 def _instr(name: str, imm=None) -> Instr:
     return Instr(BY_NAME[name], imm, 0)
 
@@ -154,6 +157,10 @@ class ModuleLowerer:
                              f"wasm:{idx}:{m.func_name(idx)}")
             fn.linkage = "internal"
             fn.attributes.add("nounwind")
+            # Unwind tables let the runtime walk the stack when (and only when) a trap happens;
+            # the section's bounds tell the runtime which return addresses are Wasm functions.
+            fn.attributes.add("uwtable")
+            fn.section = CODE_SECTION
             self.funcs[idx] = fn
 
     def lower_functions(self) -> None:
@@ -172,7 +179,9 @@ class ModuleLowerer:
         """Call function `idx` from generated glue (entries, init code)."""
         ft = self.module.func_type(idx)
         if idx in self.funcs:
-            return b.call(self.funcs[idx], [inst] + args)
+            # Not inlined into the glue, so the function keeps a frame in wasmc_text and shows
+            # in trap backtraces.
+            return b.call(self.funcs[idx], [inst] + args, attrs=("noinline",))
         funcs = b.load(b.gep(inst, [ir.Constant(T.I64, T.INST_FUNCS)], source_etype=T.I8),
                        typ=T.PTR)
         rec = b.load(b.gep(funcs, [ir.Constant(T.I64, idx)], source_etype=T.PTR), typ=T.PTR)
@@ -375,6 +384,7 @@ class ModuleLowerer:
             T.I32, T.PTR,                   # datas
             T.PTR, T.PTR,                   # init_globals, init_segments
             T.I32, T.PTR,                   # start_func, func_names
+            T.PTR, T.PTR, T.PTR, T.PTR,     # code_start, code_end, func_offsets, module_name
         ])
         desc = ir.GlobalVariable(self.ir, desc_ty, "wasmc_module_desc")
         desc.global_constant = True
@@ -390,7 +400,20 @@ class ModuleLowerer:
             i32(len(m.datas)), datas,
             init_globals, init_segments,
             i32(-1 if m.start is None else m.start), names,
+            *self.code_bounds(),
+            self.const_array("func_offsets", T.I32, [i32(c.offset) for c in m.codes]),
+            self.cstring(m.module_name) if m.module_name else null,
         ])
+
+    def code_bounds(self) -> list[ir.Value]:
+        if not self.funcs:
+            return [ir.Constant(T.PTR, None)] * 2
+        bounds = []
+        for sym in (f"__start_{CODE_SECTION}", f"__stop_{CODE_SECTION}"):
+            g = ir.GlobalVariable(self.ir, T.I8, sym)
+            g.linkage = "external"
+            bounds.append(g)
+        return bounds
 
     # --- driver ---------------------------------------------------------------------------------
     def lower(self) -> ir.Module:
