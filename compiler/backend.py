@@ -7,7 +7,10 @@ relocation model so the same object links into executables and shared objects.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import multiprocessing
+import time
 
 import llvmlite.binding as llvm
 
@@ -59,3 +62,28 @@ def emit_assembly(mod, tm) -> str:
 
 def llvm_version() -> tuple[int, ...]:
     return tuple(llvm.llvm_version_info)
+
+
+def compile_one(job: tuple[str, int, str | None]) -> tuple[bytes, float, float]:
+    """Optimise and code-generate one partition: (object, optimise seconds, codegen seconds)."""
+    text, level, cpu = job
+    tm = target_machine(level, cpu)
+    t0 = time.perf_counter()
+    mod = parse(text)
+    optimise(mod, tm, level)
+    t1 = time.perf_counter()
+    obj = emit_object(mod, tm)
+    return obj, t1 - t0, time.perf_counter() - t1
+
+
+def compile_partitions(jobs: list[tuple[str, int, str | None]], workers: int):
+    """Compile partitions, in parallel processes when there are several (LLVM holds the GIL and
+    is not thread-safe across contexts here, so processes, not threads)."""
+    if len(jobs) == 1 or workers <= 1:
+        return [compile_one(j) for j in jobs]
+    ctx = multiprocessing.get_context("fork")
+    # Largest partitions first so the slowest one starts at once.
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
+    with concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
+        futures = {i: pool.submit(compile_one, jobs[i]) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]

@@ -1,6 +1,7 @@
 """The `wasmc` command line.
 
-`wasmc MODULE -o OUT` compiles (the default command); subcommands: `wast` runs spec scripts.
+`wasmc MODULE -o OUT` compiles (the default command); subcommands: `run` compiles (cached) and runs
+a WASI command like `wasmtime run`, `wast` runs spec scripts.
 Exit status: 0 success, 1 compile error (malformed/invalid module, tool failure), 2 usage error.
 Errors print as `FILE:0xOFFSET: error: message`, never as a Python traceback.
 """
@@ -34,6 +35,7 @@ def main() -> None:
     \b
     Examples:
       wasmc app.wasm -o app          compile to an executable
+      wasmc run --dir .::/ app.wasm  compile (cached) and run, like `wasmtime run`
       wasmc app.wasm --emit=llvm     print optimised LLVM IR
       wasmc wast tests/*.wast        run spec test scripts
     """
@@ -47,20 +49,34 @@ def main() -> None:
 @click.option("--emit", type=click.Choice(["exe", "obj", "llvm", "asm"]), default="exe",
               show_default=True, help="What to produce.")
 @click.option("--target-cpu", default=None, help="LLVM CPU name (default: the host's).")
+@click.option("-j", "--jobs", type=click.IntRange(1, None), default=None,
+              help="Parallel back-end processes (default: every core).")
 @click.option("-v", "--verbose", "--time", "verbose", is_flag=True,
               help="Print a table of phase times and sizes.")
-def compile_cmd(module, output, opt_level, emit, target_cpu, verbose) -> None:
+@click.option("--dir", "dirs", multiple=True, metavar="HOST[::GUEST]",
+              help="Bake in a directory grant (repeatable); see `wasmc run --help`.")
+@click.option("--env", "envs", multiple=True, metavar="NAME[=VALUE]",
+              help="Bake in an environment variable grant (repeatable).")
+def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, dirs, envs) -> None:
     """Compile MODULE (.wasm, or .wat text) to a native executable.
+
+    --dir/--env grants are baked into the executable; more can be given when it runs, in the
+    WASMC_GRANTS environment variable (newline-separated `--dir=HOST[::GUEST]`, `--env=N=V`).
 
     \b
     Examples:
       wasmc hello.wasm -o hello && ./hello
       wasmc -O3 app.wasm -o app
+      wasmc app.wasm -o app --dir data::/data --env LANG=C
+      WASMC_GRANTS='--dir=/tmp::/tmp' ./app
       wasmc app.wasm --emit=obj -o app.o
     """
     from . import driver
 
-    opts = driver.Options(opt_level=opt_level, target_cpu=target_cpu)
+    grants = _grants(dirs, envs)
+    if grants and emit != "exe":
+        raise click.UsageError("--dir/--env grants apply to executables (--emit=exe) only")
+    opts = driver.Options(opt_level=opt_level, target_cpu=target_cpu, jobs=jobs)
     times = driver.PhaseTimes()
     try:
         wasm = driver.read_input(module)
@@ -68,7 +84,7 @@ def compile_cmd(module, output, opt_level, emit, target_cpu, verbose) -> None:
             out = Path(output or Path(module).with_suffix(""))
             if out == Path(module):
                 out = out.with_suffix(".out")
-            driver.build_executable(wasm, out, opts, times)
+            driver.build_executable(wasm, out, opts, times, grants)
         else:
             result, _ = driver.compile_module(wasm, opts, emit, times)
             if output:
@@ -84,6 +100,57 @@ def compile_cmd(module, output, opt_level, emit, target_cpu, verbose) -> None:
         sys.exit(1)
     if verbose:
         click.echo(times.table(), err=True)
+
+
+def _grants(dirs, envs) -> list[str]:
+    from .run import GrantError, grant_lines
+
+    try:
+        return grant_lines(dirs, envs)
+    except GrantError as e:
+        raise click.UsageError(e.message) from None
+
+
+@main.command("run", context_settings={"allow_interspersed_args": False})
+@click.option("--dir", "dirs", multiple=True, metavar="HOST[::GUEST]",
+              help="Grant host directory HOST, seen by the guest as GUEST (default: HOST). "
+                   "Repeatable; `HOST::/` makes HOST the guest's root.")
+@click.option("--env", "envs", multiple=True, metavar="NAME[=VALUE]",
+              help="Give the guest environment variable NAME (without =VALUE: the host's value). "
+                   "Repeatable.")
+@click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True,
+              help="Optimisation level.")
+@click.option("--argv0", default=None, help="The guest's argv[0] (default: MODULE's file name).")
+@click.argument("module", type=click.Path(exists=True, dir_okay=False))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run_cmd(dirs, envs, opt_level, argv0, module, args) -> None:
+    """Compile MODULE (cached) and run it as a WASI command, like `wasmtime run`.
+
+    The guest sees only the granted directories and environment variables.  stdin, stdout and
+    stderr are inherited; the exit status is the guest's (proc_exit code, 134 on a trap).  The
+    executable is cached by module content, options and compiler version (in $WASMC_CACHE_DIR,
+    default ~/.cache/wasmc), so a second run starts at once.  Options end at MODULE: everything
+    after it goes to the guest.
+
+    \b
+    Examples:
+      wasmc run hello.wasm
+      wasmc run --dir . app.wasm input.txt
+      wasmc run --dir ./data::/data --env HOME=/data app.wasm --verbose
+      wasmc run --dir /srv/root::/ app.wasm
+    """
+    from .run import exec_module
+
+    grants_dirs, grants_envs = list(dirs), list(envs)
+    _grants(grants_dirs, grants_envs)
+    try:
+        exec_module(module, list(args), grants_dirs, grants_envs, opt_level, argv0=argv0)
+    except WasmcError as e:
+        click.echo(e.format(module), err=True)
+        sys.exit(1)
+    except OSError as e:
+        click.echo(f"{module}: error: cannot run: {e}", err=True)
+        sys.exit(1)
 
 
 @main.command("wast")

@@ -12,13 +12,14 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import backend, link
 from .decode import decode_module
 from .errors import WasmcError
-from .lower.module_lowering import lower_module
+from .lower.module_lowering import lower_partitions, partition_ir_text
 from .module import Module
 from .validate import validate_module
 
@@ -27,11 +28,14 @@ from .validate import validate_module
 class Options:
     opt_level: int = 2
     target_cpu: str | None = None
+    jobs: int | None = None  # back-end processes; None = every core
+    giant_threshold: int = 100_000  # instructions: above this a function gets a cheaper pipeline
 
 
 @dataclass
 class PhaseTimes:
     phases: list[tuple[str, float, str]] = field(default_factory=list)  # name, seconds, size note
+    notes: list[str] = field(default_factory=list)
 
     def add(self, name: str, seconds: float, note: str = "") -> None:
         self.phases.append((name, seconds, note))
@@ -42,7 +46,7 @@ class PhaseTimes:
             lines.append(f"{name:<10} {secs:>9.3f}  {note}")
         total = sum(s for _, s, _ in self.phases)
         lines.append(f"{'total':<10} {total:>9.3f}")
-        return "\n".join(lines)
+        return "\n".join(lines + self.notes)
 
 
 class _Timer:
@@ -96,36 +100,55 @@ def compile_module(wasm: bytes, opts: Options, emit: str = "obj",
 
 def compile_validated(module: Module, opts: Options, emit: str = "obj",
                       times: PhaseTimes | None = None) -> bytes | str:
-    """The back half of the pipeline, for a module that has passed validation."""
+    """The back half of the pipeline, for a module that has passed validation.
+
+    Objects are built from partitions optimised and code-generated in parallel processes (`-j`),
+    then merged into one relocatable object; IR and assembly output come from one partition."""
     times = times or PhaseTimes()
+    single = emit in ("llvm", "asm")
+    jobs = 1 if single else (opts.jobs or os.cpu_count() or 1)
     with _Timer(times, "lower") as t:
-        ir_module = lower_module(module)
-        ir_text = str(ir_module)
-        t.note = f"{len(module.codes)} functions, {len(ir_text)} chars of IR"
-    tm = backend.target_machine(opts.opt_level, opts.target_cpu)
-    with _Timer(times, "optimise"):
-        mod = backend.parse(ir_text)
-        backend.optimise(mod, tm, opts.opt_level)
-    if emit == "llvm":
-        return str(mod)
-    with _Timer(times, "codegen") as t:
-        if emit == "asm":
-            out: bytes | str = backend.emit_assembly(mod, tm)
-        else:
-            out = backend.emit_object(mod, tm)
-        t.note = f"{len(out)} bytes"
-    return out
+        parts = lower_partitions(module, jobs, 1 << 62 if single else opts.giant_threshold)
+        work = [(partition_ir_text(p), opts.opt_level if p.opt_level is None else
+                 min(p.opt_level, opts.opt_level), opts.target_cpu) for p in parts]
+        t.note = (f"{len(module.codes)} functions, {sum(len(w[0]) for w in work)} chars of IR, "
+                  f"{len(parts)} partition(s)")
+    giants = [idx for p in parts for idx in p.giant]
+    if giants:
+        times.notes.append(f"{len(giants)} giant function(s) compiled at -O1: " +
+                           ", ".join(module.func_name(i) for i in giants[:10]))
+    if single:
+        text, level, cpu = work[0]
+        tm = backend.target_machine(level, cpu)
+        with _Timer(times, "optimise"):
+            mod = backend.parse(text)
+            backend.optimise(mod, tm, level)
+        if emit == "llvm":
+            return str(mod)
+        with _Timer(times, "codegen") as t:
+            out = backend.emit_assembly(mod, tm)
+            t.note = f"{len(out)} chars"
+        return out
+    t0 = time.perf_counter()
+    results = backend.compile_partitions(work, jobs)
+    wall = time.perf_counter() - t0
+    objs = [obj for obj, _, _ in results]
+    times.add("optimise", sum(r[1] for r in results), f"{len(parts)} partition(s), {jobs} job(s)")
+    times.add("codegen", sum(r[2] for r in results),
+              f"{sum(len(o) for o in objs)} bytes; back end wall time {wall:.3f} s")
+    return objs[0] if len(objs) == 1 else link.merge_objects(objs)
 
 
 def build_executable(wasm: bytes, out: Path, opts: Options,
-                     times: PhaseTimes | None = None) -> Module:
+                     times: PhaseTimes | None = None, grants: Sequence[str] = ()) -> Module:
+    """Compile and link an executable; `grants` (`--dir=...`, `--env=...`) are baked into it."""
     times = times or PhaseTimes()
     obj, module = compile_module(wasm, opts, "obj", times)
     with tempfile.TemporaryDirectory(prefix="wasmc-") as tmp:
         obj_path = Path(tmp) / "module.o"
         obj_path.write_bytes(obj)  # type: ignore[arg-type]
         with _Timer(times, "link"):
-            link.link_executable(obj_path, out)
+            link.link_executable(obj_path, out, grants)
     return module
 
 

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -112,11 +113,35 @@ def runtime_shared_lib() -> Path:
         [CC, "-shared", "-o", str(tmp), *map(str, objs), *LIBS]))
 
 
-def link_executable(obj: Path, out: Path) -> Path:
-    """Link a compiled module object with the whole runtime (including main) into an executable."""
+def link_executable(obj: Path, out: Path, grants: Sequence[str] = ()) -> Path:
+    """Link a compiled module object with the whole runtime (including main) into an executable.
+
+    `grants` (`--dir=HOST[::GUEST]`, `--env=NAME[=VALUE]`) are baked in as `wasmc_default_grants`,
+    which main.c reads before the run-time WASMC_GRANTS.
+    """
     out = Path(out)
-    cmd = [CC, "-o", str(out), str(obj), *map(str, runtime_objects()), *LIBS]
-    _run(cmd)
+    with tempfile.TemporaryDirectory(prefix="wasmc-grants-") as tmp:
+        extra = [str(grants_object(grants, Path(tmp) / "grants.o"))] if grants else []
+        _run([CC, "-o", str(out), str(obj), *extra, *map(str, runtime_objects()), *LIBS])
+    return out
+
+
+def grants_object(grants: Sequence[str], out: Path) -> Path:
+    """An object defining `const char *const wasmc_default_grants[]` (NULL-terminated).
+
+    Each string is written as a byte array, so no path or value needs C escaping.
+    """
+    lines = ['#include <stddef.h>']
+    for i, g in enumerate(grants):
+        data = g.encode()
+        if b"\0" in data:
+            raise ToolError(f"grant {g!r} contains a NUL byte")
+        lines.append(f"static const char grant{i}[] = {{{', '.join(map(str, data))}, 0}};")
+    names = ", ".join(f"grant{i}" for i in range(len(grants)))
+    lines.append(f"const char *const wasmc_default_grants[] = {{{names}{', ' if names else ''}NULL}};")
+    src = out.with_suffix(".c")
+    src.write_text("\n".join(lines) + "\n")
+    _run([CC, *CFLAGS, "-c", str(src), "-o", str(out)])
     return out
 
 
@@ -129,3 +154,17 @@ def link_shared(obj: Path, out: Path) -> Path:
 
 def have_cc() -> bool:
     return shutil.which(CC) is not None
+
+
+def merge_objects(objs: list[bytes]) -> bytes:
+    """Merge the objects of a partitioned module into one relocatable object (`ld -r`), so the
+    rest of the toolchain sees a single module object."""
+    with tempfile.TemporaryDirectory(prefix="wasmc-merge-") as tmp:
+        paths = []
+        for i, data in enumerate(objs):
+            p = Path(tmp) / f"part{i}.o"
+            p.write_bytes(data)
+            paths.append(str(p))
+        out = Path(tmp) / "merged.o"
+        _run([os.environ.get("LD", "ld"), "-r", "-o", str(out), *paths])
+        return out.read_bytes()

@@ -141,7 +141,7 @@ def lower_call(fl: FunctionLowerer, instr) -> None:
     idx = instr.imm
     ft = fl.module.func_type(idx)
     if idx >= fl.module.num_imported_funcs:
-        callee = fl.ml.funcs[idx]
+        callee = fl.ml.func(idx)
         args = fl.popn(len(ft.params))
         # `notail`: LLVM must not turn recursion into a loop, or deep recursion would never exhaust
         # the stack as Wasm requires.

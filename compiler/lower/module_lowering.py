@@ -16,11 +16,14 @@ runtime_c/wasmc_rt.h).  Around the functions we generate:
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
 from llvmlite import ir
 
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..opcodes import BY_NAME
-from . import control, memory, numeric, variable  # noqa: F401  (register handlers)
+from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
 from . import types as T
 from .function import FunctionLowerer
 
@@ -48,22 +51,59 @@ def _cstring_bytes(s: str) -> bytearray:
     return bytearray(s.encode("utf-8") + b"\0")
 
 
+@dataclass
+class Partition:
+    """One LLVM module of the output: optimised and code-generated on its own (in parallel with the
+    others), then linked.  Partition 0 also holds the glue and the descriptor."""
+
+    ir: ir.Module
+    opt_level: int | None = None  # None: the requested level; giant functions get a cheaper one
+    funcs: dict[int, ir.Function] = field(default_factory=dict)
+    rt: dict[str, ir.Function] = field(default_factory=dict)
+    intrinsics: dict[str, ir.Function] = field(default_factory=dict)
+    strings: dict[str, ir.GlobalVariable] = field(default_factory=dict)
+    stack_limit: ir.GlobalVariable | None = None
+    empty_md: ir.MDValue | None = None
+    tbaa: dict[str, ir.MDValue] = field(default_factory=dict)
+    giant: list[int] = field(default_factory=list)  # functions that forced a cheaper pipeline
+
+
 class ModuleLowerer:
     def __init__(self, module: Module, name: str = "wasm"):
         self.module = module
-        self.ir = ir.Module(name=name)
-        self.ir.triple = "x86_64-pc-linux-gnu"
-        self.empty_md = self.ir.add_metadata([])
-        self.tbaa = self._tbaa_tags()
+        self.name = name
         self.has_memory = bool(module.mem_types())
-        self._rt: dict[str, ir.Function] = {}
-        self._intrinsics: dict[str, ir.Function] = {}
-        self._strings: dict[str, ir.GlobalVariable] = {}
-        self._stack_limit: ir.GlobalVariable | None = None
-        self.funcs: dict[int, ir.Function] = {}
+        self.parts: list[Partition] = []
+        self.cur = self.new_partition()
+        self.owner: dict[int, int] = {}  # defined function index -> partition
         self.entries: dict[int, ir.Function] = {}
         self.host_stubs: dict[int, ir.Function] = {}
         self.func_type_indices = module.func_type_indices()
+
+    def new_partition(self) -> Partition:
+        mod = ir.Module(name=f"{self.name}.{len(self.parts)}")
+        mod.triple = "x86_64-pc-linux-gnu"
+        part = Partition(mod)
+        self.parts.append(part)
+        prev, self.cur = getattr(self, "cur", None), part
+        part.empty_md = mod.add_metadata([])
+        part.tbaa = self._tbaa_tags()
+        if prev is not None:
+            self.cur = prev
+        return part
+
+    # The current partition's module and caches.
+    @property
+    def ir(self) -> ir.Module:
+        return self.cur.ir
+
+    @property
+    def empty_md(self) -> ir.MDValue:
+        return self.cur.empty_md
+
+    @property
+    def tbaa(self) -> dict[str, ir.MDValue]:
+        return self.cur.tbaa
 
     def _tbaa_tags(self) -> dict[str, ir.MDValue]:
         """Type-based alias classes: linear memory, global cells and runtime structures never
@@ -75,6 +115,26 @@ class ModuleLowerer:
             node = md([ir.MetaDataString(self.ir, f"wasm {name}"), root, ir.Constant(T.I64, 0)])
             tags[name] = md([node, node, ir.Constant(T.I64, 0)])
         return tags
+
+    def func(self, idx: int) -> ir.Function:
+        """Defined function `idx` as seen from the current partition (a declaration if it is
+        defined in another one)."""
+        fn = self.cur.funcs.get(idx)
+        if fn is None:
+            ft = self.module.func_type(idx)
+            fn = ir.Function(self.ir, T.func_llvm_type(ft.params, ft.results),
+                             f"wasm:{idx}:{self.module.func_name(idx)}")
+            fn.attributes.add("nounwind")
+            if self.parts[self.owner.get(idx, 0)] is self.cur:
+                # Unwind tables let the runtime walk the stack when (and only when) a trap
+                # happens; the section's bounds tell it which return addresses are Wasm code.
+                fn.attributes.add("uwtable")
+                fn.section = CODE_SECTION
+            # With one partition every function is internal (LLVM may then change its calling
+            # convention or drop it); across partitions they are hidden globals.
+            fn.linkage = "internal" if len(self.parts) == 1 else ""
+            self.cur.funcs[idx] = fn
+        return fn
 
     # --- declarations ---------------------------------------------------------------------------
     RT_SIGNATURES = {
@@ -94,7 +154,7 @@ class ModuleLowerer:
     }
 
     def rt(self, name: str) -> ir.Function:
-        fn = self._rt.get(name)
+        fn = self.cur.rt.get(name)
         if fn is None:
             ret, args = self.RT_SIGNATURES[name]
             fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
@@ -102,38 +162,38 @@ class ModuleLowerer:
                 fn.attributes.add("noreturn")
                 fn.attributes.add("cold")
             fn.attributes.add("nounwind")
-            self._rt[name] = fn
+            self.cur.rt[name] = fn
         return fn
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
-        fn = self._intrinsics.get(name)
+        fn = self.cur.intrinsics.get(name)
         if fn is None:
             fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
-            self._intrinsics[name] = fn
+            self.cur.intrinsics[name] = fn
         return fn
 
     def stack_limit_global(self) -> ir.GlobalVariable:
-        if self._stack_limit is None:
+        if self.cur.stack_limit is None:
             g = ir.GlobalVariable(self.ir, T.PTR, "wasmc_rt_stack_limit")
             g.linkage = "external"
-            self._stack_limit = g
-        return self._stack_limit
+            self.cur.stack_limit = g
+        return self.cur.stack_limit
 
     def call_indirect_ptr(self, b: ir.IRBuilder, fnty: ir.FunctionType, code: ir.Value,
                           args: list[ir.Value], name: str) -> ir.Value:
         return b.call(_IndirectCallee(code, fnty), args, name=name, tail="notail")
 
     def cstring(self, s: str) -> ir.Constant:
-        g = self._strings.get(s)
+        g = self.cur.strings.get(s)
         if g is None:
             data = _cstring_bytes(s)
             ty = ir.ArrayType(T.I8, len(data))
-            g = ir.GlobalVariable(self.ir, ty, f".str{len(self._strings)}")
+            g = ir.GlobalVariable(self.ir, ty, f".str{len(self.cur.strings)}")
             g.initializer = ir.Constant(ty, data)
             g.global_constant = True
             g.linkage = "private"
             g.unnamed_addr = True
-            self._strings[s] = g
+            self.cur.strings[s] = g
         return g
 
     def const_array(self, name: str, elem_ty: ir.Type, values: list) -> ir.Constant:
@@ -147,41 +207,51 @@ class ModuleLowerer:
         return g
 
     # --- functions ------------------------------------------------------------------------------
-    def declare_functions(self) -> None:
+    def assign_partitions(self, partitions: int, giant_threshold: int) -> None:
+        """Spread defined functions over partitions by size (largest first, each to the lightest
+        partition); a function above `giant_threshold` instructions gets a partition of its own
+        compiled with a cheaper pipeline, so one giant function cannot stall the build."""
         m = self.module
         base = m.num_imported_funcs
-        for i, typeidx in enumerate(m.funcs):
-            idx = base + i
-            ft = m.types[typeidx]
-            fn = ir.Function(self.ir, T.func_llvm_type(ft.params, ft.results),
-                             f"wasm:{idx}:{m.func_name(idx)}")
-            fn.linkage = "internal"
-            fn.attributes.add("nounwind")
-            # Unwind tables let the runtime walk the stack when (and only when) a trap happens;
-            # the section's bounds tell the runtime which return addresses are Wasm functions.
-            fn.attributes.add("uwtable")
-            fn.section = CODE_SECTION
-            self.funcs[idx] = fn
+        sizes = sorted(((len(c.body), base + i) for i, c in enumerate(m.codes)), reverse=True)
+        total = sum(n for n, _ in sizes)
+        # Small modules stay in one partition: splitting costs inlining and process start-up.
+        wanted = max(1, min(partitions, total // 20000))
+        while len(self.parts) < wanted:
+            self.new_partition()
+        load = [0] * len(self.parts)
+        for n, idx in sizes:
+            if n > giant_threshold and len(sizes) > 1:
+                part = self.new_partition()
+                part.opt_level = 1
+                part.giant.append(idx)
+                self.owner[idx] = len(self.parts) - 1
+                continue
+            p = min(range(wanted), key=load.__getitem__)
+            load[p] += n
+            self.owner[idx] = p
 
     def lower_functions(self) -> None:
         m = self.module
         base = m.num_imported_funcs
         for i, code in enumerate(m.codes):
             idx = base + i
+            self.cur = self.parts[self.owner.get(idx, 0)]
             ft = m.types[m.funcs[i]]
             has_calls = any(ins.op.name in ("call", "call_indirect") for ins in code.body)
-            fl = FunctionLowerer(self, self.funcs[idx], ft.params, ft.results, code.local_types(),
+            fl = FunctionLowerer(self, self.func(idx), ft.params, ft.results, code.local_types(),
                                  code.body, has_calls)
             fl.lower_body()
+        self.cur = self.parts[0]
 
     def call_function(self, b: ir.IRBuilder, inst: ir.Value, idx: int,
                       args: list[ir.Value]) -> ir.Value:
         """Call function `idx` from generated glue (entries, init code)."""
         ft = self.module.func_type(idx)
-        if idx in self.funcs:
+        if idx >= self.module.num_imported_funcs:
             # Not inlined into the glue, so the function keeps a frame in wasmc_text and shows
             # in trap backtraces.
-            return b.call(self.funcs[idx], [inst] + args, attrs=("noinline",))
+            return b.call(self.func(idx), [inst] + args, attrs=("noinline",))
         funcs = b.load(b.gep(inst, [ir.Constant(T.I64, T.INST_FUNCS)], source_etype=T.I8),
                        typ=T.PTR)
         rec = b.load(b.gep(funcs, [ir.Constant(T.I64, idx)], source_etype=T.PTR), typ=T.PTR)
@@ -317,7 +387,7 @@ class ModuleLowerer:
         nfuncs = len(self.func_type_indices)
         func_types = self.const_array("func_types", T.I32, [i32(t) for t in self.func_type_indices])
         func_code = self.const_array("func_code", T.PTR,  # defined functions only
-                                     [self.funcs[i] for i in range(m.num_imported_funcs, nfuncs)])
+                                     [self.func(i) for i in range(m.num_imported_funcs, nfuncs)])
         entries = self.const_array("func_entries", T.PTR,
                                    [self.entries.get(i, null) for i in range(nfuncs)])
         stubs = self.const_array("host_stubs", T.PTR,
@@ -406,7 +476,7 @@ class ModuleLowerer:
         ])
 
     def code_bounds(self) -> list[ir.Value]:
-        if not self.funcs:
+        if not self.module.codes:
             return [ir.Constant(T.PTR, None)] * 2
         bounds = []
         for sym in (f"__start_{CODE_SECTION}", f"__stop_{CODE_SECTION}"):
@@ -416,9 +486,9 @@ class ModuleLowerer:
         return bounds
 
     # --- driver ---------------------------------------------------------------------------------
-    def lower(self) -> ir.Module:
+    def lower(self, partitions: int = 1, giant_threshold: int = 1 << 62) -> list[Partition]:
         m = self.module
-        self.declare_functions()
+        self.assign_partitions(partitions, giant_threshold)
         self.lower_functions()
         for e in m.exports:
             if e.kind is ExternKind.FUNC:
@@ -430,8 +500,22 @@ class ModuleLowerer:
         init_globals = self.lower_synthetic("wasm:init_globals", self.init_globals_body())
         init_segments = self.lower_synthetic("wasm:init_segments", self.init_segments_body())
         self.build_descriptor(init_globals, init_segments)
-        return self.ir
+        return self.parts
 
 
 def lower_module(module: Module, name: str = "wasm") -> ir.Module:
-    return ModuleLowerer(module, name).lower()
+    """The whole module as one LLVM module."""
+    return ModuleLowerer(module, name).lower()[0].ir
+
+
+def lower_partitions(module: Module, partitions: int, giant_threshold: int,
+                     name: str = "wasm") -> list[Partition]:
+    return ModuleLowerer(module, name).lower(partitions, giant_threshold)
+
+
+def partition_ir_text(part: Partition) -> str:
+    """LLVM IR text of a partition.  Functions shared between partitions must not be exported
+    from a shared object, so their definitions and declarations are given hidden visibility."""
+    text = str(part.ir)
+    return re.sub(r'^(define|declare) (?!internal )(?=[^\n]*@"wasm:\d)', r"\1 hidden ", text,
+                  flags=re.M)
