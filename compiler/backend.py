@@ -76,14 +76,12 @@ def compile_one(job: tuple[str, int, str | None]) -> tuple[bytes, float, float]:
     return obj, t1 - t0, time.perf_counter() - t1
 
 
-def compile_partitions(jobs: list[tuple[str, int, str | None]], workers: int):
-    """Compile partitions, in parallel processes when there are several (LLVM holds the GIL and
-    is not thread-safe across contexts here, so processes, not threads)."""
-    if len(jobs) == 1 or workers <= 1:
-        return [compile_one(j) for j in jobs]
+def run_parallel(fn, args: list, workers: int) -> list:
+    """fn(*a) for each a, in forked processes when there are several (llvmlite holds the GIL and
+    LLVM contexts are per process here, so processes, not threads).  Order is kept."""
+    if len(args) == 1 or workers <= 1:
+        return [fn(*a) for a in args]
     ctx = multiprocessing.get_context("fork")
-    # Largest partitions first so the slowest one starts at once.
-    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
-        futures = {i: pool.submit(compile_one, jobs[i]) for i in order}
-        return [futures[i].result() for i in range(len(jobs))]
+    with concurrent.futures.ProcessPoolExecutor(min(workers, len(args)), mp_context=ctx) as pool:
+        futures = [pool.submit(fn, *a) for a in args]
+        return [f.result() for f in futures]

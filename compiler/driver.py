@@ -19,7 +19,7 @@ from pathlib import Path
 from . import backend, link
 from .decode import decode_module
 from .errors import WasmcError
-from .lower.module_lowering import lower_partitions, partition_ir_text
+from .lower.module_lowering import count_partitions, lower_partitions, partition_ir_text
 from .module import Module
 from .validate import validate_module
 
@@ -105,38 +105,49 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     Objects are built from partitions optimised and code-generated in parallel processes (`-j`),
     then merged into one relocatable object; IR and assembly output come from one partition."""
     times = times or PhaseTimes()
-    single = emit in ("llvm", "asm")
-    jobs = 1 if single else (opts.jobs or os.cpu_count() or 1)
-    with _Timer(times, "lower") as t:
-        parts = lower_partitions(module, jobs, 1 << 62 if single else opts.giant_threshold)
-        work = [(partition_ir_text(p), opts.opt_level if p.opt_level is None else
-                 min(p.opt_level, opts.opt_level), opts.target_cpu) for p in parts]
-        t.note = (f"{len(module.codes)} functions, {sum(len(w[0]) for w in work)} chars of IR, "
-                  f"{len(parts)} partition(s)")
-    giants = [idx for p in parts for idx in p.giant]
-    if giants:
-        times.notes.append(f"{len(giants)} giant function(s) compiled at -O1: " +
-                           ", ".join(module.func_name(i) for i in giants[:10]))
-    if single:
-        text, level, cpu = work[0]
-        tm = backend.target_machine(level, cpu)
+    if emit in ("llvm", "asm"):
+        with _Timer(times, "lower") as t:
+            part = lower_partitions(module, 1, 1 << 62)[0]
+            text = partition_ir_text(part)
+            t.note = f"{len(module.codes)} functions, {len(text)} chars of IR"
+        tm = backend.target_machine(opts.opt_level, opts.target_cpu)
         with _Timer(times, "optimise"):
             mod = backend.parse(text)
-            backend.optimise(mod, tm, level)
+            backend.optimise(mod, tm, opts.opt_level)
         if emit == "llvm":
             return str(mod)
         with _Timer(times, "codegen") as t:
             out = backend.emit_assembly(mod, tm)
             t.note = f"{len(out)} chars"
         return out
+    jobs = opts.jobs or os.cpu_count() or 1
+    nparts = count_partitions(module, jobs, opts.giant_threshold)
     t0 = time.perf_counter()
-    results = backend.compile_partitions(work, jobs)
+    results = backend.run_parallel(_lower_and_compile, [(module, opts, jobs, k)
+                                                         for k in range(nparts)], jobs)
     wall = time.perf_counter() - t0
-    objs = [obj for obj, _, _ in results]
-    times.add("optimise", sum(r[1] for r in results), f"{len(parts)} partition(s), {jobs} job(s)")
+    objs = [r[0] for r in results]
+    times.add("lower", sum(r[3] for r in results),
+              f"{len(module.codes)} functions, {sum(r[4] for r in results)} chars of IR")
+    times.add("optimise", sum(r[1] for r in results), f"{nparts} partition(s), {jobs} job(s)")
     times.add("codegen", sum(r[2] for r in results),
-              f"{sum(len(o) for o in objs)} bytes; back end wall time {wall:.3f} s")
+              f"{sum(len(o) for o in objs)} bytes; lower+back end wall time {wall:.3f} s")
+    giants = [i for r in results for i in r[5]]
+    if giants:
+        times.notes.append(f"{len(giants)} giant function(s) compiled at -O1: " +
+                           ", ".join(module.func_name(i) for i in giants[:10]))
     return objs[0] if len(objs) == 1 else link.merge_objects(objs)
+
+
+def _lower_and_compile(module: Module, opts: Options, jobs: int, k: int):
+    """One back-end process: lower partition k, optimise and code-generate it."""
+    t0 = time.perf_counter()
+    part = lower_partitions(module, jobs, opts.giant_threshold, only=k)[k]
+    text = partition_ir_text(part)
+    lower_secs = time.perf_counter() - t0
+    level = opts.opt_level if part.opt_level is None else min(part.opt_level, opts.opt_level)
+    obj, opt_secs, cg_secs = backend.compile_one((text, level, opts.target_cpu))
+    return obj, opt_secs, cg_secs, lower_secs, len(text), part.giant
 
 
 def build_executable(wasm: bytes, out: Path, opts: Options,

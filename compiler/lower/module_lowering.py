@@ -231,11 +231,13 @@ class ModuleLowerer:
             load[p] += n
             self.owner[idx] = p
 
-    def lower_functions(self) -> None:
+    def lower_functions(self, only: int | None = None) -> None:
         m = self.module
         base = m.num_imported_funcs
         for i, code in enumerate(m.codes):
             idx = base + i
+            if only is not None and self.owner.get(idx, 0) != only:
+                continue
             self.cur = self.parts[self.owner.get(idx, 0)]
             ft = m.types[m.funcs[i]]
             has_calls = any(ins.op.name in ("call", "call_indirect") for ins in code.body)
@@ -486,10 +488,15 @@ class ModuleLowerer:
         return bounds
 
     # --- driver ---------------------------------------------------------------------------------
-    def lower(self, partitions: int = 1, giant_threshold: int = 1 << 62) -> list[Partition]:
+    def lower(self, partitions: int = 1, giant_threshold: int = 1 << 62,
+              only: int | None = None) -> list[Partition]:
+        """Lower into partitions; with `only`, just that partition's functions (and, for 0, the
+        glue), so each back-end process can lower its own share in parallel."""
         m = self.module
         self.assign_partitions(partitions, giant_threshold)
-        self.lower_functions()
+        self.lower_functions(only)
+        if only not in (None, 0):
+            return self.parts
         for e in m.exports:
             if e.kind is ExternKind.FUNC:
                 self.make_entry(e.index)
@@ -509,8 +516,14 @@ def lower_module(module: Module, name: str = "wasm") -> ir.Module:
 
 
 def lower_partitions(module: Module, partitions: int, giant_threshold: int,
-                     name: str = "wasm") -> list[Partition]:
-    return ModuleLowerer(module, name).lower(partitions, giant_threshold)
+                     name: str = "wasm", only: int | None = None) -> list[Partition]:
+    return ModuleLowerer(module, name).lower(partitions, giant_threshold, only)
+
+
+def count_partitions(module: Module, partitions: int, giant_threshold: int) -> int:
+    ml = ModuleLowerer(module)
+    ml.assign_partitions(partitions, giant_threshold)
+    return len(ml.parts)
 
 
 def partition_ir_text(part: Partition) -> str:
