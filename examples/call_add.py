@@ -2,12 +2,9 @@
 
 from pathlib import Path
 
-from wasmc.driver import build_shared, read_input
-from wasmc.runtime import Instance
+import wasmc
 
-wasm = read_input(Path(__file__).with_name("add.wat"))
-so_path, module = build_shared(wasm)
-instance = Instance(so_path, module, {})
+instance = wasmc.load(Path(__file__).with_name("add.wat"))
 add = instance.exports["add"]
 print(f"add(2, 40) = {add(2, 40)}")
 print(f"add(2**63 - 1, 1) = {add(2**63 - 1, 1)}  (wraps like i64)")

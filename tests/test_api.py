@@ -1,0 +1,67 @@
+"""The Python API: wasmc.compile to files, wasmc.load with Python host functions, memories as
+memoryviews and traps as wasmc.Trap."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import wasmtime
+
+import wasmc
+from wasmc.errors import LinkError, ValidationError
+
+WAT = """
+(module
+  (import "env" "log" (func $log (param i32 f64)))
+  (import "env" "scale" (func $scale (param i32) (result i32)))
+  (memory (export "mem") 1)
+  (global $g (export "counter") (mut i32) (i32.const 7))
+  (func (export "run") (param i32) (result i32)
+    (call $log (local.get 0) (f64.const 1.5))
+    (i32.store (i32.const 8) (call $scale (local.get 0)))
+    (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    (i32.div_u (i32.const 100) (local.get 0))))
+"""
+
+
+def test_load_with_python_imports():
+    logged = []
+    inst = wasmc.load(wasmtime.wat2wasm(WAT),
+                      {"env": {"log": lambda a, b: logged.append((a, b)), "scale": lambda x: x * 3}})
+    assert inst.exports["run"](5) == 20
+    assert logged == [(5, 1.5)]
+    assert bytes(inst.exports["mem"].view()[8:12]) == (15).to_bytes(4, "little")
+    assert inst.exports["counter"].value == 8
+    with pytest.raises(wasmc.Trap) as info:
+        inst.exports["run"](0)
+    assert info.value.message == "integer divide by zero"
+
+
+def test_python_exception_in_host_function_becomes_trap():
+    def boom(x):
+        raise ValueError("no")
+    inst = wasmc.load(wasmtime.wat2wasm(WAT), {"env": {"log": lambda a, b: None, "scale": boom}})
+    with pytest.raises(wasmc.Trap) as info:
+        inst.exports["run"](1)
+    assert "ValueError" in info.value.message
+
+
+def test_missing_import_is_a_link_error():
+    with pytest.raises(LinkError, match="unknown import"):
+        wasmc.load(wasmtime.wat2wasm(WAT), {"env": {"log": lambda a, b: None}})
+
+
+def test_invalid_module_is_reported():
+    with pytest.raises(ValidationError, match="type mismatch"):
+        wasmc.load(wasmtime.wat2wasm('(module (func (result i32) (i64.const 1)))'))
+
+
+def test_compile_to_executable_and_text(tmp_path):
+    src = tmp_path / "exit.wat"
+    src.write_text('(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))'
+                   ' (func (export "_start") (call $e (i32.const 3))))')
+    exe = wasmc.compile(src, tmp_path / "exit")
+    assert subprocess.run([str(exe)]).returncode == 3
+    assert "define" in wasmc.compile(src, emit="llvm")
+    assert isinstance(wasmc.compile(src, emit="obj"), bytes)
