@@ -76,12 +76,22 @@ def compile_one(job: tuple[str, int, str | None]) -> tuple[bytes, float, float]:
     return obj, t1 - t0, time.perf_counter() - t1
 
 
-def run_parallel(fn, args: list, workers: int) -> list:
+def run_parallel(fn, args: list, workers: int, progress=None) -> list:
     """fn(*a) for each a, in forked processes when there are several (llvmlite holds the GIL and
-    LLVM contexts are per process here, so processes, not threads).  Order is kept."""
-    if len(args) == 1 or workers <= 1:
-        return [fn(*a) for a in args]
+    LLVM contexts are per process here, so processes, not threads).  Order is kept; `progress`
+    is called with (done, total) as each finishes."""
+    total = len(args)
+    if total == 1 or workers <= 1:
+        out = []
+        for a in args:
+            out.append(fn(*a))
+            if progress:
+                progress(len(out), total)
+        return out
     ctx = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(args)), mp_context=ctx) as pool:
+    with concurrent.futures.ProcessPoolExecutor(min(workers, total), mp_context=ctx) as pool:
         futures = [pool.submit(fn, *a) for a in args]
+        for done, _ in enumerate(concurrent.futures.as_completed(futures), 1):
+            if progress:
+                progress(done, total)
         return [f.result() for f in futures]

@@ -8,6 +8,7 @@ Errors print as `FILE:0xOFFSET: error: message`, never as a Python traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -53,11 +54,14 @@ def main() -> None:
               help="Parallel back-end processes (default: every core).")
 @click.option("-v", "--verbose", "--time", "verbose", is_flag=True,
               help="Print a table of phase times and sizes.")
+@click.option("--json", "json_diag", is_flag=True,
+              help="Report errors as JSON objects on stderr (for tools and CI).")
 @click.option("--dir", "dirs", multiple=True, metavar="HOST[::GUEST]",
               help="Bake in a directory grant (repeatable); see `wasmc run --help`.")
 @click.option("--env", "envs", multiple=True, metavar="NAME[=VALUE]",
               help="Bake in an environment variable grant (repeatable).")
-def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, dirs, envs) -> None:
+def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, json_diag, dirs,
+                envs) -> None:
     """Compile MODULE (.wasm, or .wat text) to a native executable.
 
     --dir/--env grants are baked into the executable; more can be given when it runs, in the
@@ -80,6 +84,7 @@ def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, dirs
     times = driver.PhaseTimes()
     try:
         wasm = driver.read_input(module)
+        opts.progress = _progress_bar(len(wasm))
         if emit == "exe":
             out = Path(output or Path(module).with_suffix(""))
             if out == Path(module):
@@ -96,10 +101,42 @@ def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, dirs
             else:
                 sys.stdout.write(result)
     except WasmcError as e:
-        click.echo(e.format(module), err=True)
+        report(e, module, json_diag)
+        sys.exit(1)
+    except OSError as e:
+        report(WasmcError(f"{e.strerror or e}: {e.filename or output}"), module, json_diag)
         sys.exit(1)
     if verbose:
         click.echo(times.table(), err=True)
+
+
+def report(e: WasmcError, filename: str, as_json: bool) -> None:
+    """One diagnostic: `FILE:0xOFFSET: error: message`, or a JSON object with the same facts."""
+    if as_json:
+        click.echo(json.dumps({"file": str(filename), "offset": e.offset, "severity": "error",
+                               "kind": e.kind, "message": e.message, "func": e.func,
+                               "instr": e.instr}), err=True)
+    else:
+        click.echo(e.format(filename), err=True)
+
+
+def _progress_bar(module_size: int):
+    """A progress callback for the back end, shown only on a terminal and only for modules big
+    enough to take more than a couple of seconds."""
+    if module_size < (1 << 20) or not sys.stderr.isatty():
+        return None
+    state: dict[str, object] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(length=total, label="compiling partitions", file=sys.stderr)
+            bar.__enter__()
+            state["bar"] = bar
+        bar.update(1)
+        if done == total:
+            bar.__exit__(None, None, None)
+    return update
 
 
 def _grants(dirs, envs) -> list[str]:
@@ -151,6 +188,28 @@ def run_cmd(dirs, envs, opt_level, argv0, module, args) -> None:
     except OSError as e:
         click.echo(f"{module}: error: cannot run: {e}", err=True)
         sys.exit(1)
+
+
+@main.command("inspect")
+@click.argument("module", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def inspect_cmd(module, as_json) -> None:
+    """Summarise MODULE: sections, imports, exports, features used and sizes.
+
+    \b
+    Examples:
+      wasmc inspect app.wasm
+      wasmc inspect --json app.wasm | jq .features
+    """
+    from . import driver
+    from .summary import summarise
+
+    try:
+        summary = summarise(driver.read_input(module))
+    except WasmcError as e:
+        report(e, module, as_json)
+        sys.exit(1)
+    click.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary.text())
 
 
 @main.command("wast")

@@ -13,7 +13,8 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import backend, link
@@ -30,6 +31,7 @@ class Options:
     target_cpu: str | None = None
     jobs: int | None = None  # back-end processes; None = every core
     giant_threshold: int = 100_000  # instructions: above this a function gets a cheaper pipeline
+    progress: Callable[[int, int], None] | None = None  # (partitions done, total)
 
 
 @dataclass
@@ -123,8 +125,9 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     jobs = opts.jobs or os.cpu_count() or 1
     nparts = count_partitions(module, jobs, opts.giant_threshold)
     t0 = time.perf_counter()
-    results = backend.run_parallel(_lower_and_compile, [(module, opts, jobs, k)
-                                                         for k in range(nparts)], jobs)
+    results = backend.run_parallel(_lower_and_compile,
+                                   [(module, replace(opts, progress=None), jobs, k)
+                                    for k in range(nparts)], jobs, opts.progress)
     wall = time.perf_counter() - t0
     objs = [r[0] for r in results]
     times.add("lower", sum(r[3] for r in results),
