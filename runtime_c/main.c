@@ -3,7 +3,8 @@
  * Strategy.  Resolve every import of `wasmc_module_desc` (only wasi_snapshot_preview1 functions
  * exist; anything else is an error, worded like wasmtime's), build the WASI context from the grants,
  * instantiate, invoke `_start`, and turn the outcome into an exit status the way `wasmtime run` does:
- * normal return 0, proc_exit(n) n, any trap prints `wasm trap: MESSAGE` and exits 134, link errors 1.
+ * normal return 0, proc_exit(n) n, any trap prints `wasm trap: MESSAGE` and exits 134, link errors 1,
+ * a WASI call refused as a host error (proc_exit(200), an out-of-range enum) 1.
  *
  * Grants (capabilities given to the guest).  Each grant is one string:
  *   --dir=HOST::GUEST   preopen host directory HOST, seen by the guest as GUEST
@@ -16,7 +17,8 @@
  *   2. run time: the environment variable WASMC_GRANTS, grants separated by newlines, e.g.
  *        WASMC_GRANTS=$'--dir=/data::/data\n--env=HOME=/data' ./app args...
  * The guest sees no host environment variable that was not granted (as in wasmtime).  Directories
- * get guest fds 3, 4, ... in grant order.  A later --env for the same NAME replaces the earlier one.
+ * get guest fds 3, 4, ... in grant order.  A run-time --env replaces a compile-time one of the same
+ * NAME; within one source every --env is kept, in order (wasmtime keeps duplicates too).
  * The guest's argv[0] is the basename of the executable, or WASMC_ARGV0 if set (so `wasmc run` can
  * pass exactly what wasmtime would); argv[1..] are the executable's arguments.
  */
@@ -35,6 +37,7 @@ __attribute__((weak)) extern const char *const wasmc_default_grants[];
 
 typedef struct grants {
     int ndirs, nenv, cap_dirs, cap_env;
+    int nenv_replaceable; /* env[0 .. this) came from compile time: run-time grants replace them */
     const char **dir_host, **dir_guest, **env;
 } grants;
 
@@ -53,7 +56,7 @@ static void *xrealloc(void *p, size_t n) {
 
 static void grant_env(grants *g, const char *nv) {
     size_t nlen = strcspn(nv, "=");
-    for (int i = 0; i < g->nenv; i++)
+    for (int i = 0; i < g->nenv_replaceable; i++)
         if (strncmp(g->env[i], nv, nlen) == 0 && g->env[i][nlen] == '=') {
             g->env[i] = nv;
             return;
@@ -134,7 +137,9 @@ static int finish(int32_t trap) {
     char bt[4096];
     if (wasmc_rt_last_backtrace(bt, sizeof bt) > 0) fputs(bt, stderr);
     fprintf(stderr, "wasm trap: %s\n", wasmc_rt_trap_message(trap));
-    return 134;
+    /* A WASI call that failed as a host error (it has printed why) is not a trap to wasmtime:
+     * `wasmtime run` exits 1 for those, 134 only for traps. */
+    return trap == WASMC_TRAP_HOST ? 1 : 134;
 }
 
 int main(int argc, char **argv) {
@@ -143,6 +148,7 @@ int main(int argc, char **argv) {
     memset(&g, 0, sizeof g);
     if (wasmc_default_grants)
         for (const char *const *s = wasmc_default_grants; *s; s++) grant(&g, *s);
+    g.nenv_replaceable = g.nenv;
     grants_from_env(&g);
 
     wasmc_import *imports = resolve_imports(m);

@@ -5,7 +5,7 @@
  * bound with WASMC_FUNCREF_BIND_CALLER, so `inst` is the caller and its memory 0 holds the guest
  * buffers.  Calls map one-to-one onto Linux syscalls on host fds; host errno values are translated
  * with one table.  Where the spec leaves a choice we do what `wasmtime run` does (stdio are streams
- * without seek, proc_exit >= 126 traps, proc_raise is NOTSUP), because the goal is identical
+ * without seek, proc_exit >= 126 fails, proc_raise is NOTSUP), because the goal is identical
  * behaviour.  Nothing pretends to succeed: what Linux cannot do returns the matching errno.
  *
  * SANDBOX-CRITICAL: every guest pointer is checked with wasmc_wasi_span before use.
@@ -114,6 +114,11 @@ int32_t wasmc_wasi_errno(int e) {
     case EXDEV: return WASI_EXDEV;
     default: return WASI_EIO;
     }
+}
+
+_Noreturn void wasmc_wasi_guest_error(const char *func, const char *what) {
+    fprintf(stderr, "wasmc: error: in wasi_snapshot_preview1::%s: %s\n", func, what);
+    wasmc_rt_trap(WASMC_TRAP_HOST);
 }
 
 uint8_t wasmc_wasi_filetype(mode_t mode) {
@@ -298,7 +303,7 @@ static uint64_t wasi_ts_ns(const struct timespec *ts) {
 static int32_t wasi_clock_res_get(wasmc_instance *inst, int32_t id, int32_t res_ptr) {
     clockid_t c;
     struct timespec ts;
-    if (!wasi_clockid(id, &c)) return WASI_EINVAL;
+    if (!wasi_clockid(id, &c)) wasmc_wasi_guest_error("clock_res_get", "invalid enum value Clockid");
     uint8_t *p = wasmc_wasi_span(inst, res_ptr, 8);
     if (!p) return WASI_EFAULT;
     if (clock_getres(c, &ts) != 0) return wasmc_wasi_errno(errno);
@@ -311,7 +316,7 @@ static int32_t wasi_clock_time_get(wasmc_instance *inst, int32_t id, int64_t pre
     (void)precision; /* a hint; the host clock is always at least as precise */
     clockid_t c;
     struct timespec ts;
-    if (!wasi_clockid(id, &c)) return WASI_EINVAL;
+    if (!wasi_clockid(id, &c)) wasmc_wasi_guest_error("clock_time_get", "invalid enum value Clockid");
     uint8_t *p = wasmc_wasi_span(inst, time_ptr, 8);
     if (!p) return WASI_EFAULT;
     if (clock_gettime(c, &ts) != 0) return wasmc_wasi_errno(errno);
@@ -345,14 +350,14 @@ static int32_t wasi_proc_exit(wasmc_instance *inst, int32_t code) {
     /* wasmtime accepts only [0, 126) and traps otherwise, so a shell never mistakes the status
      * for "killed by a signal". */
     if ((uint32_t)code < 126) wasmc_rt_exit(code);
-    fprintf(stderr, "wasmc: exit with invalid exit status outside of [0..126)\n");
-    wasmc_rt_trap(WASMC_TRAP_HOST);
+    wasmc_wasi_guest_error("proc_exit", "exit with invalid exit status outside of [0..126)");
 }
 
 static int32_t wasi_proc_raise(wasmc_instance *inst, int32_t sig) {
     (void)inst;
     /* Like wasmtime: a guest may not deliver signals to the host process. */
-    return sig >= 0 && sig <= 30 ? WASI_ENOTSUP : WASI_EINVAL;
+    if (sig < 0 || sig > 30) wasmc_wasi_guest_error("proc_raise", "invalid enum value Signal");
+    return WASI_ENOTSUP;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -416,10 +421,8 @@ static int32_t wasi_poll_oneoff(wasmc_instance *inst, int32_t in, int32_t out, i
             uint16_t flags;
             memcpy(&flags, s + 40, 2);
             if (!wasi_clockid(id, &c)) {
-                wasi_event(evs + 32 * count++, ud, WASI_EINVAL, tag, 0, 0);
-                deadline[i] = UINT64_MAX;
-                pidx[i] = -2;
-                continue;
+                free(deadline), free(pidx), free(pfds);
+                wasmc_wasi_guest_error("poll_oneoff", "invalid enum value Clockid");
             }
             uint64_t rel = timeout;
             if (flags & WASI_SUBCLOCK_ABSTIME) {
@@ -453,8 +456,8 @@ static int32_t wasi_poll_oneoff(wasmc_instance *inst, int32_t in, int32_t out, i
                 npfds++;
             }
         } else {
-            pidx[i] = -2;
-            wasi_event(evs + 32 * count++, ud, WASI_EINVAL, tag, 0, 0);
+            free(deadline), free(pidx), free(pfds);
+            wasmc_wasi_guest_error("poll_oneoff", "invalid enum value Eventtype");
         }
     }
 

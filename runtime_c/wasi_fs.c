@@ -274,9 +274,10 @@ static void wasi_put_filestat(uint8_t *p, const struct stat *st) {
     wasmc_wasi_put_u64(p + 56, wasi_ns(st->st_ctim));
 }
 
-static int32_t wasi_times(int64_t atim, int64_t mtim, int32_t fst, struct timespec ts[2]) {
+static int32_t wasi_times(const char *func, int64_t atim, int64_t mtim, int32_t fst,
+                          struct timespec ts[2]) {
     uint32_t f = (uint32_t)fst;
-    if (f & ~15u) return WASI_EINVAL;
+    if (f & ~15u) wasmc_wasi_guest_error(func, "invalid flags value Fstflags");
     if ((f & WASI_FSTFLAGS_ATIM) && (f & WASI_FSTFLAGS_ATIM_NOW)) return WASI_EINVAL;
     if ((f & WASI_FSTFLAGS_MTIM) && (f & WASI_FSTFLAGS_MTIM_NOW)) return WASI_EINVAL;
     int64_t v[2] = {atim, mtim};
@@ -369,11 +370,11 @@ static int32_t wasi_fd_pwrite(wasmc_instance *inst, int32_t fd, int32_t iovs, in
 }
 
 static int32_t wasi_seek(wasmc_instance *inst, int32_t fd, int64_t off, int32_t whence, int32_t out) {
+    static const int whences[] = {SEEK_SET, SEEK_CUR, SEEK_END};
+    if (whence < 0 || whence > 2) wasmc_wasi_guest_error("fd_seek", "invalid enum value Whence");
     wasmc_wasi_fd *e = wasmc_wasi_fd_get(WASMC_WASI_STATE(inst), fd);
     if (!e || e->kind == WASI_KIND_DIR) return WASI_EBADF;
     if (e->kind == WASI_KIND_STDIO) return WASI_ESPIPE;
-    static const int whences[] = {SEEK_SET, SEEK_CUR, SEEK_END};
-    if (whence < 0 || whence > 2) return WASI_EINVAL;
     uint8_t *p = wasmc_wasi_span(inst, out, 8);
     if (!p) return WASI_EFAULT;
     off_t r = lseek(e->host, (off_t)off, whences[whence]);
@@ -413,11 +414,12 @@ static int32_t wasi_fd_fdstat_get(wasmc_instance *inst, int32_t fd, int32_t out)
 }
 
 static int32_t wasi_fd_fdstat_set_flags(wasmc_instance *inst, int32_t fd, int32_t flags) {
+    if ((uint32_t)flags & ~31u) wasmc_wasi_guest_error("fd_fdstat_set_flags", "invalid flags value Fdflags");
     wasmc_wasi_fd *e;
     int32_t rc = wasi_file(inst, fd, &e);
     if (rc) return rc;
     /* Like wasmtime, only APPEND and NONBLOCK can change after open. */
-    if ((uint32_t)flags & (WASI_FDFLAGS_DSYNC | WASI_FDFLAGS_RSYNC | WASI_FDFLAGS_SYNC | ~31u))
+    if ((uint32_t)flags & (WASI_FDFLAGS_DSYNC | WASI_FDFLAGS_RSYNC | WASI_FDFLAGS_SYNC))
         return WASI_EINVAL;
     int fl = fcntl(e->host, F_GETFL);
     if (fl < 0) return wasmc_wasi_errno(errno);
@@ -483,7 +485,7 @@ static int32_t wasi_fd_filestat_set_times(wasmc_instance *inst, int32_t fd, int6
     wasmc_wasi_fd *e = wasmc_wasi_fd_get(WASMC_WASI_STATE(inst), fd);
     if (!e || e->kind == WASI_KIND_STDIO) return WASI_EBADF;
     struct timespec ts[2];
-    int32_t rc = wasi_times(atim, mtim, fst, ts);
+    int32_t rc = wasi_times("fd_filestat_set_times", atim, mtim, fst, ts);
     if (rc) return rc;
     return futimens(e->host, ts) == 0 ? WASI_ESUCCESS : wasmc_wasi_errno(errno);
 }
@@ -503,12 +505,12 @@ static int32_t wasi_fd_datasync(wasmc_instance *inst, int32_t fd) {
 }
 
 static int32_t wasi_fd_advise(wasmc_instance *inst, int32_t fd, int64_t off, int64_t len, int32_t adv) {
+    static const int advice[] = {POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
+                                 POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
+    if (adv < 0 || adv > 5) wasmc_wasi_guest_error("fd_advise", "invalid enum value Advice");
     wasmc_wasi_fd *e;
     int32_t rc = wasi_file(inst, fd, &e);
     if (rc) return rc;
-    static const int advice[] = {POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
-                                 POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
-    if (adv < 0 || adv > 5) return WASI_EINVAL;
     return wasmc_wasi_errno(posix_fadvise(e->host, (off_t)off, (off_t)len, advice[adv]));
 }
 
@@ -634,6 +636,10 @@ static int32_t wasi_path_open(wasmc_instance *inst, int32_t fd, int32_t dirflags
                               int32_t path_len, int32_t oflags, int64_t rights_base,
                               int64_t rights_inh, int32_t fdflags, int32_t fd_ptr) {
     (void)rights_inh;
+    if ((uint32_t)dirflags & ~WASI_LOOKUP_SYMLINK_FOLLOW)
+        wasmc_wasi_guest_error("path_open", "invalid flags value Lookupflags");
+    if ((uint32_t)oflags & ~15u) wasmc_wasi_guest_error("path_open", "invalid flags value Oflags");
+    if ((uint32_t)fdflags & ~31u) wasmc_wasi_guest_error("path_open", "invalid flags value Fdflags");
     wasmc_wasi *w = WASMC_WASI_STATE(inst);
     wasmc_wasi_fd *d;
     char *s = NULL;
@@ -711,7 +717,7 @@ static int32_t wasi_path_filestat_set_times(wasmc_instance *inst, int32_t fd, in
                                             int32_t path, int32_t path_len, int64_t atim,
                                             int64_t mtim, int32_t fst) {
     struct timespec ts[2];
-    int32_t rc = wasi_times(atim, mtim, fst, ts);
+    int32_t rc = wasi_times("path_filestat_set_times", atim, mtim, fst, ts);
     if (rc) return rc;
     wasi_parent pp;
     if ((rc = wasi_parent_get(inst, fd, path, path_len, &pp))) goto out;

@@ -115,6 +115,11 @@ static inline uint64_t wasmc_wasi_get_u64(const uint8_t *p) { uint64_t v; memcpy
 #define WASMC_WASI_STATE(inst) ((wasmc_wasi *)(inst)->host_data)
 
 int32_t wasmc_wasi_errno(int host_errno);
+/* An argument no witx type admits (an enum value out of range, undefined flag bits): wasmtime
+ * refuses to decode it and fails the call with a host error rather than an errno, so we do too —
+ * message on stderr, then WASMC_TRAP_HOST, which main.c turns into exit status 1 (as `wasmtime
+ * run` exits for host errors, unlike traps' 134). */
+_Noreturn void wasmc_wasi_guest_error(const char *func, const char *what);
 /* The open fd entry for guest fd `fd`, or NULL (-> EBADF). */
 wasmc_wasi_fd *wasmc_wasi_fd_get(wasmc_wasi *w, int32_t fd);
 /* Install host fd in the lowest free guest slot; returns the guest fd or -1 (host fd then closed). */
