@@ -7,6 +7,10 @@ hit path imports neither llvmlite nor the compiler phases, so a second `wasmc ru
 module starts at once.  A miss compiles under an exclusive `flock` on a per-key lock file (so
 concurrent runs of one module compile it once), into a temporary name in the cache directory, and
 moves the result into place with `os.replace`: readers see no file or a whole one, never half.
+
+The cache is bounded: after every insertion the least recently used entries (by mtime, which a
+hit refreshes) are deleted until the total is under `WASMC_CACHE_MAX` (default 2 GiB).
+`wasmc cache clean` empties it and `wasmc cache info` reports its size.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def cached_executable(module_path: str | os.PathLike, opt_level: int = 2,
     key = executable_key(data, f"exe|O{opt_level}|cpu={target_cpu or ''}")
     exe = link.cache_root() / "exe" / key
     if exe.exists():
+        touch(exe)
         return exe
     exe.parent.mkdir(parents=True, exist_ok=True)
     with open(exe.parent / f"{key}.lock", "w") as lock:
@@ -67,4 +72,81 @@ def cached_executable(module_path: str | os.PathLike, opt_level: int = 2,
             out = Path(tmp) / "exe"
             driver.build_executable(wasm, out, opts)
             os.replace(out, exe)
+    prune()
     return exe
+
+
+DEFAULT_MAX_BYTES = 2 << 30
+ENTRY_DIRS = ("exe", "modules")  # compiled outputs; the runtime builds (rt-*) are small and kept
+
+
+def max_bytes() -> int:
+    text = os.environ.get("WASMC_CACHE_MAX", "").strip().upper()
+    if not text:
+        return DEFAULT_MAX_BYTES
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1], 1)
+    try:
+        return int(float(text.rstrip("KMG")) * scale)
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+
+
+def touch(path: Path) -> None:
+    """Mark an entry as recently used (pruning removes the least recently used first)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def entries() -> list[tuple[float, int, Path]]:
+    """(mtime, size, path) of every cached output."""
+    out = []
+    for sub in ENTRY_DIRS:
+        d = link.cache_root() / sub
+        if not d.is_dir():
+            continue
+        for p in d.iterdir():
+            if p.is_file() and not p.name.endswith(".lock"):
+                try:
+                    st = p.stat()
+                except FileNotFoundError:  # removed by a concurrent prune
+                    continue
+                out.append((st.st_mtime, st.st_size, p))
+    return out
+
+
+_inserts = 0
+PRUNE_EVERY = 64  # inserts per process between scans: a scan stats every entry
+
+
+def prune(limit: int | None = None, force: bool = False) -> int:
+    """Delete least recently used entries until the cache is under `limit`; returns bytes freed.
+    Called after each insertion, it scans only on the first and then every PRUNE_EVERY-th."""
+    global _inserts
+    _inserts += 1
+    if not force and limit is None and (_inserts - 1) % PRUNE_EVERY:
+        return 0
+    limit = max_bytes() if limit is None else limit
+    items = sorted(entries())
+    total = sum(size for _, size, _ in items)
+    freed = 0
+    for _, size, path in items:
+        if total - freed <= limit:
+            break
+        try:
+            path.unlink()
+            freed += size
+        except FileNotFoundError:
+            pass
+    return freed
+
+
+def clean() -> int:
+    """Empty the cache (outputs and runtime builds); returns bytes freed."""
+    import shutil
+
+    root = link.cache_root()
+    freed = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+    shutil.rmtree(root, ignore_errors=True)
+    return freed

@@ -212,6 +212,50 @@ def inspect_cmd(module, as_json) -> None:
     click.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary.text())
 
 
+@main.group("cache")
+def cache_group() -> None:
+    """Manage the compile cache (`$WASMC_CACHE_DIR`, default ~/.cache/wasmc).
+
+    Entries are content-addressed; the least recently used are pruned once the cache exceeds
+    `$WASMC_CACHE_MAX` (default 2G).
+
+    \b
+    Examples:
+      wasmc cache info
+      wasmc cache clean
+    """
+
+
+@cache_group.command("clean")
+def cache_clean_cmd() -> None:
+    """Delete every cached executable, shared object and runtime build.
+
+    \b
+    Examples:
+      wasmc cache clean
+    """
+    from . import cache
+
+    freed = cache.clean()
+    click.echo(f"removed {freed / (1 << 20):.1f} MiB")
+
+
+@cache_group.command("info")
+def cache_info_cmd() -> None:
+    """Show where the cache is, how many entries it holds and their size.
+
+    \b
+    Examples:
+      wasmc cache info
+    """
+    from . import cache, link
+
+    items = cache.entries()
+    click.echo(f"{link.cache_root()}: {len(items)} entries, "
+               f"{sum(s for _, s, _ in items) / (1 << 20):.1f} MiB "
+               f"(limit {cache.max_bytes() / (1 << 20):.0f} MiB)")
+
+
 @main.command("wast")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("-v", "--verbose", is_flag=True, help="Describe every failed assertion.")

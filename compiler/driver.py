@@ -7,7 +7,6 @@ against the C runtime (see link.py).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import tempfile
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import backend, link
+from . import backend, cache, link
 from .decode import decode_module
 from .errors import WasmcError
 from .lower.module_lowering import count_partitions, lower_partitions, partition_ir_text
@@ -166,31 +165,23 @@ def build_executable(wasm: bytes, out: Path, opts: Options,
     return module
 
 
-@functools.cache
-def compiler_fingerprint() -> str:
-    """Hash of the compiler's own sources and LLVM version: cached outputs depend on both."""
-    h = hashlib.sha256()
-    for p in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-        h.update(p.read_bytes())
-    h.update(repr(backend.llvm_version()).encode())
-    return h.hexdigest()[:16]
-
-
 def build_shared(wasm: bytes, opt_level: int = 1) -> tuple[Path, Module]:
     """Compile to a shared object for in-process use (spec runner, Python API); cached by content."""
-    fingerprint = f"|O{opt_level}|{compiler_fingerprint()}|{link.runtime_shared_lib()}"
+    fingerprint = f"|O{opt_level}|{cache.fingerprint()}|{link.runtime_shared_lib()}"
     key = hashlib.sha256(wasm + fingerprint.encode()).hexdigest()
-    cache = link.cache_root() / "modules"
-    cache.mkdir(parents=True, exist_ok=True)
-    so = cache / f"{key[:32]}.so"
+    cache_dir = link.cache_root() / "modules"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    so = cache_dir / f"{key[:32]}.so"
     module = front_end(wasm)
     if so.exists():
+        cache.touch(so)
         return so, module
     obj = compile_validated(module, Options(opt_level=opt_level))
-    with tempfile.TemporaryDirectory(prefix="wasmc-", dir=cache) as tmp:
+    with tempfile.TemporaryDirectory(prefix="wasmc-", dir=cache_dir) as tmp:
         obj_path = Path(tmp) / "module.o"
         obj_path.write_bytes(obj)  # type: ignore[arg-type]
         tmp_so = Path(tmp) / "module.so"
         link.link_shared(obj_path, tmp_so)
         os.replace(tmp_so, so)
+    cache.prune()
     return so, module

@@ -7,7 +7,8 @@ signature.  The decoder reads immediates by `Op.imm`, the validator checks simpl
 mnemonic through plain dicts.  `tests/test_opcodes.py` checks that every row is covered by all three.
 
 Signatures are written `"params:results"` with one letter per value type:
-i=i32 l=i64 f=f32 d=f64 v=v128 F=funcref E=externref.
+i=i32 l=i64 f=f32 d=f64 v=v128 F=funcref E=externref.  SIMD rows are named `shape.op` (`i32x4.add`,
+`v128.load`); the lowering reads the lane shape from that prefix.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Imm(enum.Enum):
     TABLE_COPY = enum.auto()  # tableidx tableidx
     MEMORY_INIT = enum.auto()  # dataidx memidx
     MEMORY_COPY = enum.auto()  # memidx memidx
+    V128 = enum.auto()  # 16 raw bytes (v128.const)
+    LANEIDX = enum.auto()  # one byte: a lane index
+    SHUFFLE = enum.auto()  # 16 lane indices, one byte each
+    MEMARG_LANE = enum.auto()  # memarg laneidx
 
 
 class Kind(enum.Enum):
@@ -56,6 +61,7 @@ class Kind(enum.Enum):
     NUMERIC = "numeric"
     CONVERT = "convert"
     REFERENCE = "reference"
+    VECTOR = "vector"  # every SIMD128 instruction (lower/simd.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +209,131 @@ for _i, (_name, _sig) in enumerate([
     _op(_name, _i, kind=X, sig=_sig, prefix=0xFC)
 
 
+# --- vector instructions (SIMD128, prefix 0xFD) -------------------------------------------------
+def _vec(code: int, name: str, sig: str, imm: Imm = Imm.NONE, mem_bytes: int = 0) -> None:
+    _op(name, code, imm, Kind.VECTOR, sig, 0xFD, mem_bytes)
+
+
+def _vec_run(first: int, shape: str, names: str, sig: str) -> None:
+    """Consecutive opcodes of one lane shape and one signature (e.g. the ten i8x16 comparisons)."""
+    for i, n in enumerate(names.split()):
+        _vec(first + i, f"{shape}.{n}", sig)
+
+
+for _code, _name, _sig, _bytes in [
+    (0x00, "v128.load", "i:v", 16),
+    (0x01, "v128.load8x8_s", "i:v", 8), (0x02, "v128.load8x8_u", "i:v", 8),
+    (0x03, "v128.load16x4_s", "i:v", 8), (0x04, "v128.load16x4_u", "i:v", 8),
+    (0x05, "v128.load32x2_s", "i:v", 8), (0x06, "v128.load32x2_u", "i:v", 8),
+    (0x07, "v128.load8_splat", "i:v", 1), (0x08, "v128.load16_splat", "i:v", 2),
+    (0x09, "v128.load32_splat", "i:v", 4), (0x0A, "v128.load64_splat", "i:v", 8),
+    (0x0B, "v128.store", "iv:", 16),
+    (0x5C, "v128.load32_zero", "i:v", 4), (0x5D, "v128.load64_zero", "i:v", 8),
+]:
+    _vec(_code, _name, _sig, Imm.MEMARG, _bytes)
+for _i, _bytes in enumerate((1, 2, 4, 8)):
+    _vec(0x54 + _i, f"v128.load{_bytes * 8}_lane", "iv:v", Imm.MEMARG_LANE, _bytes)
+    _vec(0x58 + _i, f"v128.store{_bytes * 8}_lane", "iv:", Imm.MEMARG_LANE, _bytes)
+_vec(0x0C, "v128.const", ":v", Imm.V128)
+_vec(0x0D, "i8x16.shuffle", "vv:v", Imm.SHUFFLE)
+_vec(0x0E, "i8x16.swizzle", "vv:v")
+for _i, (_shape, _t) in enumerate([("i8x16", "i"), ("i16x8", "i"), ("i32x4", "i"), ("i64x2", "l"),
+                                   ("f32x4", "f"), ("f64x2", "d")]):
+    _vec(0x0F + _i, f"{_shape}.splat", f"{_t}:v")
+for _code, _name, _sig in [
+    (0x15, "i8x16.extract_lane_s", "v:i"), (0x16, "i8x16.extract_lane_u", "v:i"),
+    (0x17, "i8x16.replace_lane", "vi:v"),
+    (0x18, "i16x8.extract_lane_s", "v:i"), (0x19, "i16x8.extract_lane_u", "v:i"),
+    (0x1A, "i16x8.replace_lane", "vi:v"),
+    (0x1B, "i32x4.extract_lane", "v:i"), (0x1C, "i32x4.replace_lane", "vi:v"),
+    (0x1D, "i64x2.extract_lane", "v:l"), (0x1E, "i64x2.replace_lane", "vl:v"),
+    (0x1F, "f32x4.extract_lane", "v:f"), (0x20, "f32x4.replace_lane", "vf:v"),
+    (0x21, "f64x2.extract_lane", "v:d"), (0x22, "f64x2.replace_lane", "vd:v"),
+]:
+    _vec(_code, _name, _sig, Imm.LANEIDX)
+_INT_CMP = "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u"
+_vec_run(0x23, "i8x16", _INT_CMP, "vv:v")
+_vec_run(0x2D, "i16x8", _INT_CMP, "vv:v")
+_vec_run(0x37, "i32x4", _INT_CMP, "vv:v")
+_vec_run(0x41, "f32x4", "eq ne lt gt le ge", "vv:v")
+_vec_run(0x47, "f64x2", "eq ne lt gt le ge", "vv:v")
+_vec(0x4D, "v128.not", "v:v")
+_vec_run(0x4E, "v128", "and andnot or xor", "vv:v")
+_vec(0x52, "v128.bitselect", "vvv:v")
+_vec(0x53, "v128.any_true", "v:i")
+for _code, _name, _sig in [
+    (0x5E, "f32x4.demote_f64x2_zero", "v:v"), (0x5F, "f64x2.promote_low_f32x4", "v:v"),
+    # i8x16
+    (0x60, "i8x16.abs", "v:v"), (0x61, "i8x16.neg", "v:v"), (0x62, "i8x16.popcnt", "v:v"),
+    (0x63, "i8x16.all_true", "v:i"), (0x64, "i8x16.bitmask", "v:i"),
+    (0x65, "i8x16.narrow_i16x8_s", "vv:v"), (0x66, "i8x16.narrow_i16x8_u", "vv:v"),
+    (0x67, "f32x4.ceil", "v:v"), (0x68, "f32x4.floor", "v:v"), (0x69, "f32x4.trunc", "v:v"),
+    (0x6A, "f32x4.nearest", "v:v"),
+    (0x6B, "i8x16.shl", "vi:v"), (0x6C, "i8x16.shr_s", "vi:v"), (0x6D, "i8x16.shr_u", "vi:v"),
+    (0x6E, "i8x16.add", "vv:v"), (0x6F, "i8x16.add_sat_s", "vv:v"),
+    (0x70, "i8x16.add_sat_u", "vv:v"), (0x71, "i8x16.sub", "vv:v"),
+    (0x72, "i8x16.sub_sat_s", "vv:v"), (0x73, "i8x16.sub_sat_u", "vv:v"),
+    (0x74, "f64x2.ceil", "v:v"), (0x75, "f64x2.floor", "v:v"),
+    (0x76, "i8x16.min_s", "vv:v"), (0x77, "i8x16.min_u", "vv:v"),
+    (0x78, "i8x16.max_s", "vv:v"), (0x79, "i8x16.max_u", "vv:v"),
+    (0x7A, "f64x2.trunc", "v:v"), (0x7B, "i8x16.avgr_u", "vv:v"),
+    (0x7C, "i16x8.extadd_pairwise_i8x16_s", "v:v"), (0x7D, "i16x8.extadd_pairwise_i8x16_u", "v:v"),
+    (0x7E, "i32x4.extadd_pairwise_i16x8_s", "v:v"), (0x7F, "i32x4.extadd_pairwise_i16x8_u", "v:v"),
+    # i16x8
+    (0x80, "i16x8.abs", "v:v"), (0x81, "i16x8.neg", "v:v"),
+    (0x82, "i16x8.q15mulr_sat_s", "vv:v"),
+    (0x83, "i16x8.all_true", "v:i"), (0x84, "i16x8.bitmask", "v:i"),
+    (0x85, "i16x8.narrow_i32x4_s", "vv:v"), (0x86, "i16x8.narrow_i32x4_u", "vv:v"),
+    (0x87, "i16x8.extend_low_i8x16_s", "v:v"), (0x88, "i16x8.extend_high_i8x16_s", "v:v"),
+    (0x89, "i16x8.extend_low_i8x16_u", "v:v"), (0x8A, "i16x8.extend_high_i8x16_u", "v:v"),
+    (0x8B, "i16x8.shl", "vi:v"), (0x8C, "i16x8.shr_s", "vi:v"), (0x8D, "i16x8.shr_u", "vi:v"),
+    (0x8E, "i16x8.add", "vv:v"), (0x8F, "i16x8.add_sat_s", "vv:v"),
+    (0x90, "i16x8.add_sat_u", "vv:v"), (0x91, "i16x8.sub", "vv:v"),
+    (0x92, "i16x8.sub_sat_s", "vv:v"), (0x93, "i16x8.sub_sat_u", "vv:v"),
+    (0x94, "f64x2.nearest", "v:v"), (0x95, "i16x8.mul", "vv:v"),
+    (0x96, "i16x8.min_s", "vv:v"), (0x97, "i16x8.min_u", "vv:v"),
+    (0x98, "i16x8.max_s", "vv:v"), (0x99, "i16x8.max_u", "vv:v"),
+    (0x9B, "i16x8.avgr_u", "vv:v"),
+    (0x9C, "i16x8.extmul_low_i8x16_s", "vv:v"), (0x9D, "i16x8.extmul_high_i8x16_s", "vv:v"),
+    (0x9E, "i16x8.extmul_low_i8x16_u", "vv:v"), (0x9F, "i16x8.extmul_high_i8x16_u", "vv:v"),
+    # i32x4
+    (0xA0, "i32x4.abs", "v:v"), (0xA1, "i32x4.neg", "v:v"),
+    (0xA3, "i32x4.all_true", "v:i"), (0xA4, "i32x4.bitmask", "v:i"),
+    (0xA7, "i32x4.extend_low_i16x8_s", "v:v"), (0xA8, "i32x4.extend_high_i16x8_s", "v:v"),
+    (0xA9, "i32x4.extend_low_i16x8_u", "v:v"), (0xAA, "i32x4.extend_high_i16x8_u", "v:v"),
+    (0xAB, "i32x4.shl", "vi:v"), (0xAC, "i32x4.shr_s", "vi:v"), (0xAD, "i32x4.shr_u", "vi:v"),
+    (0xAE, "i32x4.add", "vv:v"), (0xB1, "i32x4.sub", "vv:v"), (0xB5, "i32x4.mul", "vv:v"),
+    (0xB6, "i32x4.min_s", "vv:v"), (0xB7, "i32x4.min_u", "vv:v"),
+    (0xB8, "i32x4.max_s", "vv:v"), (0xB9, "i32x4.max_u", "vv:v"),
+    (0xBA, "i32x4.dot_i16x8_s", "vv:v"),
+    (0xBC, "i32x4.extmul_low_i16x8_s", "vv:v"), (0xBD, "i32x4.extmul_high_i16x8_s", "vv:v"),
+    (0xBE, "i32x4.extmul_low_i16x8_u", "vv:v"), (0xBF, "i32x4.extmul_high_i16x8_u", "vv:v"),
+    # i64x2
+    (0xC0, "i64x2.abs", "v:v"), (0xC1, "i64x2.neg", "v:v"),
+    (0xC3, "i64x2.all_true", "v:i"), (0xC4, "i64x2.bitmask", "v:i"),
+    (0xC7, "i64x2.extend_low_i32x4_s", "v:v"), (0xC8, "i64x2.extend_high_i32x4_s", "v:v"),
+    (0xC9, "i64x2.extend_low_i32x4_u", "v:v"), (0xCA, "i64x2.extend_high_i32x4_u", "v:v"),
+    (0xCB, "i64x2.shl", "vi:v"), (0xCC, "i64x2.shr_s", "vi:v"), (0xCD, "i64x2.shr_u", "vi:v"),
+    (0xCE, "i64x2.add", "vv:v"), (0xD1, "i64x2.sub", "vv:v"), (0xD5, "i64x2.mul", "vv:v"),
+    (0xD6, "i64x2.eq", "vv:v"), (0xD7, "i64x2.ne", "vv:v"), (0xD8, "i64x2.lt_s", "vv:v"),
+    (0xD9, "i64x2.gt_s", "vv:v"), (0xDA, "i64x2.le_s", "vv:v"), (0xDB, "i64x2.ge_s", "vv:v"),
+    (0xDC, "i64x2.extmul_low_i32x4_s", "vv:v"), (0xDD, "i64x2.extmul_high_i32x4_s", "vv:v"),
+    (0xDE, "i64x2.extmul_low_i32x4_u", "vv:v"), (0xDF, "i64x2.extmul_high_i32x4_u", "vv:v"),
+]:
+    _vec(_code, _name, _sig)
+for _first, _shape in [(0xE0, "f32x4"), (0xEC, "f64x2")]:
+    _vec_run(_first, _shape, "abs neg", "v:v")
+    _vec(_first + 3, f"{_shape}.sqrt", "v:v")
+    _vec_run(_first + 4, _shape, "add sub mul div min max pmin pmax", "vv:v")
+for _code, _name in [
+    (0xF8, "i32x4.trunc_sat_f32x4_s"), (0xF9, "i32x4.trunc_sat_f32x4_u"),
+    (0xFA, "f32x4.convert_i32x4_s"), (0xFB, "f32x4.convert_i32x4_u"),
+    (0xFC, "i32x4.trunc_sat_f64x2_s_zero"), (0xFD, "i32x4.trunc_sat_f64x2_u_zero"),
+    (0xFE, "f64x2.convert_low_i32x4_s"), (0xFF, "f64x2.convert_low_i32x4_u"),
+]:
+    _vec(_code, _name, "v:v")
+
+
 # --- lookup dicts used by every phase -----------------------------------------------------------
 BY_NAME: dict[str, Op] = {op.name: op for op in OPS}
 SINGLE_BYTE: dict[int, Op] = {op.code: op for op in OPS if op.prefix is None}
@@ -213,6 +344,8 @@ for _o in OPS:
 
 assert len(BY_NAME) == len(OPS), "duplicate mnemonic in the opcode table"
 assert len(SINGLE_BYTE) == sum(1 for o in OPS if o.prefix is None), "duplicate opcode"
+assert all(len(PREFIXED[p]) == sum(1 for o in OPS if o.prefix == p) for p in PREFIXED), \
+    "duplicate prefixed opcode"
 
 
 def parse_sig(sig: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Validation of a decoded module (spec section 3, Wasm 2.0 without SIMD-specific rules).
+"""Validation of a decoded module (spec section 3, Wasm 2.0 including SIMD128).
 
 Function bodies follow the spec appendix's algorithm and its names: a value stack of type letters
 (`UNKNOWN` for the polymorphic stack of unreachable code) and a control stack of `Frame`s, with
@@ -481,6 +481,35 @@ def op_data_drop(s: FuncValidator, imm: object, op: Op) -> None:
     s.check_data(imm)  # type: ignore[arg-type]
 
 
+# --- vector instructions ----------------------------------------------------------------------
+LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
+
+
+def op_lane(s: FuncValidator, imm: object, op: Op) -> None:
+    """extract_lane / replace_lane: the lane index must name a lane of the shape."""
+    if imm >= LANES[op.name.partition(".")[0]]:  # type: ignore[operator]
+        raise s.error("invalid lane index")
+    s.apply_sig(op.name)
+
+
+def op_shuffle(s: FuncValidator, imm: object, op: Op) -> None:
+    """i8x16.shuffle: every index selects one of the 32 bytes of the two operands."""
+    if any(i >= 32 for i in imm):  # type: ignore[attr-defined]
+        raise s.error("invalid lane index")
+    s.apply_sig(op.name)
+
+
+def op_memarg_lane(s: FuncValidator, imm: object, op: Op) -> None:
+    """v128.loadN_lane / storeN_lane: a load or store of N bits, then a lane of N-bit lanes."""
+    memarg, lane = imm  # type: ignore[misc]
+    s.check_mem(0)
+    if memarg.align > op.mem_bytes.bit_length() - 1:
+        raise s.error("alignment must not be larger than natural")
+    if lane >= 16 // op.mem_bytes:
+        raise s.error("invalid lane index")
+    s.apply_sig(op.name)
+
+
 HANDLERS: dict[str, Handler] = {
     "unreachable": op_unreachable,
     "block": op_block,
@@ -520,8 +549,10 @@ HANDLERS: dict[str, Handler] = {
     "memory.init": op_memory_init,
     "data.drop": op_data_drop,
 }
-# every load and store (and SIMD's, once in the table) shares one handler
-HANDLERS.update({op.name: op_memarg for op in OPS if op.imm is Imm.MEMARG})
+# every load and store (SIMD's included) shares one handler; so do the other SIMD immediates
+_IMM_HANDLERS: dict[Imm, Handler] = {Imm.MEMARG: op_memarg, Imm.MEMARG_LANE: op_memarg_lane,
+                                     Imm.LANEIDX: op_lane, Imm.SHUFFLE: op_shuffle}
+HANDLERS.update({op.name: _IMM_HANDLERS[op.imm] for op in OPS if op.imm in _IMM_HANDLERS})
 
 # rows typed by their signature alone, checked inline by FuncValidator.check_body
 PLAIN_SIGS = {name: sig for name, sig in SIGS.items() if name not in HANDLERS}

@@ -123,7 +123,7 @@ def is_text_module(node) -> bool:
 def spec_files() -> list[Path]:
     if not SPEC_DIR.is_dir():
         return []
-    return sorted(p for p in SPEC_DIR.glob("*.wast") if not p.name.startswith("simd_"))
+    return sorted(SPEC_DIR.glob("*.wast"))
 
 
 def collect():

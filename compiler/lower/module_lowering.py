@@ -275,7 +275,7 @@ class ModuleLowerer:
         args = []
         for i, t in enumerate(ft.params):
             slot = b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8)
-            args.append(b.load(slot, typ=T.LLVM_TYPE[t]))
+            args.append(b.load(slot, typ=T.LLVM_TYPE[t], align=8))  # wasmc_val: 8-aligned
         res = self.call_function(b, inst, idx, args)
         self._store_results(b, vals, res, ft.results)
         b.ret_void()
@@ -286,7 +286,7 @@ class ModuleLowerer:
         for i, t in enumerate(results):
             v = res if len(results) == 1 else b.extract_value(res, i)
             slot = b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8)
-            b.store(v, slot)
+            b.store(v, slot, align=8)
 
     def make_host_stub(self, typeidx: int) -> ir.Function:
         """`ret stub(ptr host_func, params...)`: packs the arguments for a host callback."""
@@ -320,7 +320,7 @@ class ModuleLowerer:
         b.unreachable()
         b.position_at_end(ok)
         loaded = [b.load(b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8),
-                         typ=T.LLVM_TYPE[t]) for i, t in enumerate(ft.results)]
+                         typ=T.LLVM_TYPE[t], align=8) for i, t in enumerate(ft.results)]
         if not ft.results:
             b.ret_void()
         elif len(ft.results) == 1:

@@ -83,7 +83,7 @@ class FileResult:
 def simd_enabled(simd: bool | None) -> bool:
     if simd is not None:
         return simd
-    return os.environ.get("WASMC_WAST_SIMD", "") not in ("", "0")
+    return os.environ.get("WASMC_WAST_SIMD", "1") != "0"  # SIMD files run unless WASMC_WAST_SIMD=0
 
 
 # --------------------------------------------------------------------------------------------- parent
@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-O", dest="opt_level", type=int, default=1)
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("-j", "--jobs", type=int, default=None)
-    ap.add_argument("--simd", action="store_true", default=None)
+    ap.add_argument("--simd", action=argparse.BooleanOptionalAction, default=None,
+                    help="run simd_*.wast files (default; --no-simd skips them)")
     args = ap.parse_args(argv)
     if args.child:
         omit = {int(x) for x in args.omit.split(",") if x}
