@@ -40,6 +40,10 @@ class _IndirectCallee:
         return self.ptr.get_reference()
 
 
+# Below this many instructions per partition, splitting costs more (lost inlining, process start)
+# than parallel code generation gains.
+MIN_PARTITION_INSTRS = 20000
+
 CODE_SECTION = "wasmc_text"  # a C identifier, so the linker defines __start_/__stop_ symbols
 
 
@@ -216,7 +220,7 @@ class ModuleLowerer:
         sizes = sorted(((len(c.body), base + i) for i, c in enumerate(m.codes)), reverse=True)
         total = sum(n for n, _ in sizes)
         # Small modules stay in one partition: splitting costs inlining and process start-up.
-        wanted = max(1, min(partitions, total // 20000))
+        wanted = max(1, min(partitions, total // MIN_PARTITION_INSTRS))
         while len(self.parts) < wanted:
             self.new_partition()
         load = [0] * len(self.parts)
