@@ -1,0 +1,209 @@
+"""Differential fuzzing: every export of random valid modules under wasmc and under wasmtime.
+
+    python -m fuzz.differential --seed 1 --count 100 [--gen binaryen|lowering|both] [--out DIR]
+
+Module `i` of a campaign comes from seed `seed * 1_000_003 + i`, alternating generators, so any
+single module can be regenerated (`--only N`).  Each module gets a plan: every exported function
+(in export order) with arguments from `values.random_arg`, twice; for binaryen modules the
+`hangLimitInitializer` export runs before each call.  The outcome of both engines (results, trap
+classes, host-call log, exported memories and globals) is compared by `compare`.
+
+Not counted as mismatches (reported as skips): modules wasmtime rejects (a generator bug), modules
+that hang in wasmtime (fuel) -- the plan is cut before the hanging call and the rest compared --
+wasmc wall-clock timeouts, and differences that follow a stack overflow in either engine (the two
+have different stack limits).
+
+Every mismatching module is written to `--out` (default build/fuzz/) as NAME.wasm plus NAME.txt
+(the differences); `python -m fuzz.minimise NAME.wasm` shrinks it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import gen_binaryen, gen_lowering
+from .engines import Call, CallResult, Outcome, export_types, run_wasmc_isolated, run_wasmtime
+from .values import memory_diff, random_arg, same_value, show
+
+GENERATORS = {"binaryen": gen_binaryen.generate, "lowering": gen_lowering.generate}
+HANG_RESET = "hangLimitInitializer"
+
+
+def make_plan(wasm: bytes, rng: random.Random, rounds: int = 2) -> list[Call]:
+    types = export_types(wasm)
+    plan = []
+    for _ in range(rounds):
+        for name, (params, _results) in types.items():
+            if name == HANG_RESET:
+                continue
+            if HANG_RESET in types:
+                plan.append(Call(HANG_RESET, []))
+            plan.append(Call(name, [random_arg(t, rng) for t in params]))
+    return plan
+
+
+def _call_diff(k: int, exp: CallResult, got: CallResult) -> str | None:
+    where = f"call #{k} {exp.export}"
+    if exp.status != got.status or exp.trap != got.trap:
+        e = exp.trap and f"trap {exp.trap}" or exp.status
+        g = got.trap and f"trap {got.trap}" or got.status
+        return f"{where}: expected {e} ({exp.detail or show_values(exp.values)}), " \
+               f"got {g} ({got.detail or show_values(got.values)})"
+    if len(exp.values) != len(got.values) or not all(
+            te == tg and same_value(te, be, bg) for (te, be), (tg, bg) in zip(exp.values, got.values)):
+        return f"{where}: expected {show_values(exp.values)}, got {show_values(got.values)}"
+    return None
+
+
+def show_values(values) -> str:
+    return "[" + ", ".join(show(t, b) for t, b in values) + "]"
+
+
+def compare(exp: Outcome, got: Outcome) -> tuple[list[str], str | None]:
+    """(differences, skip reason).  `exp` is wasmtime's outcome and must have status "ok"."""
+    if got.status == "timeout":
+        return [], "wasmc timeout"
+    if got.status != "ok":
+        return [f"wasmc {got.status}: {got.detail}"], None
+    diffs: list[str] = []
+    if (exp.start is None) != (got.start is None) or (exp.start and (
+            exp.start.trap, exp.start.status) != (got.start.trap, got.start.status)):
+        return [f"instantiation: expected {exp.start}, got {got.start}"], None
+    for k, (e, g) in enumerate(zip(exp.calls, got.calls)):
+        d = _call_diff(k, e, g)
+        if d and "stack" in (e.trap, g.trap):
+            return diffs, "stack limits differ"
+        if d:
+            diffs.append(d)
+            break  # later calls see a different state; the first difference is the finding
+    if len(exp.calls) != len(got.calls) and not diffs:
+        diffs.append(f"expected {len(exp.calls)} calls, got {len(got.calls)}")
+    diffs += _log_diff(exp.log, got.log)
+    if not diffs:
+        for name, mem in exp.memories.items():
+            diffs += [f"memory {name!r}: {d}" for d in memory_diff(mem, got.memories.get(name, b""))]
+        for name, (t, bits) in exp.globals.items():
+            gt, gbits = got.globals.get(name, (t, None))
+            if gbits is None or not same_value(t, bits, gbits):
+                diffs.append(f"global {name!r}: expected {show(t, bits)}, got {gbits and show(gt, gbits)}")
+    return diffs, None
+
+
+def _log_diff(exp: list, got: list) -> list[str]:
+    for i, (e, g) in enumerate(zip(exp, got)):
+        if e[0] != g[0] or e[1] != g[1] or not all(
+                te == tg and same_value(te, be, bg) for (te, be), (tg, bg) in zip(e[2], g[2])):
+            return [(f"host call #{i}: expected {e[1]}{show_values(e[2])} in call #{e[0]}, "
+                     f"got {g[1]}{show_values(g[2])} in call #{g[0]}")]
+    if len(exp) != len(got):
+        return [f"host calls: expected {len(exp)}, got {len(got)}"]
+    return []
+
+
+@dataclass
+class ModuleResult:
+    name: str
+    status: str  # "match", "mismatch", "skip"
+    reason: str = ""
+    diffs: list[str] = field(default_factory=list)
+    calls: int = 0
+
+
+def check_module(wasm: bytes, rng: random.Random, timeout: float = 60.0) -> ModuleResult:
+    """Run one module on both engines and compare (name left empty for the caller)."""
+    try:
+        plan = make_plan(wasm, rng)
+    except Exception as e:  # noqa: BLE001 - wasmtime rejected the module: a generator problem
+        return ModuleResult("", "skip", f"wasmtime rejects: {str(e).splitlines()[-1]}")
+    exp = run_wasmtime(wasm, plan)
+    if exp.status != "ok":
+        return ModuleResult("", "skip", f"wasmtime {exp.status}: {exp.detail}")
+    if exp.start and exp.start.status == "hang":
+        return ModuleResult("", "skip", "start function hangs")
+    if exp.calls and exp.calls[-1].status == "hang":  # cut the plan before the hanging call
+        plan = plan[:len(exp.calls) - 1]
+        exp = run_wasmtime(wasm, plan)
+    got = run_wasmc_isolated(wasm, plan, timeout)
+    diffs, skip = compare(exp, got)
+    if skip:
+        return ModuleResult("", "skip", skip, calls=len(plan))
+    return ModuleResult("", "mismatch" if diffs else "match", diffs=diffs, calls=len(plan))
+
+
+def module_seed(seed: int, i: int) -> int:
+    return seed * 1_000_003 + i
+
+
+def generator_for(i: int, which: str) -> str:
+    if which != "both":
+        return which
+    return "binaryen" if i % 2 == 0 else "lowering"
+
+
+def run_campaign(seed: int, count: int, which: str = "both", out: Path | None = None,
+                 timeout: float = 60.0, only: int | None = None, verbose: bool = True) -> list[ModuleResult]:
+    results = []
+    indices = [only] if only is not None else range(count)
+    for i in indices:
+        gen = generator_for(i, which)
+        ms = module_seed(seed, i)
+        name = f"{gen}-{seed}-{i}"
+        t0 = time.perf_counter()
+        try:
+            wasm = GENERATORS[gen](ms)
+        except Exception as e:  # noqa: BLE001 - a generator failure is a skip, not a finding
+            r = ModuleResult(name, "skip", f"generator failed: {e}")
+        else:
+            r = check_module(wasm, random.Random(ms))
+            r.name = name
+            if r.status == "mismatch" and out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / f"{name}.wasm").write_bytes(wasm)
+                if gen == "lowering":
+                    (out / f"{name}.wat").write_text(gen_lowering.generate_wat(ms))
+                (out / f"{name}.txt").write_text("\n".join(r.diffs) + "\n")
+        results.append(r)
+        if verbose:
+            extra = f": {r.reason}" if r.reason else f": {r.diffs[0][:300]}" if r.diffs else ""
+            print(f"[{i + 1}/{count}] {name} {r.status} ({r.calls} calls, "
+                  f"{time.perf_counter() - t0:.1f} s){extra}", flush=True)
+    return results
+
+
+def summary(results: list[ModuleResult]) -> str:
+    c = Counter(r.status for r in results)
+    skips = Counter(r.reason.split(":")[0] for r in results if r.status == "skip")
+    calls = sum(r.calls for r in results if r.status != "skip")
+    s = (f"modules: {len(results)} run, {c['match']} matched, {c['mismatch']} mismatched, "
+         f"{c['skip']} skipped; {calls} export calls compared")
+    if skips:
+        s += "\nskips: " + ", ".join(f"{k} x{v}" for k, v in skips.most_common())
+    return s
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m fuzz.differential", description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=100)
+    ap.add_argument("--gen", choices=["both", *GENERATORS], default="both")
+    ap.add_argument("--out", type=Path, default=Path("build/fuzz"))
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per module for wasmc")
+    ap.add_argument("--only", type=int, help="run just module number N of the campaign")
+    ap.add_argument("--json", type=Path, help="write the per-module results here")
+    args = ap.parse_args(argv)
+    results = run_campaign(args.seed, args.count, args.gen, args.out, args.timeout, args.only)
+    print(summary(results))
+    if args.json:
+        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=1))
+    return 1 if any(r.status == "mismatch" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

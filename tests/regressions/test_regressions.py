@@ -1,0 +1,51 @@
+"""Minimised modules from the fuzzers, each run under wasmc and wasmtime and compared.
+
+Every `.wat` here starts with `;;` comments: what wasmtime does (`expect:`), what wasmc did when it
+was found (`got:`), and, while the bug is open, `xfail: reason` -- the test is then a strict xfail,
+so fixing the bug turns it into a failure that asks for the marker to go.  Optional `call: NAME
+ARG...` lines give the plan (bit patterns); by default every exported function runs once with
+zero arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fuzz.differential import compare
+from fuzz.engines import Call, export_types, run_wasmc_isolated, run_wasmtime
+
+HERE = Path(__file__).resolve().parent
+
+
+def header(text: str, key: str) -> list[str]:
+    return [ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith(f";; {key}:")]
+
+
+def cases():
+    for p in sorted(HERE.glob("*.wat")):
+        reason = header(p.read_text(), "xfail")
+        marks = [pytest.mark.xfail(strict=True, reason=reason[0])] if reason else []
+        yield pytest.param(p, marks=marks, id=p.stem)
+
+
+@pytest.mark.parametrize("path", cases())
+def test_regression_matches_wasmtime(path: Path):
+    text = path.read_text()
+    wasm = wasmtime.wat2wasm(text)
+    calls = header(text, "call")
+    if calls:
+        plan = [Call(c.split()[0], [int(a, 0) for a in c.split()[1:]]) for c in calls]
+    else:
+        plan = [Call(name, [0] * len(params)) for name, (params, _) in export_types(wasm).items()]
+    exp = run_wasmtime(wasm, plan)
+    got = run_wasmc_isolated(wasm, plan, timeout=120)
+    diffs, skip = compare(exp, got)
+    assert skip is None, skip
+    assert not diffs, "\n".join(diffs)
