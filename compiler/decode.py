@@ -22,7 +22,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
-from .errors import DecodeError
+from . import limits
+from .errors import DecodeError, LimitError
 from .module import (
     VALTYPE_BY_BYTE,
     Code,
@@ -228,7 +229,11 @@ def _read_blocktype(data: bytes, pos: int) -> tuple[object, int]:
 
 
 def _read_br_table(data: bytes, pos: int) -> tuple[tuple[tuple[int, ...], int], int]:
+    at = pos
     n, pos = _read_len(data, pos)
+    if n > limits.MAX_BR_TABLE_TARGETS:
+        raise LimitError(f"br_table with {n} targets; wasmc supports at most "
+                         f"{limits.MAX_BR_TABLE_TARGETS}", at)
     labels = []
     for _ in range(n):
         label, pos = _read_u32(data, pos)
@@ -627,6 +632,12 @@ def _read_code_section(data: bytes, pos: int, m: Module, st: _State) -> int:
             total += k
         if total > _U32_MAX:
             raise DecodeError("too many locals", locals_at)
+        if total > limits.MAX_FUNCTION_LOCALS:
+            raise LimitError(f"function declares {total} locals; wasmc supports at most "
+                             f"{limits.MAX_FUNCTION_LOCALS}", locals_at)
+        if size > limits.MAX_FUNCTION_SIZE:
+            raise LimitError(f"function body of {size} bytes; wasmc supports at most "
+                             f"{limits.MAX_FUNCTION_SIZE}", size_at)
         body, pos, needs_data_count = _read_expr(data, pos)
         if pos != body_end:
             raise DecodeError("section size mismatch", body_end)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .errors import ValidationError
+from . import limits
+from .errors import LimitError, ValidationError
 from .module import ExternKind, FuncType, GlobalType, Instr, Limits, Module, SegmentMode
 from .opcodes import OPS, Imm, Op, parse_sig
 
@@ -119,6 +120,10 @@ class FuncValidator:
         return popped
 
     def push_ctrl(self, opcode: str, start_types: str, end_types: str) -> None:
+        if len(self.ctrls) >= limits.MAX_CONTROL_DEPTH:
+            raise LimitError(f"blocks nested deeper than {limits.MAX_CONTROL_DEPTH}; "
+                             "wasmc refuses such functions",
+                             self.ins.offset if self.ins else None, func=self.func)
         self.ctrls.append(Frame(opcode, start_types, end_types, len(self.vals)))
         self.vals.extend(start_types)
 
