@@ -81,14 +81,16 @@ def _resolve_imports(module: Module, imports) -> dict[tuple[str, str], Extern]:
 
 
 def load(module: str | os.PathLike | bytes,
-         imports: Mapping[object, object] | None = None, *, opt_level: int = 2) -> Instance:
+         imports: Mapping[object, object] | None = None, *, opt_level: int = 2,
+         bounds_checks: bool = False) -> Instance:
     """Compile (cached) and instantiate a module in this process.
 
     `imports` maps module name -> field name -> a Python callable, `HostFunc`, or an export of
-    another instance (`Func`, `Memory`, `Table`, `Global`).  Raises `wasmc.errors.LinkError` for a
+    another instance (`Func`, `Memory`, `Table`, `Global`).  `bounds_checks=True` checks every
+    memory access explicitly (exact traps even for loads whose value is unused).  Raises `wasmc.errors.LinkError` for a
     missing or mismatched import and `wasmc.Trap` if the start function traps."""
     wasm = _module_bytes(module)
-    so, ir_module = driver.build_shared(wasm, opt_level=opt_level)
+    so, ir_module = driver.build_shared(wasm, opt_level=opt_level, bounds_checks=bounds_checks)
     return Instance(so, ir_module, _resolve_imports(ir_module, imports))
 
 

@@ -56,12 +56,15 @@ def main() -> None:
               help="Print a table of phase times and sizes.")
 @click.option("--json", "json_diag", is_flag=True,
               help="Report errors as JSON objects on stderr (for tools and CI).")
+@click.option("--bounds-checks", is_flag=True,
+              help="Check every memory access explicitly (exact traps even for loads whose "
+                   "value is unused; slower).")
 @click.option("--dir", "dirs", multiple=True, metavar="HOST[::GUEST]",
               help="Bake in a directory grant (repeatable); see `wasmc run --help`.")
 @click.option("--env", "envs", multiple=True, metavar="NAME[=VALUE]",
               help="Bake in an environment variable grant (repeatable).")
-def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, json_diag, dirs,
-                envs) -> None:
+def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, json_diag,
+                bounds_checks, dirs, envs) -> None:
     """Compile MODULE (.wasm, or .wat text) to a native executable.
 
     --dir/--env grants are baked into the executable; more can be given when it runs, in the
@@ -80,7 +83,8 @@ def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, json
     grants = _grants(dirs, envs)
     if grants and emit != "exe":
         raise click.UsageError("--dir/--env grants apply to executables (--emit=exe) only")
-    opts = driver.Options(opt_level=opt_level, target_cpu=target_cpu, jobs=jobs)
+    opts = driver.Options(opt_level=opt_level, target_cpu=target_cpu, jobs=jobs,
+                          bounds_checks=bounds_checks)
     times = driver.PhaseTimes()
     try:
         wasm = driver.read_input(module)

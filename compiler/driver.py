@@ -31,6 +31,7 @@ class Options:
     jobs: int | None = None  # back-end processes; None = every core
     giant_threshold: int = 100_000  # instructions: above this a function gets a cheaper pipeline
     progress: Callable[[int, int], None] | None = None  # (partitions done, total)
+    bounds_checks: bool = False  # explicit checks on every access instead of guard pages alone
 
 
 @dataclass
@@ -108,7 +109,7 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     times = times or PhaseTimes()
     if emit in ("llvm", "asm"):
         with _Timer(times, "lower") as t:
-            part = lower_partitions(module, 1, 1 << 62)[0]
+            part = lower_partitions(module, 1, 1 << 62, bounds_checks=opts.bounds_checks)[0]
             text = partition_ir_text(part)
             t.note = f"{len(module.codes)} functions, {len(text)} chars of IR"
         tm = backend.target_machine(opts.opt_level, opts.target_cpu)
@@ -144,7 +145,8 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
 def _lower_and_compile(module: Module, opts: Options, jobs: int, k: int):
     """One back-end process: lower partition k, optimise and code-generate it."""
     t0 = time.perf_counter()
-    part = lower_partitions(module, jobs, opts.giant_threshold, only=k)[k]
+    part = lower_partitions(module, jobs, opts.giant_threshold, only=k,
+                            bounds_checks=opts.bounds_checks)[k]
     text = partition_ir_text(part)
     lower_secs = time.perf_counter() - t0
     level = opts.opt_level if part.opt_level is None else min(part.opt_level, opts.opt_level)
@@ -165,9 +167,11 @@ def build_executable(wasm: bytes, out: Path, opts: Options,
     return module
 
 
-def build_shared(wasm: bytes, opt_level: int = 1) -> tuple[Path, Module]:
+def build_shared(wasm: bytes, opt_level: int = 1,
+                 bounds_checks: bool = False) -> tuple[Path, Module]:
     """Compile to a shared object for in-process use (spec runner, Python API); cached by content."""
-    fingerprint = f"|O{opt_level}|{cache.fingerprint()}|{link.runtime_shared_lib()}"
+    fingerprint = (f"|O{opt_level}|bc={bounds_checks}|{cache.fingerprint()}|"
+                   f"{link.runtime_shared_lib()}")
     key = hashlib.sha256(wasm + fingerprint.encode()).hexdigest()
     cache_dir = link.cache_root() / "modules"
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +180,7 @@ def build_shared(wasm: bytes, opt_level: int = 1) -> tuple[Path, Module]:
     if so.exists():
         cache.touch(so)
         return so, module
-    obj = compile_validated(module, Options(opt_level=opt_level))
+    obj = compile_validated(module, Options(opt_level=opt_level, bounds_checks=bounds_checks))
     with tempfile.TemporaryDirectory(prefix="wasmc-", dir=cache_dir) as tmp:
         obj_path = Path(tmp) / "module.o"
         obj_path.write_bytes(obj)  # type: ignore[arg-type]

@@ -19,7 +19,12 @@ from .function import HANDLERS, FunctionLowerer
 VALUE_TYPE = {"i32": T.I32, "i64": T.I64, "f32": T.F32, "f64": T.F64}
 
 
-def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int) -> ir.Value:
+def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: int = 0) -> ir.Value:
+    """The native address of a Wasm access.  With `--bounds-checks` (exact trap semantics even for
+    loads whose value LLVM would delete), accesses of `width` bytes are checked explicitly first."""
+    if width and fl.ml.bounds_checks:
+        end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
+        fl.trap_if(fl.b.icmp_unsigned(">", end, memory0_bytes(fl)), T.TRAP_MEMORY_OOB)
     idx = fl.b.zext(addr, T.I64)
     if offset:
         idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
@@ -31,7 +36,7 @@ def make_load(name: str, width: int):
     signed = name.endswith("_s")
 
     def lower(fl: FunctionLowerer, instr) -> None:
-        ptr = effective_address(fl, fl.pop(), instr.imm.offset)
+        ptr = effective_address(fl, fl.pop(), instr.imm.offset, width)
         mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
@@ -45,7 +50,7 @@ def make_load(name: str, width: int):
 def make_store(name: str, width: int):
     def lower(fl: FunctionLowerer, instr) -> None:
         value = fl.pop()
-        ptr = effective_address(fl, fl.pop(), instr.imm.offset)
+        ptr = effective_address(fl, fl.pop(), instr.imm.offset, width)
         if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
             value = fl.b.trunc(value, ir.IntType(width * 8))
         fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])

@@ -73,8 +73,9 @@ class Partition:
 
 
 class ModuleLowerer:
-    def __init__(self, module: Module, name: str = "wasm"):
+    def __init__(self, module: Module, name: str = "wasm", bounds_checks: bool = False):
         self.module = module
+        self.bounds_checks = bounds_checks
         self.name = name
         self.has_memory = bool(module.mem_types())
         self.parts: list[Partition] = []
@@ -514,14 +515,15 @@ class ModuleLowerer:
         return self.parts
 
 
-def lower_module(module: Module, name: str = "wasm") -> ir.Module:
+def lower_module(module: Module, name: str = "wasm", bounds_checks: bool = False) -> ir.Module:
     """The whole module as one LLVM module."""
-    return ModuleLowerer(module, name).lower()[0].ir
+    return ModuleLowerer(module, name, bounds_checks).lower()[0].ir
 
 
 def lower_partitions(module: Module, partitions: int, giant_threshold: int,
-                     name: str = "wasm", only: int | None = None) -> list[Partition]:
-    return ModuleLowerer(module, name).lower(partitions, giant_threshold, only)
+                     name: str = "wasm", only: int | None = None,
+                     bounds_checks: bool = False) -> list[Partition]:
+    return ModuleLowerer(module, name, bounds_checks).lower(partitions, giant_threshold, only)
 
 
 def count_partitions(module: Module, partitions: int, giant_threshold: int) -> int:

@@ -96,8 +96,18 @@ def extend(fl: FunctionLowerer, x: ir.Value, signed: bool, count: int | None = N
     return (fl.b.sext if signed else fl.b.zext)(x, widened(x.type, count))
 
 
+def store_size(ty: ir.Type) -> int:
+    """Bytes an access of LLVM type `ty` touches (for explicit bounds checks)."""
+    if isinstance(ty, ir.VectorType):
+        return ty.count * store_size(ty.element)
+    if isinstance(ty, ir.IntType):
+        return ty.width // 8
+    return 4 if isinstance(ty, ir.FloatType) else 8
+
+
 def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, offset: int, ty: ir.Type) -> ir.Value:
-    v = fl.b.load(effective_address(fl, addr, offset), typ=ty, name=instr.op.name, align=1)
+    v = fl.b.load(effective_address(fl, addr, offset, store_size(ty)), typ=ty, name=instr.op.name,
+                  align=1)
     v.set_metadata("tbaa", fl.ml.tbaa["memory"])
     if result_dropped(fl, instr):
         v.__class__ = VolatileLoad  # LLVM would delete it, and with it the out-of-bounds trap
@@ -105,7 +115,7 @@ def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, offset: int, ty:
 
 
 def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, offset: int) -> None:
-    ptr = effective_address(fl, addr, offset)
+    ptr = effective_address(fl, addr, offset, store_size(value.type))
     fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
 
 

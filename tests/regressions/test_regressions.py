@@ -49,3 +49,19 @@ def test_regression_matches_wasmtime(path: Path):
     diffs, skip = compare(exp, got)
     assert skip is None, skip
     assert not diffs, "\n".join(diffs)
+
+
+@pytest.mark.parametrize("path", sorted(HERE.glob("*.wat")), ids=lambda p: p.stem)
+def test_regression_exact_with_bounds_checks(path: Path, monkeypatch):
+    """With explicit bounds checks every regression, dead loads included, matches wasmtime."""
+    monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
+    text = path.read_text()
+    wasm = wasmtime.wat2wasm(text)
+    calls = header(text, "call")
+    if calls:
+        plan = [Call(c.split()[0], [int(a, 0) for a in c.split()[1:]]) for c in calls]
+    else:
+        plan = [Call(name, [0] * len(params)) for name, (params, _) in export_types(wasm).items()]
+    diffs, skip = compare(run_wasmtime(wasm, plan), run_wasmc_isolated(wasm, plan, timeout=120))
+    assert skip is None, skip
+    assert not diffs, diffs
