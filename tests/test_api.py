@@ -65,3 +65,13 @@ def test_compile_to_executable_and_text(tmp_path):
     assert subprocess.run([str(exe)]).returncode == 3
     assert "define" in wasmc.compile(src, emit="llvm")
     assert isinstance(wasmc.compile(src, emit="obj"), bytes)
+
+
+def test_bounds_checks_make_dead_loads_trap():
+    wat = ('(module (memory 1) (func (export "f") (result i32)'
+           ' (drop (i32.add (i32.load (i32.const 70000)) (i32.const 1))) (i32.const 0)))')
+    inst = wasmc.load(wasmtime.wat2wasm(wat), bounds_checks=True)
+    with pytest.raises(wasmc.Trap, match="out of bounds memory access"):
+        inst.exports["f"]()
+    assert wasmc.load(wasmtime.wat2wasm(wat.replace("70000", "65532")),
+                      bounds_checks=True).exports["f"]() == 0
