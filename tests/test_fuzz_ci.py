@@ -51,6 +51,16 @@ def test_differential_zero_mismatches(campaign):
     assert not mism, "\n".join(mism)
 
 
+def test_differential_exact_with_bounds_checks(monkeypatch):
+    """With explicit bounds checks (`--bounds-checks`) wasmc must agree with wasmtime on every
+    module, dead loads included."""
+    monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
+    results = differential.run_campaign(SEED + 100, 20, "both", out=None, timeout=60, verbose=False)
+    assert len([r for r in results if r.status != "skip"]) >= 18, differential.summary(results)
+    mism = [f"{r.name}: {r.diffs[0]}" for r in results if r.status == "mismatch"]
+    assert not mism, "\n".join(mism)
+
+
 def test_hostile_short_run_is_clean():
     rep = hostile.run_campaign(seed=SEED, count=300, timeout=60, verbose=False, synth_rate=0.0)
     assert not rep["findings"], rep["findings"][:5]
