@@ -168,9 +168,19 @@ static void on_fault(int sig, siginfo_t *info, void *uctx) {
         char *limit = wasmc_rt_stack_limit;
         if (addr < outer_sp && addr >= limit - 2 * GUARD_SLACK) wasmc_rt_trap(WASMC_TRAP_STACK_EXHAUSTED);
     }
-    /* Not ours: reinstate the previous disposition and return; the faulting instruction runs again
-     * and the fault reaches it (a debugger, Python's faulthandler, or a core dump). */
-    sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
+    /* Not ours: hand it to the previous handler, staying installed ourselves.  Other engines in
+     * the same process (wasmtime uses guard pages too) handle their own faults this way; a real
+     * crash reaches the default action (or Python's faulthandler, or a debugger). */
+    const struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+        old->sa_sigaction(sig, info, uctx);
+    } else if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
+               old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+    } else {
+        /* Default action: restore it and return; the faulting instruction runs again and dies. */
+        signal(sig, SIG_DFL);
+    }
 }
 
 /* The alternate signal stack is per thread; keep an existing one if it is big enough (Python's

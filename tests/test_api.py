@@ -4,6 +4,7 @@ memoryviews and traps as wasmc.Trap."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 import wasmtime
@@ -75,3 +76,27 @@ def test_bounds_checks_make_dead_loads_trap():
         inst.exports["f"]()
     assert wasmc.load(wasmtime.wat2wasm(wat.replace("70000", "65532")),
                       bounds_checks=True).exports["f"]() == 0
+
+
+def test_coexists_with_wasmtime_signal_handler(tmp_path):
+    """wasmtime installs its own SIGSEGV handler for its guard pages.  When it was installed first
+    and one of its faults passed through our handler, we used to reinstate it and drop out of the
+    chain, so wasmc's next out-of-bounds trap crashed the process.  Now faults chain."""
+    script = tmp_path / "order.py"
+    script.write_text('''
+import wasmtime, wasmc
+w = wasmtime.wat2wasm('(module (memory 1) (func (export "f") (param i32) (result i32)'
+                      ' (i32.load (local.get 0))))')
+s = wasmtime.Store()
+i = wasmtime.Instance(s, wasmtime.Module(s.engine, w), [])
+a = wasmc.load(w)
+for _ in range(2):
+    for call in (lambda: i.exports(s)["f"](s, 70000), lambda: a.exports["f"](70000)):
+        try:
+            call()
+        except (wasmtime.Trap, wasmc.Trap) as t:
+            print("trap")
+''')
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["trap"] * 4
