@@ -23,7 +23,7 @@ from .runtime import Func, Global, HostFunc, Instance, Memory, Table, Trap
 
 Extern = Func | HostFunc | Memory | Table | Global
 
-__all__ = ["compile", "load", "Instance", "Trap", "HostFunc", "Memory", "Table", "Global", "Func"]
+__all__ = ["Func", "Global", "HostFunc", "Instance", "Memory", "Table", "Trap", "compile", "load"]
 
 
 def _module_bytes(module: str | os.PathLike | bytes) -> bytes:

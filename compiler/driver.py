@@ -11,8 +11,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 

@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 import pytest
-import wasmtime
-
 import wasmc
+import wasmtime
 from wasmc.errors import LinkError, ValidationError
 
 WAT = """

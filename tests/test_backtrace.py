@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 import wasmtime
-
 from wasmc.driver import build_shared
 from wasmc.runtime import Instance, Trap
 

@@ -13,7 +13,6 @@ import random
 
 import pytest
 import wasmtime
-
 from wasmc.driver import build_shared
 from wasmc.opcodes import OPS, Kind
 from wasmc.runtime import Instance, Trap

@@ -7,7 +7,6 @@ import os
 import subprocess
 
 import wasmtime
-
 from wasmc import cache, driver
 from wasmc.lower import module_lowering
 
@@ -20,7 +19,7 @@ def module_text(n: int) -> str:
             + "".join(funcs)
             + "(func $big (param i32) (result i32) " + "(local.set 0 (i32.add (local.get 0)"
               " (i32.const 3)))" * 30 + " (local.get 0))" +
-            f' (func (export "_start") (call $exit (i32.and (i32.add (call $big (i32.const 1)) (call $f1 (i32.const 0)))'
+            ' (func (export "_start") (call $exit (i32.and (i32.add (call $big (i32.const 1)) (call $f1 (i32.const 0)))'
             ' (i32.const 127)))))')
 
 

@@ -15,8 +15,9 @@ hot path carries a compare and a rarely-taken branch.  Instruction handlers all 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from llvmlite import ir
 

@@ -374,8 +374,8 @@ class ModuleLowerer:
     # --- the descriptor -------------------------------------------------------------------------
     def build_descriptor(self, init_globals: ir.Function, init_segments: ir.Function) -> None:
         m = self.module
-        i32 = lambda v: ir.Constant(T.I32, v)  # noqa: E731
-        i64 = lambda v: ir.Constant(T.I64, v)  # noqa: E731
+        i32 = lambda v: ir.Constant(T.I32, v)
+        i64 = lambda v: ir.Constant(T.I64, v)
         null = ir.Constant(T.PTR, None)
 
         type_sigs = self.const_array("type_sigs", T.PTR, [self.cstring(f"{t.params}:{t.results}")
@@ -537,4 +537,4 @@ def partition_ir_text(part: Partition) -> str:
     from a shared object, so their definitions and declarations are given hidden visibility."""
     text = str(part.ir)
     return re.sub(r'^(define|declare) (?!internal )(?=[^\n]*@"wasm:\d)', r"\1 hidden ", text,
-                  flags=re.M)
+                  flags=re.MULTILINE)
