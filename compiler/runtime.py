@@ -26,21 +26,7 @@ from pathlib import Path
 from .errors import LinkError
 from .link import runtime_shared_lib
 from .module import ExternKind, FuncType, Limits, Module
-
-# --- trap kinds (wasmc_rt.h) ------------------------------------------------------------------------
-TRAP_UNREACHABLE = 1
-TRAP_MEMORY_OOB = 2
-TRAP_TABLE_OOB = 3
-TRAP_UNDEFINED_ELEMENT = 4
-TRAP_UNINITIALIZED_ELEMENT = 5
-TRAP_INDIRECT_CALL_TYPE = 6
-TRAP_INT_DIV_BY_ZERO = 7
-TRAP_INT_OVERFLOW = 8
-TRAP_INVALID_CONVERSION = 9
-TRAP_STACK_EXHAUSTED = 10
-TRAP_NULL_REFERENCE = 11
-TRAP_HOST = 12
-TRAP_EXIT = 13
+from .traps import *
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536

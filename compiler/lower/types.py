@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from ..traps import (  # noqa: F401  (re-exported: handlers use T.TRAP_*)
+    TRAP_INDIRECT_CALL_TYPE,
+    TRAP_INT_DIV_BY_ZERO,
+    TRAP_INT_OVERFLOW,
+    TRAP_INVALID_CONVERSION,
+    TRAP_MEMORY_OOB,
+    TRAP_STACK_EXHAUSTED,
+    TRAP_TABLE_OOB,
+    TRAP_UNDEFINED_ELEMENT,
+    TRAP_UNINITIALIZED_ELEMENT,
+    TRAP_UNREACHABLE,
+)
+
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
@@ -38,17 +51,6 @@ FUNCREF_TYPE_ID = 16
 
 VAL_SIZE = 16  # wasmc_val slot
 
-# Trap kinds (enum wasmc_trap)
-TRAP_UNREACHABLE = 1
-TRAP_MEMORY_OOB = 2
-TRAP_TABLE_OOB = 3
-TRAP_UNDEFINED_ELEMENT = 4
-TRAP_UNINITIALIZED_ELEMENT = 5
-TRAP_INDIRECT_CALL_TYPE = 6
-TRAP_INT_DIV_BY_ZERO = 7
-TRAP_INT_OVERFLOW = 8
-TRAP_INVALID_CONVERSION = 9
-TRAP_STACK_EXHAUSTED = 10
 
 
 def zero_value(t: str) -> ir.Constant:

@@ -1,0 +1,16 @@
+"""Trap kinds: the Python mirror of `enum wasmc_trap` in runtime_c/wasmc_rt.h (one place for both
+the lowering, which emits the numbers, and the embedding, which reads them back)."""
+
+TRAP_UNREACHABLE = 1
+TRAP_MEMORY_OOB = 2
+TRAP_TABLE_OOB = 3
+TRAP_UNDEFINED_ELEMENT = 4
+TRAP_UNINITIALIZED_ELEMENT = 5
+TRAP_INDIRECT_CALL_TYPE = 6
+TRAP_INT_DIV_BY_ZERO = 7
+TRAP_INT_OVERFLOW = 8
+TRAP_INVALID_CONVERSION = 9
+TRAP_STACK_EXHAUSTED = 10
+TRAP_NULL_REFERENCE = 11
+TRAP_HOST = 12
+TRAP_EXIT = 13
