@@ -24,8 +24,9 @@ test: deps
 SEED ?= 1
 COUNT ?= 100
 CASES ?= 3000
+JOBS ?= $(shell nproc)
 fuzz: deps
-	$(PYTHON) -m fuzz.differential --seed $(SEED) --count $(COUNT) --out build/fuzz; \
+	$(PYTHON) -m fuzz.differential --seed $(SEED) --count $(COUNT) --jobs $(JOBS) --out build/fuzz; \
 	status=$$?; \
 	$(PYTHON) -m fuzz.hostile --seed $(SEED) --count $(CASES) --out build/hostile || status=1; \
 	exit $$status

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import sys
 import time
@@ -114,6 +115,7 @@ class ModuleResult:
     reason: str = ""
     diffs: list[str] = field(default_factory=list)
     calls: int = 0
+    seconds: float = 0.0
 
 
 def check_module(wasm: bytes, rng: random.Random, timeout: float = 60.0) -> ModuleResult:
@@ -147,33 +149,56 @@ def generator_for(i: int, which: str) -> str:
     return "binaryen" if i % 2 == 0 else "lowering"
 
 
+def run_one(seed: int, i: int, which: str, out: Path | None, timeout: float) -> ModuleResult:
+    """Generate module `i` of campaign `seed` and check it (everything derives from the seeds, so a
+    module's result does not depend on which process runs it or in what order)."""
+    gen = generator_for(i, which)
+    ms = module_seed(seed, i)
+    name = f"{gen}-{seed}-{i}"
+    t0 = time.perf_counter()
+    try:
+        wasm = GENERATORS[gen](ms)
+    except Exception as e:  # noqa: BLE001 - a generator failure is a skip, not a finding
+        r = ModuleResult(name, "skip", f"generator failed: {e}")
+    else:
+        r = check_module(wasm, random.Random(ms), timeout)
+        r.name = name
+        if r.status == "mismatch" and out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{name}.wasm").write_bytes(wasm)
+            if gen == "lowering":
+                (out / f"{name}.wat").write_text(gen_lowering.generate_wat(ms))
+            (out / f"{name}.txt").write_text("\n".join(r.diffs) + "\n")
+    r.seconds = time.perf_counter() - t0
+    return r
+
+
+def _run_one_star(args) -> ModuleResult:
+    return run_one(*args)
+
+
 def run_campaign(seed: int, count: int, which: str = "both", out: Path | None = None,
-                 timeout: float = 60.0, only: int | None = None, verbose: bool = True) -> list[ModuleResult]:
+                 timeout: float = 60.0, only: int | None = None, verbose: bool = True,
+                 jobs: int = 1) -> list[ModuleResult]:
+    indices = [only] if only is not None else list(range(count))
+    work = [(seed, i, which, out, timeout) for i in indices]
     results = []
-    indices = [only] if only is not None else range(count)
-    for i in indices:
-        gen = generator_for(i, which)
-        ms = module_seed(seed, i)
-        name = f"{gen}-{seed}-{i}"
-        t0 = time.perf_counter()
-        try:
-            wasm = GENERATORS[gen](ms)
-        except Exception as e:  # noqa: BLE001 - a generator failure is a skip, not a finding
-            r = ModuleResult(name, "skip", f"generator failed: {e}")
-        else:
-            r = check_module(wasm, random.Random(ms))
-            r.name = name
-            if r.status == "mismatch" and out is not None:
-                out.mkdir(parents=True, exist_ok=True)
-                (out / f"{name}.wasm").write_bytes(wasm)
-                if gen == "lowering":
-                    (out / f"{name}.wat").write_text(gen_lowering.generate_wat(ms))
-                (out / f"{name}.txt").write_text("\n".join(r.diffs) + "\n")
-        results.append(r)
-        if verbose:
-            extra = f": {r.reason}" if r.reason else f": {r.diffs[0][:300]}" if r.diffs else ""
-            print(f"[{i + 1}/{count}] {name} {r.status} ({r.calls} calls, "
-                  f"{time.perf_counter() - t0:.1f} s){extra}", flush=True)
+    if jobs > 1 and len(work) > 1:
+        # fork: the children inherit the imported generators; wasmtime is only set up inside them
+        pool = multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=200)
+        stream = pool.imap(_run_one_star, work, chunksize=1)
+    else:
+        pool, stream = None, map(_run_one_star, work)
+    try:
+        for n, r in enumerate(stream):
+            results.append(r)
+            if verbose:
+                extra = f": {r.reason}" if r.reason else f": {r.diffs[0][:300]}" if r.diffs else ""
+                print(f"[{n + 1}/{len(work)}] {r.name} {r.status} ({r.calls} calls, "
+                      f"{r.seconds:.1f} s){extra}", flush=True)
+    finally:
+        if pool is not None:
+            pool.terminate()
     return results
 
 
@@ -197,8 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per module for wasmc")
     ap.add_argument("--only", type=int, help="run just module number N of the campaign")
     ap.add_argument("--json", type=Path, help="write the per-module results here")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="modules checked in parallel")
     args = ap.parse_args(argv)
-    results = run_campaign(args.seed, args.count, args.gen, args.out, args.timeout, args.only)
+    results = run_campaign(args.seed, args.count, args.gen, args.out, args.timeout, args.only,
+                           jobs=args.jobs)
     print(summary(results))
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in results], indent=1))

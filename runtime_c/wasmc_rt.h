@@ -137,6 +137,8 @@ typedef struct wasmc_instance {
     wasmc_segment *elem_segs;        /* 56 */
     const wasmc_module *module;      /* 64 */
     void *host_data;                 /* 72: embedder state (e.g. the WASI context) */
+    uint64_t load_witness;           /* 80: sum of loaded values, so LLVM keeps every load (and
+                                        its out-of-bounds trap); never read */
     /* runtime-private fields may follow */
 } wasmc_instance;
 
@@ -148,6 +150,7 @@ _Static_assert(offsetof(wasmc_instance, funcs) == 32, "ABI");
 _Static_assert(offsetof(wasmc_instance, type_ids) == 40, "ABI");
 _Static_assert(offsetof(wasmc_instance, data_segs) == 48, "ABI");
 _Static_assert(offsetof(wasmc_instance, elem_segs) == 56, "ABI");
+_Static_assert(offsetof(wasmc_instance, load_witness) == 80, "ABI");
 _Static_assert(sizeof(wasmc_funcref) == 24, "ABI");
 _Static_assert(sizeof(wasmc_val) == 16, "ABI");
 

@@ -9,7 +9,17 @@ a loop builds its parameter phis up front so back edges can add to them.  After 
 tracks nesting, and `end` decides whether code after the block is reachable.
 
 Traps go to one cold block per trap kind per function, calling the noreturn `wasmc_rt_trap`, so the
-hot path carries a compare and a rarely-taken branch.  Instruction handlers all share one signature,
+hot path carries a compare and a rarely-taken branch.
+
+The load witness.  With guard pages a Wasm load traps by faulting, but to LLVM a load has no side
+effect: one whose value ends up unused (dropped, stored to a dead local, folded away by a constant
+`select`, narrowed by a `wrap`) is deleted or shrunk, and its out-of-bounds trap with it.  So every
+linear-memory load is also added, at full width, into a per-function 64-bit sum (`witness`, an
+alloca that mem2reg turns into a register), and every exit -- each return and each trap block --
+adds the sum into `instance->load_witness`.  The load's value is then always used, at the cost of
+an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm alternatives,
+which also pin the load in place).  Addition, not xor, because `x ^ x` would cancel two loads of
+the same address; functions without loads fold the flush (`w += 0`) away.  Instruction handlers all share one signature,
 `handler(fl: FunctionLowerer, instr: Instr)`, and are looked up by mnemonic in `HANDLERS`.
 """
 
@@ -26,14 +36,6 @@ from . import types as T
 
 if TYPE_CHECKING:
     from .module_lowering import ModuleLowerer
-
-
-class VolatileLoad(ir.LoadInstr):
-    """`load volatile`: a Wasm load whose value is dropped must still trap when out of bounds."""
-
-    def descr(self, buf):
-        super().descr(buf)
-        buf[-1] = buf[-1].replace("load ", "load volatile ", 1)
 
 
 @dataclass
@@ -87,6 +89,13 @@ class FunctionLowerer:
             self.b.store(fn.args[i + 1], self.locals[i])
         for i in range(len(params), len(self.local_types)):
             self.b.store(T.zero_value(self.local_types[i]), self.locals[i])
+        # The load witness (see the module docstring); none is needed when every access is checked.
+        self.witness_slots: tuple[ir.AllocaInstr, ir.AllocaInstr] | None = None
+        if ml.has_memory and not ml.bounds_checks:
+            self.witness_slots = (self.b.alloca(T.I64, name="witness"),
+                                  self.b.alloca(T.V128, name="witness.v128"))
+            self.b.store(ir.Constant(T.I64, 0), self.witness_slots[0])
+            self.b.store(T.zero_value("v"), self.witness_slots[1])
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
         self.mem_base = None
         if ml.has_memory:
@@ -137,11 +146,47 @@ class FunctionLowerer:
         return self.b.gep(array, [idx], inbounds=True, source_etype=ir.IntType(elem_size * 8),
                           name=name)
 
+    def witness(self, v: ir.Value) -> None:
+        """Add a loaded value, at its full width, into the load witness."""
+        if self.witness_slots is None:
+            return
+        b = self.b
+        t = v.type
+        if isinstance(t, ir.VectorType):
+            slot, wide = self.witness_slots[1], T.V128
+            bits = v if t == T.V128 else b.bitcast(v, T.V128)
+        else:
+            slot, wide = self.witness_slots[0], T.I64
+            if isinstance(t, ir.FloatType):
+                bits = b.zext(b.bitcast(v, T.I32), T.I64)
+            elif isinstance(t, ir.DoubleType):
+                bits = b.bitcast(v, T.I64)
+            else:
+                bits = v if t == T.I64 else b.zext(v, T.I64)
+        b.store(b.add(b.load(slot, typ=wide), bits, name="witness"), slot)
+
+    def flush_witness(self, b: ir.IRBuilder) -> None:
+        """At an exit: `instance->load_witness += witness`, which no optimisation may drop."""
+        if self.witness_slots is None:
+            return
+        scalar, vector = self.witness_slots
+        vec = b.load(vector, typ=T.V128)
+        total = b.add(b.load(scalar, typ=T.I64), b.add(b.extract_element(vec, ir.Constant(T.I32, 0)),
+                                                        b.extract_element(vec, ir.Constant(T.I32, 1))))
+        ptr = self.field_ptr_with(b, self.ctx, T.INST_LOAD_WITNESS)
+        old = b.load(ptr, typ=T.I64)
+        old.set_metadata("tbaa", self.ml.tbaa["runtime"])
+        b.store(b.add(old, total), ptr).set_metadata("tbaa", self.ml.tbaa["runtime"])
+
+    def field_ptr_with(self, b: ir.IRBuilder, base: ir.Value, offset: int) -> ir.Value:
+        return b.gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8)
+
     def trap_block(self, kind: int) -> ir.Block:
         blk = self.trap_blocks.get(kind)
         if blk is None:
             blk = self.fn.append_basic_block(f"trap{kind}")
             b = ir.IRBuilder(blk)
+            self.flush_witness(b)
             b.call(self.ml.rt("wasmc_rt_trap"), [ir.Constant(T.I32, kind)])
             b.unreachable()
             self.trap_blocks[kind] = blk
@@ -221,18 +266,9 @@ class FunctionLowerer:
                 if i >= n:
                     break
             instr = body[i]
-            if instr.op.name == "drop" and i > 0 and body[i - 1].op.kind.value == "memory":
-                self.make_last_load_volatile()
             handlers[instr.op.name](self, instr)
             i += 1
         # The function's own frame was closed by its final `end` (see control.lower_end).
-
-    def make_last_load_volatile(self) -> None:
-        v = self.stack[-1] if self.stack else None
-        if isinstance(v, ir.Instruction) and type(v) is ir.LoadInstr:
-            v.__class__ = VolatileLoad
-        elif isinstance(v, ir.CastInstr) and isinstance(v.operands[0], ir.LoadInstr):
-            v.operands[0].__class__ = VolatileLoad
 
     def skip_dead(self, i: int) -> int:
         """Skip unreachable instructions, keeping only block nesting; stop at the `else`/`end`
@@ -261,6 +297,7 @@ class FunctionLowerer:
         self.build_return(vals)
 
     def build_return(self, vals: list[ir.Value]) -> None:
+        self.flush_witness(self.b)
         if not self.results:
             self.b.ret_void()
         elif len(self.results) == 1:

@@ -3,7 +3,8 @@
 Loads and stores compute `mem0_base + zext(addr) + offset` with no bounds check: linear memory is an
 8 GiB guard-page reservation (see runtime_c/wasmc_rt.h), so every such address lies inside it and
 the hardware faults on the inaccessible part, which the runtime turns into the
-"out of bounds memory access" trap.  Accesses use alignment 1 because Wasm alignment is only a hint.
+"out of bounds memory access" trap.  Each loaded value also feeds the function's load witness
+(function.py) so that LLVM cannot delete a load, and its trap, when the value goes unused.  Accesses use alignment 1 because Wasm alignment is only a hint.
 `memory.copy`/`memory.fill` are one bounds check plus `llvm.memmove`/`llvm.memset`; the other
 bulk-memory and table instructions call the runtime, which checks bounds exactly as the spec says.
 """
@@ -41,6 +42,7 @@ def make_load(name: str, width: int):
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
         v.set_metadata("tbaa", fl.ml.tbaa["memory"])
+        fl.witness(v)
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
         fl.push(v)

@@ -14,8 +14,8 @@ quieted NaN), pmin/pmax (a plain compare and select, as the spec defines them), 
 modulo the lane width), swizzle indices >= 16 (give 0), narrowing and q15mulr (saturating), and
 constant operands that LLVM's folder would turn into identities that pass a signalling NaN through
 unquieted (hidden behind `numeric.opaque`).  Loads and stores address linear memory exactly as
-memory.py does (guard pages, alignment 1); a load whose result is dropped is made volatile so that it
-still traps when out of bounds.
+memory.py does (guard pages, alignment 1), and each loaded value feeds the load witness so that an
+unused load still traps when out of bounds.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from llvmlite import ir
 from ..module import Instr
 from ..opcodes import OPS, Kind
 from . import types as T
-from .function import HANDLERS, FunctionLowerer, VolatileLoad
+from .function import HANDLERS, FunctionLowerer
 from .memory import effective_address
 from .numeric import IDENTITY_BITS, intrinsic, opaque
 
@@ -109,24 +109,13 @@ def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, offset: int, ty:
     v = fl.b.load(effective_address(fl, addr, offset, store_size(ty)), typ=ty, name=instr.op.name,
                   align=1)
     v.set_metadata("tbaa", fl.ml.tbaa["memory"])
-    if result_dropped(fl, instr):
-        v.__class__ = VolatileLoad  # LLVM would delete it, and with it the out-of-bounds trap
+    fl.witness(v)  # LLVM must not delete it, and with it the out-of-bounds trap
     return v
 
 
 def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, offset: int) -> None:
     ptr = effective_address(fl, addr, offset, store_size(value.type))
     fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
-
-
-def result_dropped(fl: FunctionLowerer, instr: Instr) -> bool:
-    """Is `instr` directly followed by `drop`?  (One scan of the body, the first time it is asked.)"""
-    dropped = getattr(fl, "simd_dropped", None)
-    if dropped is None:
-        body = fl.body
-        dropped = {id(body[i]) for i in range(len(body) - 1) if body[i + 1].op.name == "drop"}
-        fl.simd_dropped = dropped
-    return id(instr) in dropped
 
 
 # --- constants, memory --------------------------------------------------------------------------

@@ -40,6 +40,7 @@ INST_TABLES = 16
 INST_GLOBALS = 24
 INST_FUNCS = 32
 INST_TYPE_IDS = 40
+INST_LOAD_WITNESS = 80
 
 # wasmc_memory / wasmc_table / wasmc_funcref field offsets
 MEMORY_BYTES = 8

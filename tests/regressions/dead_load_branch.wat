@@ -1,7 +1,6 @@
 ;; A load whose value a branch discards must still trap.
 ;; expect: f() traps "out of bounds memory access" (wasmtime)
 ;; got:    wasmc returns 3
-;; xfail: dead loads lose their out-of-bounds trap (README known limitation; found by fuzz/differential)
 (module
   (memory 1)
   (func (export "f") (result i32)

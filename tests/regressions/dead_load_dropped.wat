@@ -1,7 +1,6 @@
 ;; A load whose value is dropped after arithmetic must still trap when out of bounds.
 ;; expect: f() traps "out of bounds memory access" (wasmtime)
 ;; got:    wasmc returns 0: the load is deleted as dead code and its trap lost
-;; xfail: dead loads lose their out-of-bounds trap (README known limitation; found by fuzz/differential)
 (module
   (memory 1)
   (func (export "f") (result i32)

@@ -2,7 +2,6 @@
 ;; the stack under an `if` whose arms both leave the function (return / br to the body label).
 ;; expect: f(0, 0) traps "out of bounds memory access" (wasmtime)
 ;; got:    wasmc returns normally, also at -O0
-;; xfail: dead loads lose their out-of-bounds trap (the value is discarded by the branch)
 ;; call: f 0 0
 (module
   (memory 1 4)

@@ -1,7 +1,6 @@
 ;; A load as the unselected operand of `select` must still trap (operands are evaluated first).
 ;; expect: f() traps "out of bounds memory access" (wasmtime)
 ;; got:    wasmc returns 1
-;; xfail: dead loads lose their out-of-bounds trap (README known limitation; found by fuzz/differential)
 (module
   (memory 1)
   (func (export "f") (result i32)

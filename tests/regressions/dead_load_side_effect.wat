@@ -2,7 +2,6 @@
 ;; its trap is lost, a later global.set runs that must never run.
 ;; expect: f() traps "out of bounds memory access"; global g stays 0 (wasmtime)
 ;; got:    wasmc returns normally and g = -1 (0xffffffffffffffff)
-;; xfail: dead loads lose their out-of-bounds trap, so later side effects become visible
 (module
   (memory 0 2)
   (global (export "g") (mut i64) (i64.const 0))
