@@ -177,8 +177,11 @@ def _read_reftype(data: bytes, pos: int) -> tuple[str, int]:
     return t, pos + 1
 
 
-def _read_resulttype(data: bytes, pos: int) -> tuple[str, int]:
+def _read_resulttype(data: bytes, pos: int, limit: int, what: str) -> tuple[str, int]:
+    at = pos
     n, pos = _read_len(data, pos)
+    if n > limit:
+        raise LimitError(f"{n} {what} (wasmc allows at most {limit})", at)
     types = []
     for _ in range(n):
         t, pos = _read_valtype(data, pos)
@@ -187,6 +190,7 @@ def _read_resulttype(data: bytes, pos: int) -> tuple[str, int]:
 
 
 def _read_limits(data: bytes, pos: int) -> tuple[Limits, int]:
+    start = pos
     flags = data[pos]  # a one-bit LEB128 (vu1), hence the two messages
     if flags & 0x7F > 1:
         raise DecodeError("integer too large", pos)
@@ -196,7 +200,7 @@ def _read_limits(data: bytes, pos: int) -> tuple[Limits, int]:
     hi = None
     if flags:
         hi, pos = _read_u32(data, pos)
-    return Limits(lo, hi), pos
+    return Limits(lo, hi, start), pos
 
 
 def _read_tabletype(data: bytes, pos: int) -> tuple[TableType, int]:
@@ -272,7 +276,7 @@ def _read_f64(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _read_select_t(data: bytes, pos: int) -> tuple[tuple[str, ...], int]:
-    types, pos = _read_resulttype(data, pos)
+    types, pos = _read_resulttype(data, pos, limits.MAX_FUNCTION_RESULTS, "select types")
     return tuple(types), pos
 
 
@@ -479,8 +483,8 @@ def _read_type_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     for _ in range(n):
         if data[pos] != 0x60:
             raise _malformed_type(data, pos, "function type")
-        params, pos = _read_resulttype(data, pos + 1)
-        results, pos = _read_resulttype(data, pos)
+        params, pos = _read_resulttype(data, pos + 1, limits.MAX_FUNCTION_PARAMS, "function parameters")
+        results, pos = _read_resulttype(data, pos, limits.MAX_FUNCTION_RESULTS, "function results")
         m.types.append(FuncType(params, results))
     return pos
 

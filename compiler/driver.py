@@ -124,9 +124,15 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     jobs = opts.jobs or os.cpu_count() or 1
     nparts = count_partitions(module, jobs, opts.giant_threshold)
     t0 = time.perf_counter()
-    results = backend.run_parallel(_lower_and_compile,
-                                   [(module, replace(opts, progress=None), jobs, k)
-                                    for k in range(nparts)], jobs, opts.progress)
+    # The module reaches the forked workers through this global, not as an argument: arguments
+    # are pickled per task, and pickling millions of instructions cost more than lowering them.
+    _FORK_SHARED["module"] = module
+    try:
+        results = backend.run_parallel(_lower_and_compile,
+                                       [(replace(opts, progress=None), jobs, k)
+                                        for k in range(nparts)], jobs, opts.progress)
+    finally:
+        _FORK_SHARED.clear()
     wall = time.perf_counter() - t0
     objs = [r[0] for r in results]
     times.add("lower", sum(r[3] for r in results),
@@ -141,8 +147,12 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     return objs[0] if len(objs) == 1 else link.merge_objects(objs)
 
 
-def _lower_and_compile(module: Module, opts: Options, jobs: int, k: int):
+_FORK_SHARED: dict[str, Module] = {}
+
+
+def _lower_and_compile(opts: Options, jobs: int, k: int):
     """One back-end process: lower partition k, optimise and code-generate it."""
+    module = _FORK_SHARED["module"]
     t0 = time.perf_counter()
     part = lower_partitions(module, jobs, opts.giant_threshold, only=k,
                             bounds_checks=opts.bounds_checks)[k]

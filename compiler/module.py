@@ -57,6 +57,7 @@ class FuncType:
 class Limits:
     min: int
     max: int | None
+    offset: int | None = field(default=None, compare=False)  # of the flags byte, for errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,11 @@ class FuncValidator:
     def push_val(self, t: str) -> None:
         self.vals.append(t)
 
+    def stack_too_deep(self, ins: Instr) -> LimitError:
+        return LimitError(f"more than {limits.MAX_OPERAND_STACK} values on the operand stack; "
+                          "wasmc refuses such functions", ins.offset, func=self.func,
+                          instr=ins.op.name)
+
     def pop_val(self, expect: str = UNKNOWN) -> str:
         vals = self.vals
         frame = self.ctrls[-1]
@@ -211,6 +216,7 @@ class FuncValidator:
         plain = PLAIN_SIGS
         handlers = HANDLERS
         height = 0  # ctrls[-1].height, refreshed after every handler (only handlers change frames)
+        max_stack = limits.MAX_OPERAND_STACK  # checked wherever the stack grows
         for ins in body:
             op, imm, _ = ins
             name = op.name
@@ -226,10 +232,14 @@ class FuncValidator:
                         self.pop_vals("".join(params))
                 if results:
                     vals += results
+                    if len(vals) > max_stack:
+                        raise self.stack_too_deep(ins)
                 continue
             # the commonest instructions of real code, inlined
             if name == "local.get" and imm < nlocals:  # type: ignore[operator]
                 vals.append(locals_[imm])  # type: ignore[index]
+                if len(vals) > max_stack:
+                    raise self.stack_too_deep(ins)
                 continue
             if name == "local.set" and imm < nlocals and len(vals) > height \
                     and vals[-1] == locals_[imm]:  # type: ignore[operator, index]
@@ -237,6 +247,8 @@ class FuncValidator:
                 continue
             self.ins = ins
             handlers[name](self, imm, op)
+            if len(vals) > max_stack:
+                raise self.stack_too_deep(ins)
             if ctrls:
                 height = ctrls[-1].height
             elif ins is not body[-1]:
@@ -568,6 +580,8 @@ assert all(op.sig is not None or op.name in HANDLERS for op in OPS)
 
 # --- module level -----------------------------------------------------------------------------
 def check_limits(limits: Limits, bound: int, too_big: str, offset: int | None) -> None:
+    if offset is None:
+        offset = limits.offset
     if limits.min > bound or (limits.max is not None and limits.max > bound):
         raise ValidationError(too_big, offset)
     if limits.max is not None and limits.min > limits.max:

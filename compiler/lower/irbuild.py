@@ -1,0 +1,1497 @@
+"""A fast, minimal stand-in for the part of `llvmlite.ir` that wasmc's lowering uses.
+
+Why: llvmlite.ir spends ~20 µs per LLVM instruction -- a Python object graph with deduplicated
+names (a set and a dict probe per value), per-instruction `descr()` methods and many small
+`format()`/`__str__` calls when the module is printed.  The lowering only ever *builds* IR and
+prints it once, so this module keeps just enough structure to do that quickly.
+
+Strategy:
+  - Types are interned (`IntType(32) is IntType(32)`, likewise vectors, arrays, structs, function
+    types), so equality is identity and each type carries its IR text in `.s`, computed once.
+  - Every value carries its IR reference text in `.ref` (`%x.3`, `@"f"`, `i32`-less constant text),
+    computed when the value is created; instructions build their whole line in one f-string at
+    creation (`text`), so printing a module is a `"".join` over strings already made.  Only phi,
+    switch (whose operands arrive later) and global variables (whose fields are set after
+    construction) format lazily.  Metadata attached later is appended to `text`.
+  - Local names come from one counter per function: a value named `x` becomes `%x.N`, an unnamed
+    one `%.N`, a block `x.N:`.  N is unique within the function, so names are unique without a
+    per-function set of used names; the readable part stays for `--emit=llvm`.
+  - Objects use `__slots__`; the builder appends to a bound `list.append` of its block.
+
+Compatibility: the API mirrors llvmlite.ir (class names, constructor and method signatures,
+`isinstance` targets such as `LoadInstr`/`CastInstr`, `b._insert`, duck-typed callees with
+`function_type` and `get_reference()`), so switching is `from . import irbuild as ir`.  The output
+is semantically the same IR: the same instructions, operands, flags, metadata, linkage and
+attributes; only local value names differ (a `.N` suffix), and float constants are always exact
+hex (an f32 bit pattern bitcast to float is folded to its exact hex form, keeping NaN payloads).
+Not supported: typed pointers, identified struct types, debug info, atomics, invoke/landingpad,
+inserting anywhere but at a block's end or start/before/after (supported, but slower), and
+mutating an instruction's operands or call attributes after it was built.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+# --- text helpers ---------------------------------------------------------------------------------
+
+# Characters llvmlite leaves unescaped in c"..." strings and metadata strings; the rest become \xx.
+_VALID = frozenset(map(ord, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                            " !#$%&'()*+,-./:;<=>?@[]^_`{|}~"))
+# str.translate table over latin-1-decoded bytes: one C-level pass, even for megabyte data segments.
+_CSTR_TABLE = {c: "\\%02x" % c for c in range(256) if c not in _VALID}
+# Quoted identifiers: escape what would end or break the quoted form.
+_NAME_TABLE = {c: "\\%02x" % c for c in list(range(32)) + [0x22, 0x5C, 0x7F]}
+_SIMPLE_NAME = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*").fullmatch
+
+
+def _escape_bytes(data) -> str:
+    return bytes(data).decode("latin-1").translate(_CSTR_TABLE)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.translate(_NAME_TABLE) + '"'
+
+
+# name -> (head, tail): the reference of the N-th value of that name is f"{head}{N}{tail}".
+_HEADS: dict[str, tuple[str, str]] = {}
+
+
+def _head(name: str) -> tuple[str, str]:
+    h = _HEADS.get(name)
+    if h is None:
+        if len(_HEADS) > 100_000:  # bound the cache in long-running processes
+            _HEADS.clear()
+        if _SIMPLE_NAME(name):
+            h = ("%" + name + ".", "")
+        else:
+            h = ('%"' + name.translate(_NAME_TABLE) + ".", '"')
+        _HEADS[name] = h
+    return h
+
+
+def _local_ref(fn, name) -> str:
+    """A fresh local reference in function `fn` (see the module docstring for the scheme)."""
+    n = fn._n
+    fn._n = n + 1
+    if not name:
+        return f"%.{n}"
+    h = _HEADS.get(name) or _head(name)
+    return f"{h[0]}{n}{h[1]}"
+
+
+_D = struct.Struct("<d")
+_Q = struct.Struct("<Q")
+_F = struct.Struct("<f")
+_I = struct.Struct("<I")
+
+
+def _double_hex(x) -> str:
+    """LLVM's exact form of a double: 0x + its 16 hex bit digits."""
+    return "0x%016X" % _Q.unpack(_D.pack(x))[0]
+
+
+def _float_hex(x) -> str:
+    """A float constant from a Python number: rounded to f32 first (as llvmlite does), then written
+    as the double that holds it exactly (LLVM's textual form of float constants)."""
+    return _double_hex(_F.unpack(_F.pack(x))[0])
+
+
+def _f32_bits_hex(bits: int) -> str:
+    """An f32 bit pattern as LLVM float text.  NaNs are widened by hand (sign, all-ones exponent,
+    payload in the top mantissa bits): a C float->double conversion would quieten a signalling NaN,
+    while LLVM's parser narrows this form back to exactly `bits`, signalling or not."""
+    bits &= 0xFFFFFFFF
+    if bits & 0x7F800000 == 0x7F800000 and bits & 0x7FFFFF:
+        return "0x%016X" % (((bits >> 31) << 63) | (0x7FF << 52) | ((bits & 0x7FFFFF) << 29))
+    return _double_hex(_F.unpack(_I.pack(bits))[0])
+
+
+# --- types ------------------------------------------------------------------------------------------
+
+class Type:
+    """Base of all types.  Instances are interned, so `==` is identity (the default)."""
+
+    __slots__ = ("s",)
+    null = "zeroinitializer"
+    is_pointer = False
+
+    def __str__(self) -> str:
+        return self.s
+
+    def __repr__(self) -> str:
+        return f"<irbuild.{type(self).__name__} {self.s}>"
+
+    def as_pointer(self, addrspace: int = 0) -> PointerType:
+        return PointerType(None, addrspace)
+
+    def __call__(self, value) -> Constant:
+        """`ty(value)` is a constant, as in llvmlite."""
+        return Constant(self, value)
+
+    def _fmt(self, value) -> str:
+        raise TypeError(f"cannot make a constant of type {self.s} from {value!r}")
+
+
+def _interned(cls, key, init):
+    cache = cls._cache
+    t = cache.get(key)
+    if t is None:
+        t = object.__new__(cls)
+        init(t)
+        cache[key] = t
+    return t
+
+
+class VoidType(Type):
+    __slots__ = ()
+    _cache: dict = {}
+
+    def __new__(cls):
+        return _interned(cls, None, lambda t: setattr(t, "s", "void"))
+
+    def __reduce__(self):
+        return (VoidType, ())
+
+
+class LabelType(Type):
+    __slots__ = ()
+    _cache: dict = {}
+
+    def __new__(cls):
+        return _interned(cls, None, lambda t: setattr(t, "s", "label"))
+
+    def __reduce__(self):
+        return (LabelType, ())
+
+
+class MetaDataType(Type):
+    __slots__ = ()
+    _cache: dict = {}
+
+    def __new__(cls):
+        return _interned(cls, None, lambda t: setattr(t, "s", "metadata"))
+
+    def __reduce__(self):
+        return (MetaDataType, ())
+
+
+class IntType(Type):
+    __slots__ = ("width",)
+    null = "0"
+    _cache: dict = {}
+
+    def __new__(cls, bits: int):
+        t = cls._cache.get(bits)
+        if t is None:
+            def init(t):
+                t.width = bits
+                t.s = f"i{bits}"
+            t = _interned(cls, bits, init)
+        return t
+
+    def __reduce__(self):
+        return (IntType, (self.width,))
+
+    @property
+    def intrinsic_name(self) -> str:
+        return self.s
+
+    def _fmt(self, value) -> str:
+        if value is True:
+            return "true"
+        if value is False:
+            return "false"
+        return str(int(value))
+
+
+class FloatType(Type):
+    __slots__ = ()
+    null = "0.0"
+    intrinsic_name = "f32"
+    _cache: dict = {}
+
+    def __new__(cls):
+        return _interned(cls, None, lambda t: setattr(t, "s", "float"))
+
+    def __reduce__(self):
+        return (FloatType, ())
+
+    def _fmt(self, value) -> str:
+        return _float_hex(value)
+
+
+class DoubleType(Type):
+    __slots__ = ()
+    null = "0.0"
+    intrinsic_name = "f64"
+    _cache: dict = {}
+
+    def __new__(cls):
+        return _interned(cls, None, lambda t: setattr(t, "s", "double"))
+
+    def __reduce__(self):
+        return (DoubleType, ())
+
+    def _fmt(self, value) -> str:
+        return _double_hex(value)
+
+
+class PointerType(Type):
+    """The opaque pointer type `ptr` (llvmlite's `PointerType()`; a pointee is accepted and
+    ignored, as with LLVM's opaque pointers)."""
+
+    __slots__ = ("addrspace",)
+    null = "null"
+    is_pointer = True
+    is_opaque = True
+    _cache: dict = {}
+
+    def __new__(cls, pointee=None, addrspace: int = 0):
+        def init(t):
+            t.addrspace = addrspace
+            t.s = "ptr" if addrspace == 0 else f"ptr addrspace({addrspace})"
+        return _interned(cls, addrspace, init)
+
+    def __reduce__(self):
+        return (PointerType, (None, self.addrspace))
+
+    @property
+    def intrinsic_name(self) -> str:
+        return f"p{self.addrspace}"
+
+
+def _fmt_elems(types, values) -> str:
+    parts = []
+    for t, v in zip(types, values):
+        if isinstance(v, Value):
+            parts.append(f"{v.type.s} {v.ref}")
+        elif v is None:
+            parts.append(f"{t.s} {t.null}")
+        elif v is Undefined:
+            parts.append(f"{t.s} undef")
+        else:
+            parts.append(f"{t.s} {t._fmt(v)}")
+    return ", ".join(parts)
+
+
+class VectorType(Type):
+    __slots__ = ("element", "count")
+    _cache: dict = {}
+
+    def __new__(cls, element: Type, count: int):
+        def init(t):
+            t.element = element
+            t.count = count
+            t.s = f"<{count} x {element.s}>"
+        return _interned(cls, (element, count), init)
+
+    def __reduce__(self):
+        return (VectorType, (self.element, self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def elements(self):
+        return (self.element,) * self.count
+
+    @property
+    def intrinsic_name(self) -> str:
+        return f"v{self.count}{self.element.intrinsic_name}"
+
+    def _fmt(self, value) -> str:
+        if not isinstance(value, (list, tuple)):
+            value = (value,) * self.count  # a scalar is splatted, as in llvmlite
+        elif len(value) != self.count:
+            raise ValueError(f"wrong constant size for {self.s}: got {len(value)} elements")
+        return "<" + _fmt_elems((self.element,) * self.count, value) + ">"
+
+
+class ArrayType(Type):
+    __slots__ = ("element", "count")
+    _cache: dict = {}
+
+    def __new__(cls, element: Type, count: int):
+        def init(t):
+            t.element = element
+            t.count = count
+            t.s = f"[{count} x {element.s}]"
+        return _interned(cls, (element, count), init)
+
+    def __reduce__(self):
+        return (ArrayType, (self.element, self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def elements(self):
+        return (self.element,) * self.count
+
+    def _fmt(self, value) -> str:
+        if isinstance(value, (bytes, bytearray)):
+            return 'c"' + _escape_bytes(value) + '"'
+        if len(value) != self.count:
+            raise ValueError(f"wrong constant size for {self.s}: got {len(value)} elements")
+        return "[" + _fmt_elems((self.element,) * self.count, value) + "]"
+
+
+class LiteralStructType(Type):
+    __slots__ = ("elements", "packed")
+    _cache: dict = {}
+
+    def __new__(cls, elems, packed: bool = False):
+        elems = tuple(elems)
+
+        def init(t):
+            t.elements = elems
+            t.packed = bool(packed)
+            body = "{" + ", ".join(e.s for e in elems) + "}"
+            t.s = f"<{body}>" if packed else body
+        return _interned(cls, (elems, bool(packed)), init)
+
+    def __reduce__(self):
+        return (LiteralStructType, (self.elements, self.packed))
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    def __iter__(self):
+        return iter(self.elements)
+
+    def _fmt(self, value) -> str:
+        if len(value) != len(self.elements):
+            raise ValueError(f"wrong constant size for {self.s}: got {len(value)} elements")
+        body = "{" + _fmt_elems(self.elements, value) + "}"
+        return f"<{body}>" if self.packed else body
+
+
+class FunctionType(Type):
+    __slots__ = ("return_type", "args", "var_arg")
+    _cache: dict = {}
+
+    def __new__(cls, return_type: Type, args, var_arg: bool = False):
+        args = tuple(args)
+
+        def init(t):
+            t.return_type = return_type
+            t.args = args
+            t.var_arg = bool(var_arg)
+            a = ", ".join(x.s for x in args)
+            if var_arg:
+                a = f"{a}, ..." if args else "..."
+            t.s = f"{return_type.s} ({a})"
+        return _interned(cls, (return_type, args, bool(var_arg)), init)
+
+    def __reduce__(self):
+        return (FunctionType, (self.return_type, self.args, self.var_arg))
+
+
+_VOID = VoidType()
+_LABEL = LabelType()
+_MD = MetaDataType()
+_I1 = IntType(1)
+_I32 = IntType(32)
+_PTR = PointerType()
+
+
+# --- values -----------------------------------------------------------------------------------------
+
+class _UndefinedType:
+    """`undef` (llvmlite's `ir.Undefined`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Undefined"
+
+    def __reduce__(self):
+        return "Undefined"
+
+
+Undefined = _UndefinedType()
+
+
+class Value:
+    """Base of all values.  Subclasses keep the reference text in a `ref` slot; a subclass written
+    elsewhere may instead override `get_reference()` (llvmlite's protocol) and `ref` follows it."""
+
+    __slots__ = ()
+
+    @property
+    def ref(self) -> str:
+        return self.get_reference()
+
+    def get_reference(self) -> str:
+        return self.ref
+
+    def __str__(self) -> str:
+        return f"{self.type.s} {self.ref}"
+
+    def __repr__(self) -> str:
+        return f"<irbuild.{type(self).__name__} {self.type} {self.ref}>"
+
+
+class Constant(Value):
+    """A constant: `Constant(type, value)` with value an int/bool/float, None (zero/null), Undefined,
+    a bytearray (for i8 arrays) or a sequence of Constants/raw values (vector, array, struct)."""
+
+    __slots__ = ("type", "constant", "ref", "wasm_bits", "wasm_v128")
+
+    def __init__(self, typ: Type, constant):
+        self.type = typ
+        self.constant = constant
+        if constant.__class__ is int and typ.__class__ is IntType:  # the common case, inline
+            self.ref = str(constant)
+        elif constant is None:
+            self.ref = typ.null
+        elif constant is Undefined:
+            self.ref = "undef"
+        else:
+            self.ref = typ._fmt(constant)
+
+    @classmethod
+    def literal_array(cls, elems) -> Constant:
+        elems = list(elems)
+        return cls(ArrayType(elems[0].type, len(elems)), elems)
+
+    @classmethod
+    def literal_struct(cls, elems, packed: bool = False) -> Constant:
+        elems = list(elems)
+        return cls(LiteralStructType([e.type for e in elems], packed), elems)
+
+    def bitcast(self, typ: Type) -> Constant:
+        """Constant bitcast.  An integer bit pattern to float/double is folded to the exact float
+        constant (what LLVM's parser would fold the constant expression to)."""
+        if typ is self.type:
+            return self
+        c = self.constant
+        if self.type.__class__ is IntType and c.__class__ is int:
+            if typ.__class__ is FloatType and self.type.width == 32:
+                return _formatted(typ, _f32_bits_hex(c))
+            if typ.__class__ is DoubleType and self.type.width == 64:
+                return _formatted(typ, "0x%016X" % (c & 0xFFFFFFFFFFFFFFFF))
+        return _formatted(typ, f"bitcast ({self.type.s} {self.ref} to {typ.s})")
+
+
+class FormattedConstant(Constant):
+    """A constant given by its IR text (llvmlite's FormattedConstant)."""
+
+    __slots__ = ()
+
+    def __init__(self, typ: Type, text: str):
+        self.type = typ
+        self.constant = text
+        self.ref = text
+
+
+def _formatted(typ: Type, text: str) -> Constant:
+    c = object.__new__(FormattedConstant)
+    c.type = typ
+    c.constant = text
+    c.ref = text
+    return c
+
+
+class MetaDataString(Value):
+    __slots__ = ("parent", "string", "ref")
+    type = _MD
+
+    def __init__(self, parent, string: str):
+        self.parent = parent
+        self.string = string
+        self.ref = '!"' + _escape_bytes(string.encode("utf-8")) + '"'
+
+
+class MDValue(Value):
+    """An unnamed metadata node `!N = !{...}` (made by Module.add_metadata)."""
+
+    __slots__ = ("parent", "operands", "ref", "name", "body")
+    type = _MD
+
+    def __init__(self, parent, operands, name, body: str):
+        self.parent = parent
+        self.operands = tuple(operands)
+        self.name = name
+        self.ref = f"!{name}"
+        self.body = body
+
+
+class NamedMetaData:
+    def __init__(self, parent):
+        self.parent = parent
+        self.operands = []
+
+    def add(self, md) -> None:
+        self.operands.append(md)
+
+
+class AttributeSet(set):
+    """Function / call attributes: any attribute names, printed sorted (as llvmlite does)."""
+
+    def __init__(self, args=()):
+        super().__init__([args] if isinstance(args, str) else args)
+
+    def _to_list(self, typ=None) -> list[str]:
+        return sorted(self)
+
+
+FunctionAttributes = AttributeSet
+
+
+class Argument(Value):
+    __slots__ = ("parent", "type", "ref", "_name", "attributes")
+
+    def __init__(self, parent, typ: Type, name: str = ""):
+        self.parent = parent
+        self.type = typ
+        self._name = name
+        self.ref = _local_ref(parent, name)
+        self.attributes = AttributeSet()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        # A fresh number too, so the new name cannot clash with any other local.  Instructions
+        # built before the rename keep the old reference: name arguments before using them.
+        self._name = name
+        self.ref = _local_ref(self.parent, name)
+
+    def add_attribute(self, attr: str) -> None:
+        self.attributes.add(attr)
+
+    def _decl(self) -> str:
+        if self.attributes:
+            return f"{self.type.s} {' '.join(sorted(self.attributes))} {self.ref}"
+        return f"{self.type.s} {self.ref}"
+
+
+class Block(Value):
+    __slots__ = ("parent", "name", "ref", "label", "instructions", "terminator")
+    type = _LABEL
+
+    def __init__(self, parent, name: str = ""):
+        self.parent = parent
+        self.name = name
+        self.ref = ref = _local_ref(parent, name)
+        self.label = ref[1:]
+        self.instructions = []
+        self.terminator = None
+
+    @property
+    def is_terminated(self) -> bool:
+        return self.terminator is not None
+
+    @property
+    def function(self):
+        return self.parent
+
+    @property
+    def module(self):
+        return self.parent.parent
+
+
+class GlobalValue(Value):
+    """Functions and global variables: a `ptr` to a named global, unique in its module."""
+
+    __slots__ = ("ref", "__dict__")  # `ref` shadows Value.ref; the rest are plain attributes
+    type = _PTR
+
+    def _register(self, module, name: str) -> None:
+        self.parent = module
+        self.name = name
+        self.ref = "@" + _quote(name)
+        self.linkage = ""
+        self.storage_class = ""
+        self.visibility = ""
+        self.section = ""
+        self.metadata = {}
+        module.add_global(self)
+
+    def set_metadata(self, name: str, node) -> None:
+        self.metadata[name] = node
+
+    def _md_suffix(self, sep: str) -> str:
+        return "".join(f"{sep}!{k} {v.ref}" for k, v in self.metadata.items())
+
+
+class GlobalVariable(GlobalValue):
+    def __init__(self, module, typ: Type, name: str, addrspace: int = 0):
+        self.value_type = typ
+        self.addrspace = addrspace
+        if addrspace:
+            self.type = PointerType(None, addrspace)
+        self.initializer = None
+        self.unnamed_addr = False
+        self.global_constant = False
+        self.align = None
+        self._register(module, name)
+
+    def _emit(self, out: list) -> None:
+        linkage = self.linkage or ("external" if self.initializer is None else "")
+        parts = [f"{self.ref} ="]
+        for p in (linkage, self.visibility, self.storage_class,
+                  "unnamed_addr" if self.unnamed_addr else "",
+                  f"addrspace({self.addrspace})" if self.addrspace else "",
+                  "constant" if self.global_constant else "global", self.value_type.s):
+            if p:
+                parts.append(p)
+        if self.initializer is not None:
+            if self.initializer.type is not self.value_type:
+                raise TypeError(f"got initializer of type {self.initializer.type} "
+                                f"for global value type {self.value_type}")
+            parts.append(self.initializer.ref)
+        elif linkage not in ("external", "extern_weak"):
+            parts.append("undef")
+        line = " ".join(parts)
+        if self.section:
+            line += f', section "{self.section}"'
+        if self.align is not None:
+            line += f", align {self.align}"
+        out.append(line + self._md_suffix(", ") + "\n")
+
+
+class Function(GlobalValue):
+    def __init__(self, module, ftype: FunctionType, name: str):
+        self.ftype = ftype
+        self.function_type = ftype
+        self._n = 0  # the per-function name counter
+        self.blocks = []
+        self.attributes = AttributeSet()
+        self.calling_convention = ""
+        self._register(module, name)
+        self.args = tuple(Argument(self, t) for t in ftype.args)
+
+    @property
+    def module(self):
+        return self.parent
+
+    @property
+    def basic_blocks(self):
+        return self.blocks
+
+    @property
+    def entry_basic_block(self):
+        return self.blocks[0]
+
+    @property
+    def is_declaration(self) -> bool:
+        return not self.blocks
+
+    def append_basic_block(self, name: str = "") -> Block:
+        blk = Block(self, name)
+        self.blocks.append(blk)
+        return blk
+
+    def insert_basic_block(self, before: int, name: str = "") -> Block:
+        blk = Block(self, name)
+        self.blocks.insert(before, blk)
+        return blk
+
+    def _emit(self, out: list) -> None:
+        ft = self.ftype
+        args = ", ".join([a._decl() for a in self.args])
+        if ft.var_arg:
+            args = f"{args}, ..." if args else "..."
+        head = " ".join(p for p in ("define" if self.blocks else "declare", self.linkage,
+                                    self.visibility, self.storage_class,
+                                    self.calling_convention, ft.return_type.s) if p)
+        attrs = "".join(" " + a for a in sorted(self.attributes))
+        section = f' section "{self.section}"' if self.section else ""
+        out.append(f"{head} {self.ref}({args}){attrs}{section}{self._md_suffix(' ')}")
+        if not self.blocks:
+            out.append("\n")
+            return
+        out.append(" {\n")
+        for blk in self.blocks:
+            out.append(blk.label)
+            out.append(":\n  ")
+            out.append("\n  ".join([i.text for i in blk.instructions]))
+            out.append("\n")
+        out.append("}\n")
+
+    def __str__(self) -> str:
+        out: list[str] = []
+        self._emit(out)
+        return "".join(out)
+
+
+class InlineAsm(Value):
+    """An inline-assembly callee (made by IRBuilder.asm)."""
+
+    __slots__ = ("type", "function_type", "asm", "constraint", "side_effect", "ref")
+
+    def __init__(self, ftype: FunctionType, asm: str, constraint: str, side_effect: bool = False):
+        self.type = ftype.return_type
+        self.function_type = ftype
+        self.asm = asm
+        self.constraint = constraint
+        self.side_effect = side_effect
+        self.ref = f'asm {"sideeffect " if side_effect else ""}"{asm}", "{constraint}"'
+
+
+# --- instructions -----------------------------------------------------------------------------------
+
+class Instruction(Value):
+    """An instruction; `text` is its whole line (without indentation), metadata included."""
+
+    __slots__ = ("parent", "type", "ref", "opname", "operands", "text", "md")
+
+    @property
+    def name(self) -> str:
+        r = self.ref
+        return r[2:-1] if r[1:2] == '"' else r[1:]
+
+    @property
+    def function(self):
+        return self.parent.parent
+
+    @property
+    def module(self):
+        return self.parent.parent.parent
+
+    @property
+    def metadata(self) -> dict:
+        return dict(self.md) if self.md else {}
+
+    def set_metadata(self, name: str, node) -> None:
+        md = self.md
+        if md is None:  # the usual case: append to the line
+            self.md = {name: node}
+            self.text = f"{self.text}, !{name} {node.ref}"
+            return
+        old = _md_text(md)
+        md[name] = node
+        self.text = self.text[:len(self.text) - len(old)] + _md_text(md)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _md_text(md) -> str:
+    return "".join([f", !{k} {v.ref}" for k, v in md.items()])
+
+
+_new = object.__new__
+
+
+def _mk(cls, parent, ty, ref, opname, ops, text):
+    i = _new(cls)
+    i.parent = parent
+    i.type = ty
+    i.ref = ref
+    i.opname = opname
+    i.operands = ops
+    i.text = text
+    i.md = None
+    return i
+
+
+class _Lazy(Instruction):
+    """An instruction whose line is made when printed (its operands arrive after creation)."""
+
+    __slots__ = ()
+
+    def set_metadata(self, name: str, node) -> None:
+        if self.md is None:
+            self.md = {}
+        self.md[name] = node
+
+    @property
+    def text(self) -> str:
+        line = self._line()
+        return line + _md_text(self.md) if self.md else line
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CastInstr(Instruction):
+    __slots__ = ()
+
+    def __init__(self, parent, op: str, val, typ: Type, name: str = ""):
+        ref = _local_ref(parent.parent, name)
+        self.parent = parent
+        self.type = typ
+        self.ref = ref
+        self.opname = op
+        self.operands = (val,)
+        self.text = f"{ref} = {op} {val.type.s} {val.ref} to {typ.s}"
+        self.md = None
+
+
+class _Aligned(Instruction):
+    """Load, store, alloca: `align` may also be set after creation (llvmlite style)."""
+
+    __slots__ = ("_align",)
+
+    @property
+    def align(self):
+        return self._align
+
+    @align.setter
+    def align(self, value) -> None:
+        self._align = value
+        self.text = self._render() + (_md_text(self.md) if self.md else "")
+
+
+class LoadInstr(_Aligned):
+    __slots__ = ()
+
+    def _render(self) -> str:
+        p = self.operands[0]
+        a = f", align {self._align}" if self._align is not None else ""
+        return f"{self.ref} = load {self.type.s}, {p.type.s} {p.ref}{a}"
+
+
+class StoreInstr(_Aligned):
+    __slots__ = ()
+
+    def _render(self) -> str:
+        v, p = self.operands
+        a = f", align {self._align}" if self._align is not None else ""
+        return f"store {v.type.s} {v.ref}, {p.type.s} {p.ref}{a}"
+
+
+class AllocaInstr(_Aligned):
+    __slots__ = ("allocated_type",)
+
+    def _render(self) -> str:
+        n = f", {self.operands[0].type.s} {self.operands[0].ref}" if self.operands else ""
+        a = f", align {self._align}" if self._align is not None else ""
+        return f"{self.ref} = alloca {self.allocated_type.s}{n}{a}"
+
+
+class GEPInstr(Instruction):
+    __slots__ = ("source_etype", "inbounds")
+
+    @property
+    def pointer(self):
+        return self.operands[0]
+
+    @property
+    def indices(self):
+        return self.operands[1:]
+
+
+class CompareInstr(Instruction):
+    __slots__ = ("op",)
+
+
+class ICMPInstr(CompareInstr):
+    __slots__ = ()
+
+
+class FCMPInstr(CompareInstr):
+    __slots__ = ()
+
+
+class SelectInstr(Instruction):
+    __slots__ = ()
+
+
+class CallInstr(Instruction):
+    __slots__ = ("tail", "attributes", "cconv")
+
+    @property
+    def callee(self):
+        return self.operands[0]
+
+    @property
+    def args(self):
+        return self.operands[1:]
+
+    called_function = callee
+
+
+class PhiInstr(_Lazy):
+    __slots__ = ("incomings",)
+
+    def add_incoming(self, value, block) -> None:
+        self.incomings.append((value, block))
+
+    def _line(self) -> str:
+        inc = ", ".join([f"[{v.ref}, {b.ref}]" for v, b in self.incomings])
+        return f"{self.ref} = phi {self.type.s} {inc}"
+
+
+class ExtractValue(Instruction):
+    __slots__ = ("indices",)
+
+
+class InsertValue(Instruction):
+    __slots__ = ("indices",)
+
+
+class ExtractElement(Instruction):
+    __slots__ = ()
+
+
+class InsertElement(Instruction):
+    __slots__ = ()
+
+
+class ShuffleVector(Instruction):
+    __slots__ = ()
+
+
+class Terminator(Instruction):
+    __slots__ = ()
+
+
+class Ret(Terminator):
+    __slots__ = ()
+
+    @property
+    def return_value(self):
+        return self.operands[0] if self.operands else None
+
+
+class Branch(Terminator):
+    __slots__ = ()
+
+
+class PredictableInstr(Instruction):
+    __slots__ = ()
+
+    def set_weights(self, weights) -> None:
+        mod = self.parent.parent.parent
+        ops = [MetaDataString(mod, "branch_weights")]
+        for w in weights:
+            if w < 0:
+                raise ValueError("branch weight must be a positive integer")
+            ops.append(Constant(_I32, w))
+        self.set_metadata("prof", mod.add_metadata(ops))
+
+
+class ConditionalBranch(PredictableInstr, Terminator):
+    __slots__ = ()
+
+
+class SwitchInstr(_Lazy, PredictableInstr, Terminator):
+    __slots__ = ("default", "cases")
+
+    @property
+    def value(self):
+        return self.operands[0]
+
+    def add_case(self, val, block) -> None:
+        if not isinstance(val, Value):
+            val = Constant(self.operands[0].type, val)
+        self.cases.append((val, block))
+
+    def _line(self) -> str:
+        v = self.operands[0]
+        cases = " ".join([f"{c.type.s} {c.ref}, label {b.ref}" for c, b in self.cases])
+        return f"switch {v.type.s} {v.ref}, label {self.default.ref} [{cases}]"
+
+
+class Unreachable(Terminator):
+    __slots__ = ()
+
+
+# --- the builder ------------------------------------------------------------------------------------
+
+_CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
+_ICMP_S = {k: ("s" + v if k not in ("==", "!=") else v) for k, v in _CMP.items()}
+_ICMP_U = {k: ("u" + v if k not in ("==", "!=") else v) for k, v in _CMP.items()}
+_TAILS = frozenset(("tail", "musttail", "notail"))
+_ALL_ONES: dict = {}
+
+
+def _binop(opname: str):
+    def op(self, lhs, rhs, name="", flags=()):
+        fn = self._fn
+        n = fn._n
+        fn._n = n + 1
+        if name:
+            h = _HEADS.get(name) or _head(name)
+            ref = f"{h[0]}{n}{h[1]}"
+        else:
+            ref = f"%.{n}"
+        ty = lhs.type
+        opf = f"{opname} {' '.join(flags)}" if flags else opname
+        i = _mk(Instruction, self.block, ty, ref, opname, (lhs, rhs),
+                f"{ref} = {opf} {ty.s} {lhs.ref}, {rhs.ref}")
+        self._ins(i)
+        return i
+    op.__name__ = opname
+    return op
+
+
+def _castop(opname: str):
+    def op(self, val, typ, name=""):
+        if val.type is typ:
+            return val
+        fn = self._fn
+        n = fn._n
+        fn._n = n + 1
+        if name:
+            h = _HEADS.get(name) or _head(name)
+            ref = f"{h[0]}{n}{h[1]}"
+        else:
+            ref = f"%.{n}"
+        i = _mk(CastInstr, self.block, typ, ref, opname, (val,),
+                f"{ref} = {opname} {val.type.s} {val.ref} to {typ.s}")
+        self._ins(i)
+        return i
+    op.__name__ = opname
+    return op
+
+
+def _all_ones(ty: Type) -> Constant:
+    c = _ALL_ONES.get(ty)
+    if c is None:
+        c = _ALL_ONES[ty] = Constant(ty, (-1,) * ty.count if isinstance(ty, VectorType) else -1)
+    return c
+
+
+class IRBuilder:
+    """llvmlite's IRBuilder, appending at the end of `block` unless positioned otherwise."""
+
+    __slots__ = ("block", "_fn", "_ins", "_anchor", "debug_metadata")
+
+    def __init__(self, block: Block | None = None):
+        self.debug_metadata = None
+        self._anchor = None
+        if block is None:
+            self.block = self._fn = self._ins = None
+        else:
+            self.position_at_end(block)
+
+    # --- position -------------------------------------------------------------------------------
+    @property
+    def basic_block(self) -> Block:
+        return self.block
+
+    @property
+    def function(self) -> Function:
+        return self.block.parent
+
+    @property
+    def module(self):
+        return self.block.parent.parent
+
+    def position_at_end(self, block: Block) -> None:
+        self.block = block
+        self._fn = block.parent
+        self._ins = block.instructions.append
+        self._anchor = None
+
+    def _position_at(self, block: Block, index: int) -> None:
+        self.block = block
+        self._fn = block.parent
+        self._anchor = index
+        self._ins = self._insert_at
+
+    def position_at_start(self, block: Block) -> None:
+        self._position_at(block, 0)
+
+    def position_before(self, instr: Instruction) -> None:
+        self._position_at(instr.parent, instr.parent.instructions.index(instr))
+
+    def position_after(self, instr: Instruction) -> None:
+        self._position_at(instr.parent, instr.parent.instructions.index(instr) + 1)
+
+    def _insert_at(self, instr) -> None:
+        self.block.instructions.insert(self._anchor, instr)
+        self._anchor += 1
+
+    def _insert(self, instr: Instruction) -> None:
+        self._ins(instr)
+
+    def append_basic_block(self, name: str = "") -> Block:
+        return self.block.parent.append_basic_block(name)
+
+    def _ref(self, name) -> str:
+        return _local_ref(self._fn, name)
+
+    def _terminate(self, i: Instruction) -> Instruction:
+        blk = self.block
+        assert blk.terminator is None, "block already terminated"
+        blk.terminator = i
+        self._ins(i)
+        return i
+
+    # --- arithmetic -----------------------------------------------------------------------------
+    add = _binop("add")
+    sub = _binop("sub")
+    mul = _binop("mul")
+    udiv = _binop("udiv")
+    sdiv = _binop("sdiv")
+    urem = _binop("urem")
+    srem = _binop("srem")
+    fadd = _binop("fadd")
+    fsub = _binop("fsub")
+    fmul = _binop("fmul")
+    fdiv = _binop("fdiv")
+    frem = _binop("frem")
+    shl = _binop("shl")
+    lshr = _binop("lshr")
+    ashr = _binop("ashr")
+    and_ = _binop("and")
+    or_ = _binop("or")
+    xor = _binop("xor")
+
+    def not_(self, value, name=""):
+        return self.xor(value, _all_ones(value.type), name=name)
+
+    def neg(self, value, name=""):
+        return self.sub(Constant(value.type, 0), value, name=name)
+
+    def fneg(self, arg, name="", flags=()):
+        ref = self._ref(name)
+        opf = f"fneg {' '.join(flags)}" if flags else "fneg"
+        i = _mk(Instruction, self.block, arg.type, ref, "fneg", (arg,),
+                f"{ref} = {opf} {arg.type.s} {arg.ref}")
+        self._ins(i)
+        return i
+
+    # --- comparisons ----------------------------------------------------------------------------
+    def _cmp(self, cls, opname, op, lhs, rhs, name, flags):
+        ref = self._ref(name)
+        t = lhs.type
+        ty = VectorType(_I1, t.count) if t.__class__ is VectorType else _I1
+        fl = "".join(" " + f for f in flags)
+        i = _mk(cls, self.block, ty, ref, opname, (lhs, rhs),
+                f"{ref} = {opname}{fl} {op} {t.s} {lhs.ref}, {rhs.ref}")
+        i.op = op
+        self._ins(i)
+        return i
+
+    def icmp_signed(self, cmpop, lhs, rhs, name=""):
+        return self._cmp(ICMPInstr, "icmp", _ICMP_S[cmpop], lhs, rhs, name, ())
+
+    def icmp_unsigned(self, cmpop, lhs, rhs, name=""):
+        return self._cmp(ICMPInstr, "icmp", _ICMP_U[cmpop], lhs, rhs, name, ())
+
+    def fcmp_ordered(self, cmpop, lhs, rhs, name="", flags=()):
+        op = "o" + _CMP[cmpop] if cmpop in _CMP else cmpop
+        return self._cmp(FCMPInstr, "fcmp", op, lhs, rhs, name, flags)
+
+    def fcmp_unordered(self, cmpop, lhs, rhs, name="", flags=()):
+        op = "u" + _CMP[cmpop] if cmpop in _CMP else cmpop
+        return self._cmp(FCMPInstr, "fcmp", op, lhs, rhs, name, flags)
+
+    def select(self, cond, lhs, rhs, name="", flags=()):
+        ref = self._ref(name)
+        fl = "".join(" " + f for f in flags)
+        i = _mk(SelectInstr, self.block, lhs.type, ref, "select", (cond, lhs, rhs),
+                f"{ref} = select{fl} {cond.type.s} {cond.ref}, {lhs.type.s} {lhs.ref}, "
+                f"{rhs.type.s} {rhs.ref}")
+        self._ins(i)
+        return i
+
+    # --- casts ----------------------------------------------------------------------------------
+    trunc = _castop("trunc")
+    zext = _castop("zext")
+    sext = _castop("sext")
+    fptrunc = _castop("fptrunc")
+    fpext = _castop("fpext")
+    bitcast = _castop("bitcast")
+    addrspacecast = _castop("addrspacecast")
+    fptoui = _castop("fptoui")
+    uitofp = _castop("uitofp")
+    fptosi = _castop("fptosi")
+    sitofp = _castop("sitofp")
+    ptrtoint = _castop("ptrtoint")
+    inttoptr = _castop("inttoptr")
+
+    # --- memory ---------------------------------------------------------------------------------
+    def alloca(self, typ, size=None, name=""):
+        if size is not None and not isinstance(size, Value):
+            size = Constant(_I32, size)
+        ref = self._ref(name)
+        i = _mk(AllocaInstr, self.block, _PTR, ref, "alloca", (size,) if size else (),
+                f"{ref} = alloca {typ.s}"
+                + (f", {size.type.s} {size.ref}" if size else ""))
+        i.allocated_type = typ
+        i._align = None
+        self._ins(i)
+        return i
+
+    def load(self, ptr, name="", align=None, typ=None):
+        if typ is None:
+            typ = getattr(ptr, "allocated_type", None) or getattr(ptr, "value_type", None)
+            if typ is None:
+                raise ValueError("Load lacks type.")
+        fn = self._fn
+        n = fn._n
+        fn._n = n + 1
+        if name:
+            h = _HEADS.get(name) or _head(name)
+            ref = f"{h[0]}{n}{h[1]}"
+        else:
+            ref = f"%.{n}"
+        text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}"
+        i = _mk(LoadInstr, self.block, typ, ref, "load", (ptr,),
+                text if align is None else f"{text}, align {align}")
+        i._align = align
+        self._ins(i)
+        return i
+
+    def store(self, value, ptr, align=None):
+        text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}"
+        i = _mk(StoreInstr, self.block, _VOID, "", "store", (value, ptr),
+                text if align is None else f"{text}, align {align}")
+        i._align = align
+        self._ins(i)
+        return i
+
+    def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):
+        if source_etype is None:
+            source_etype = getattr(ptr, "allocated_type", None) or getattr(ptr, "value_type", None)
+            if source_etype is None:
+                raise ValueError("GEP lacks type.")
+        ref = self._ref(name)
+        idx = ", ".join([f"{x.type.s} {x.ref}" for x in indices])
+        op = "getelementptr inbounds" if inbounds else "getelementptr"
+        i = _mk(GEPInstr, self.block, ptr.type, ref, "getelementptr", (ptr, *indices),
+                f"{ref} = {op} {source_etype.s}, {ptr.type.s} {ptr.ref}, {idx}")
+        i.source_etype = source_etype
+        i.inbounds = inbounds
+        self._ins(i)
+        return i
+
+    # --- terminators ----------------------------------------------------------------------------
+    def branch(self, target):
+        return self._terminate(_mk(Branch, self.block, _VOID, "", "br", (target,),
+                                   f"br label {target.ref}"))
+
+    def cbranch(self, cond, truebr, falsebr):
+        return self._terminate(_mk(ConditionalBranch, self.block, _VOID, "", "br",
+                                   (cond, truebr, falsebr),
+                                   f"br {cond.type.s} {cond.ref}, label {truebr.ref}, "
+                                   f"label {falsebr.ref}"))
+
+    def switch(self, value, default):
+        i = _new(SwitchInstr)
+        i.parent = self.block
+        i.type = _VOID
+        i.ref = ""
+        i.opname = "switch"
+        i.operands = (value,)
+        i.md = None
+        i.default = default
+        i.cases = []
+        return self._terminate(i)
+
+    def ret_void(self):
+        return self._terminate(_mk(Ret, self.block, _VOID, "", "ret", (), "ret void"))
+
+    def ret(self, value):
+        return self._terminate(_mk(Ret, self.block, _VOID, "", "ret", (value,),
+                                   f"ret {value.type.s} {value.ref}"))
+
+    def unreachable(self):
+        return self._terminate(_mk(Unreachable, self.block, _VOID, "", "unreachable", (),
+                                   "unreachable"))
+
+    # --- calls ----------------------------------------------------------------------------------
+    def call(self, fn, args, name="", cconv=None, tail=False, fastmath=(), attrs=(),
+             arg_attrs=None):
+        fnty = fn.function_type
+        rt = fnty.return_type
+        cref = fn.ref if isinstance(fn, Value) else fn.get_reference()
+        if cconv is None:
+            cconv = fn.calling_convention if isinstance(fn, Function) else ""
+        if arg_attrs:
+            a = ", ".join([f"{x.type.s} {' '.join(sorted(arg_attrs[k]))} {x.ref}"
+                           if k in arg_attrs else f"{x.type.s} {x.ref}"
+                           for k, x in enumerate(args)])
+        else:
+            a = ", ".join([f"{x.type.s} {x.ref}" for x in args])
+        if not (tail.__class__ is str and tail in _TAILS):
+            tail = "tail" if tail else ""
+        attrs = AttributeSet(attrs)
+        text = "".join((f"{tail} call" if tail else "call",
+                        "".join(" " + f for f in sorted(fastmath)),
+                        f" {cconv}" if cconv else "",
+                        f" {fnty.s if fnty.var_arg else rt.s} {cref}({a})",
+                        "".join(" " + x for x in sorted(attrs))))
+        if rt is _VOID:
+            ref = ""
+        else:
+            ref = self._ref(name)
+            text = f"{ref} = {text}"
+        i = _mk(CallInstr, self.block, rt, ref, "call", (fn, *args), text)
+        i.tail = tail
+        i.attributes = attrs
+        i.cconv = cconv
+        self._ins(i)
+        return i
+
+    def asm(self, ftype, asm, constraint, args, side_effect, name=""):
+        return self.call(InlineAsm(ftype, asm, constraint, side_effect), args, name)
+
+    def load_reg(self, reg_type, reg_name, name=""):
+        return self.asm(FunctionType(reg_type, []), "", "={%s}" % reg_name, [], False, name)
+
+    def store_reg(self, value, reg_type, reg_name, name=""):
+        return self.asm(FunctionType(_VOID, [reg_type]), "", "{%s}" % reg_name, [value], True,
+                        name)
+
+    # --- vectors and aggregates -----------------------------------------------------------------
+    def extract_element(self, vector, idx, name=""):
+        ref = self._ref(name)
+        i = _mk(ExtractElement, self.block, vector.type.element, ref, "extractelement",
+                (vector, idx),
+                f"{ref} = extractelement {vector.type.s} {vector.ref}, {idx.type.s} {idx.ref}")
+        self._ins(i)
+        return i
+
+    def insert_element(self, vector, value, idx, name=""):
+        ref = self._ref(name)
+        i = _mk(InsertElement, self.block, vector.type, ref, "insertelement",
+                (vector, value, idx),
+                f"{ref} = insertelement {vector.type.s} {vector.ref}, {value.type.s} "
+                f"{value.ref}, {idx.type.s} {idx.ref}")
+        self._ins(i)
+        return i
+
+    def shuffle_vector(self, vector1, vector2, mask, name=""):
+        ref = self._ref(name)
+        t = vector1.type
+        ty = VectorType(t.element, mask.type.count)
+        v2 = f"{t.s} undef" if vector2 is Undefined else f"{vector2.type.s} {vector2.ref}"
+        i = _mk(ShuffleVector, self.block, ty, ref, "shufflevector", (vector1, vector2, mask),
+                f"{ref} = shufflevector {t.s} {vector1.ref}, {v2}, {mask.type.s} {mask.ref}")
+        self._ins(i)
+        return i
+
+    def extract_value(self, agg, idx, name=""):
+        idx = list(idx) if isinstance(idx, (tuple, list)) else [idx]
+        ty = agg.type
+        for k in idx:
+            ty = ty.elements[k]
+        ref = self._ref(name)
+        i = _mk(ExtractValue, self.block, ty, ref, "extractvalue", (agg,),
+                f"{ref} = extractvalue {agg.type.s} {agg.ref}, {', '.join(map(str, idx))}")
+        i.indices = idx
+        self._ins(i)
+        return i
+
+    def insert_value(self, agg, value, idx, name=""):
+        idx = list(idx) if isinstance(idx, (tuple, list)) else [idx]
+        ref = self._ref(name)
+        i = _mk(InsertValue, self.block, agg.type, ref, "insertvalue", (agg, value),
+                f"{ref} = insertvalue {agg.type.s} {agg.ref}, {value.type.s} {value.ref}, "
+                f"{', '.join(map(str, idx))}")
+        i.indices = idx
+        self._ins(i)
+        return i
+
+    def phi(self, typ, name="", flags=()):
+        i = _new(PhiInstr)
+        i.parent = self.block
+        i.type = typ
+        i.ref = self._ref(name)
+        i.opname = "phi"
+        i.operands = ()
+        i.md = None
+        i.incomings = []
+        self._ins(i)
+        return i
+
+
+# --- the module -------------------------------------------------------------------------------------
+
+class Module:
+    def __init__(self, name: str = "", context=None):
+        self.name = name
+        self.context = context
+        self.triple = "unknown-unknown-unknown"
+        self.data_layout = ""
+        self.globals: dict[str, GlobalValue] = {}
+        self.metadata: list[MDValue] = []
+        self.namedmetadata: dict[str, NamedMetaData] = {}
+        self._mdcache: dict[str, MDValue] = {}
+        self._unique: dict[str, int] = {}
+        self._reserved: set[str] = set()
+
+    @property
+    def functions(self) -> list[Function]:
+        return [v for v in self.globals.values() if isinstance(v, Function)]
+
+    @property
+    def global_values(self):
+        return self.globals.values()
+
+    def get_global(self, name: str) -> GlobalValue:
+        return self.globals[name]
+
+    def add_global(self, gv: GlobalValue) -> None:
+        if gv.name in self.globals:
+            raise NameError(f"duplicate global name {gv.name!r}")
+        self.globals[gv.name] = gv
+
+    def get_unique_name(self, name: str = "") -> str:
+        """A global name not used yet (and reserved from now on): `name`, else `name.N`."""
+        n = self._unique.get(name, 0)
+        cand = name
+        while not cand or cand in self.globals or cand in self._reserved:
+            n += 1
+            cand = f"{name}.{n}"
+        self._unique[name] = n
+        self._reserved.add(cand)
+        return cand
+
+    def add_metadata(self, operands) -> MDValue:
+        """An unnamed metadata node with these operands; identical nodes are shared."""
+        if not isinstance(operands, (list, tuple)):
+            raise TypeError(f"expected a list or tuple of metadata values, got {operands!r}")
+        ops = []
+        parts = []
+        for op in operands:
+            if op is None:
+                parts.append("null")
+            elif isinstance(op, str):
+                op = MetaDataString(self, op)
+                parts.append(op.ref)
+            elif isinstance(op, (list, tuple)):
+                op = self.add_metadata(op)
+                parts.append(op.ref)
+            elif op.type is _MD:
+                parts.append(op.ref)
+            else:
+                parts.append(f"{op.type.s} {op.ref}")
+            ops.append(op)
+        body = "!{" + ", ".join(parts) + "}"
+        md = self._mdcache.get(body)
+        if md is None:
+            md = MDValue(self, ops, len(self.metadata), body)
+            self.metadata.append(md)
+            self._mdcache[body] = md
+        return md
+
+    def add_named_metadata(self, name: str, element=None) -> NamedMetaData:
+        nmd = self.namedmetadata.get(name)
+        if nmd is None:
+            nmd = self.namedmetadata[name] = NamedMetaData(self)
+        if element is not None:
+            if not isinstance(element, Value):
+                element = self.add_metadata(element)
+            nmd.add(element)
+        return nmd
+
+    def get_named_metadata(self, name: str) -> NamedMetaData:
+        return self.namedmetadata[name]
+
+    def __str__(self) -> str:
+        out = [f'; ModuleID = "{self.name}"\ntarget triple = "{self.triple}"\n'
+               f'target datalayout = "{self.data_layout}"\n\n']
+        for g in self.globals.values():
+            g._emit(out)
+            out.append("\n")
+        for name, nmd in self.namedmetadata.items():
+            out.append(f"!{name} = !{{{', '.join(m.ref for m in nmd.operands)}}}\n")
+        for md in self.metadata:
+            out.append(f"{md.ref} = {md.body}\n")
+        return "".join(out)
+
+    __repr__ = __str__
