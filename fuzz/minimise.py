@@ -42,6 +42,8 @@ def signature(diff: str) -> str:
 
 
 def probe(path: Path, plan_seed: int) -> str:
+    if path.suffix == ".wat":
+        return probe_text(path.read_text(), plan_seed)
     return probe_bytes(path.read_bytes(), plan_seed)
 
 

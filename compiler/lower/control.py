@@ -143,6 +143,7 @@ def lower_call(fl: FunctionLowerer, instr) -> None:
     if idx >= fl.module.num_imported_funcs:
         callee = fl.ml.func(idx)
         args = fl.popn(len(ft.params))
+        fl.flush_witness(fl.b, reset=True)
         # `notail`: LLVM must not turn recursion into a loop, or deep recursion would never exhaust
         # the stack as Wasm requires.
         call = fl.b.call(callee, [fl.ctx] + args, name=f"call.{fl.module.func_name(idx)}",
@@ -167,6 +168,7 @@ def call_through_record(fl: FunctionLowerer, rec: ir.Value, params: str, results
     code = fl.load_field(rec, T.FUNCREF_CODE, T.PTR, "code")
     inst = fl.load_field(rec, T.FUNCREF_INSTANCE, T.PTR, "callee_instance")
     args = fl.popn(len(params))
+    fl.flush_witness(fl.b, reset=True)
     fnty = T.func_llvm_type(params, results)
     call = fl.ml.call_indirect_ptr(fl.b, fnty, code, [inst] + args, name if results else "")
     push_results(fl, call, results)

@@ -15,8 +15,9 @@ The load witness.  With guard pages a Wasm load traps by faulting, but to LLVM a
 effect: one whose value ends up unused (dropped, stored to a dead local, folded away by a constant
 `select`, narrowed by a `wrap`) is deleted or shrunk, and its out-of-bounds trap with it.  So every
 linear-memory load is also added, at full width, into a per-function 64-bit sum (`witness`, an
-alloca that mem2reg turns into a register), and every exit -- each return and each trap block --
-adds the sum into `instance->load_witness`.  The load's value is then always used, at the cost of
+alloca that mem2reg turns into a register), and every exit -- each return, each trap block, and
+each call, since a callee may trap and never come back -- adds the sum into
+`instance->load_witness`.  The load's value is then always used, at the cost of
 an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm alternatives,
 which also pin the load in place).  Addition, not xor, because `x ^ x` would cancel two loads of
 the same address; functions without loads fold the flush (`w += 0`) away.  Instruction handlers all share one signature,
@@ -165,8 +166,9 @@ class FunctionLowerer:
                 bits = v if t == T.I64 else b.zext(v, T.I64)
         b.store(b.add(b.load(slot, typ=wide), bits, name="witness"), slot)
 
-    def flush_witness(self, b: ir.IRBuilder) -> None:
-        """At an exit: `instance->load_witness += witness`, which no optimisation may drop."""
+    def flush_witness(self, b: ir.IRBuilder, reset: bool = False) -> None:
+        """At an exit: `instance->load_witness += witness`, which no optimisation may drop.
+        Before a call (`reset`), the sum restarts from zero so each load is counted once."""
         if self.witness_slots is None:
             return
         scalar, vector = self.witness_slots
@@ -177,6 +179,9 @@ class FunctionLowerer:
         old = b.load(ptr, typ=T.I64)
         old.set_metadata("tbaa", self.ml.tbaa["runtime"])
         b.store(b.add(old, total), ptr).set_metadata("tbaa", self.ml.tbaa["runtime"])
+        if reset:
+            b.store(ir.Constant(T.I64, 0), scalar)
+            b.store(T.zero_value("v"), vector)
 
     def field_ptr_with(self, b: ir.IRBuilder, base: ir.Value, offset: int) -> ir.Value:
         return b.gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8)

@@ -60,6 +60,7 @@ def make_store(name: str, width: int):
 
 
 def rt_call(fl: FunctionLowerer, name: str, args: list[ir.Value]) -> ir.Value:
+    fl.flush_witness(fl.b, reset=True)  # the runtime may trap
     return fl.b.call(fl.ml.rt(name), [fl.ctx] + args)
 
 
