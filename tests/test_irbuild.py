@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import llvmlite.binding as llvm
 import pytest
 from wasmc import backend
 from wasmc.lower import irbuild as ir
@@ -89,7 +88,7 @@ def test_float_bit_patterns_survive_llvm():
         b.ret(b.bitcast(b.load(slot, typ=fty), ity))
     text = optimised(str(m))
     for k, (ity, _fty, bits) in enumerate(cases):
-        got = re.search(rf'@c{k}\(\).*?ret {ity} (-?\d+)', text, re.S)
+        got = re.search(rf'@c{k}\(\).*?ret {ity} (-?\d+)', text, re.DOTALL)
         assert got, text
         assert int(got.group(1)) & ((1 << ity.width) - 1) == bits, (k, hex(bits))
 
@@ -108,7 +107,7 @@ def test_python_float_constants_round_like_llvmlite():
             fns.append((struct.unpack(unpack, struct.pack(pack, v))[0], ity.width))
     text = optimised(str(m))
     for k, (bits, width) in enumerate(fns):
-        got = re.search(rf'@f{k}\(\).*?ret i\d+ (-?\d+)', text, re.S)
+        got = re.search(rf'@f{k}\(\).*?ret i\d+ (-?\d+)', text, re.DOTALL)
         assert int(got.group(1)) & ((1 << width) - 1) == bits, (k, hex(bits))
 
 
@@ -134,7 +133,8 @@ def test_local_names_unique_and_readable():
     b.ret(v)
     assert len(set(refs)) == len(refs)
     assert "%x." in refs[0] and "add" not in refs[0]
-    assert v.ref.startswith('%"1.5') or v.ref.startswith("%1.5")
+    assert v.ref.startswith("%_1.5.")  # made a valid unquoted identifier
+    assert refs[-4].startswith("%call.wasm_3_$f.") and refs[-3].startswith("%_0.")
     parse(str(m))
 
 
@@ -446,18 +446,19 @@ for path in sys.argv[1:]:
 """
 
 _TOKEN = re.compile(r'%(?:"(?:[^"\\]|\\.)*"|[-a-zA-Z$._0-9]+)'
-                    r'|^(?:"(?:[^"\\]|\\.)*"|[-a-zA-Z$._0-9]+):', re.M)
+                    r'|^(?:"(?:[^"\\]|\\.)*"|[-a-zA-Z$._0-9]+):', re.MULTILINE)
 
 
 def normalise(text: str) -> str:
     """LLVM's printing of a module with local names renumbered in order of appearance per function
     and comments dropped, so IR that differs only in local names compares equal."""
-    text = re.sub(r'[ \t]*;[^\n"]*$', "", text, flags=re.M)
+    text = re.sub(r"(?m)^;.*$", "", text)
+    text = re.sub(r"(?m)^([^ \t;][^\n]*?:)[ \t]+;[^\n]*$", r"\1", text)
     out = []
     for chunk in re.split(r"(?m)^(?=define )", text):
         names: dict[str, str] = {}
 
-        def repl(mt):
+        def repl(mt, names=names):
             s = mt.group(0)
             key = s[1:] if s[0] == "%" else s[:-1]
             new = names.setdefault(key, f"v{len(names)}")
@@ -486,7 +487,7 @@ def package_copy(dest: Path, impl: str) -> Path:
 def lowered_ir(tmp_path: Path, impl: str, wasm_files: list[Path]) -> str:
     root = package_copy(tmp_path / impl, impl)
     proc = subprocess.run([sys.executable, "-c", LOWER_SCRIPT, *map(str, wasm_files)],
-                          capture_output=True, text=True,
+                          check=False, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     head, _, rest = proc.stdout.partition("\n")

@@ -1,38 +1,44 @@
 """A fast, minimal stand-in for the part of `llvmlite.ir` that wasmc's lowering uses.
 
-Why: llvmlite.ir spends ~20 µs per LLVM instruction -- a Python object graph with deduplicated
-names (a set and a dict probe per value), per-instruction `descr()` methods and many small
-`format()`/`__str__` calls when the module is printed.  The lowering only ever *builds* IR and
-prints it once, so this module keeps just enough structure to do that quickly.
+Why: llvmlite.ir costs 20-40 µs per LLVM instruction -- a large Python object graph, a name
+scope probed for every value, per-instruction `descr()` methods and many small `format()` and
+`__str__` calls when the module is printed (which alone is about half the time).  The lowering
+only ever *builds* IR and prints it once, so this module keeps just enough structure for that.
 
 Strategy:
   - Types are interned (`IntType(32) is IntType(32)`, likewise vectors, arrays, structs, function
-    types), so equality is identity and each type carries its IR text in `.s`, computed once.
-  - Every value carries its IR reference text in `.ref` (`%x.3`, `@"f"`, `i32`-less constant text),
-    computed when the value is created; instructions build their whole line in one f-string at
-    creation (`text`), so printing a module is a `"".join` over strings already made.  Only phi,
-    switch (whose operands arrive later) and global variables (whose fields are set after
-    construction) format lazily.  Metadata attached later is appended to `text`.
+    types), so equality is identity and each type carries its IR text in `.s`, made once.
+  - Every value carries its reference text in `.ref` (`%x.3`, `@"f"`, `42`, `zeroinitializer`),
+    made when the value is created; an instruction makes its whole line in one f-string when it
+    is built (`.text`), so printing a module is one `"".join` over strings that already exist.
+    Only phi and switch (whose operands arrive later) and global variables (whose fields are set
+    after construction) are formatted when printed.  Metadata attached later is appended to
+    `.text`; an `align` set later re-renders the line.
   - Local names come from one counter per function: a value named `x` becomes `%x.N`, an unnamed
     one `%.N`, a block `x.N:`.  N is unique within the function, so names are unique without a
-    per-function set of used names; the readable part stays for `--emit=llvm`.
-  - Objects use `__slots__`; the builder appends to a bound `list.append` of its block.
+    per-function set of used names, and the readable part stays for `--emit=llvm`.  Characters
+    an unquoted LLVM identifier cannot hold become `_`, so local references never need quotes.
+  - Objects use `__slots__`; the hot builder methods inline naming and object creation and
+    append to a bound `list.append` of the current block.
 
-Compatibility: the API mirrors llvmlite.ir (class names, constructor and method signatures,
-`isinstance` targets such as `LoadInstr`/`CastInstr`, `b._insert`, duck-typed callees with
-`function_type` and `get_reference()`), so switching is `from . import irbuild as ir`.  The output
-is semantically the same IR: the same instructions, operands, flags, metadata, linkage and
-attributes; only local value names differ (a `.N` suffix), and float constants are always exact
-hex (an f32 bit pattern bitcast to float is folded to its exact hex form, keeping NaN payloads).
-Not supported: typed pointers, identified struct types, debug info, atomics, invoke/landingpad,
-inserting anywhere but at a block's end or start/before/after (supported, but slower), and
-mutating an instruction's operands or call attributes after it was built.
+Compatibility: the API follows llvmlite.ir (class names, constructor and method signatures,
+`isinstance` targets such as `LoadInstr`/`CastInstr`/`PhiInstr`, `b._insert`, `ty.width`,
+duck-typed callees with `function_type` and `get_reference()`, Value subclasses that override
+`get_reference()`), so switching is `from . import irbuild as ir`.  The IR is the same as
+llvmlite's: the same instructions, operands, flags, metadata, linkage and attributes.  Differences
+in the text only: local names carry a `.N` suffix; float constants are always exact hex, and an
+integer constant bitcast to float (`Constant(i32, bits).bitcast(float)`) is folded to its float
+constant, NaN payload included, instead of a `bitcast (...)` constant expression.
+Not provided: typed pointers, identified struct types, debug info, atomics, invoke/landingpad,
+fast-math flag validation, and changing an instruction's operands or a call's attributes after it
+was built (its line is already made).
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from typing import ClassVar
 
 # --- text helpers ---------------------------------------------------------------------------------
 
@@ -40,10 +46,9 @@ import struct
 _VALID = frozenset(map(ord, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                             " !#$%&'()*+,-./:;<=>?@[]^_`{|}~"))
 # str.translate table over latin-1-decoded bytes: one C-level pass, even for megabyte data segments.
-_CSTR_TABLE = {c: "\\%02x" % c for c in range(256) if c not in _VALID}
+_CSTR_TABLE = {c: f"\\{c:02x}" for c in range(256) if c not in _VALID}
 # Quoted identifiers: escape what would end or break the quoted form.
-_NAME_TABLE = {c: "\\%02x" % c for c in list(range(32)) + [0x22, 0x5C, 0x7F]}
-_SIMPLE_NAME = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*").fullmatch
+_NAME_TABLE = {c: f"\\{c:02x}" for c in [*range(32), 0x22, 0x5C, 0x7F]}
 
 
 def _escape_bytes(data) -> str:
@@ -54,20 +59,22 @@ def _quote(name: str) -> str:
     return '"' + name.translate(_NAME_TABLE) + '"'
 
 
-# name -> (head, tail): the reference of the N-th value of that name is f"{head}{N}{tail}".
-_HEADS: dict[str, tuple[str, str]] = {}
+# name -> "%name." : the reference of the N-th value of that name is that head followed by N.
+# Characters not allowed in an unquoted LLVM identifier become "_" (local names are cosmetic, the
+# counter alone makes them unique), so no reference needs quotes and a name costs one dict probe.
+_HEADS: dict = {}
+_NOT_IDENT = re.compile(r"[^-a-zA-Z$._0-9]")
 
 
-def _head(name: str) -> tuple[str, str]:
-    h = _HEADS.get(name)
-    if h is None:
-        if len(_HEADS) > 100_000:  # bound the cache in long-running processes
-            _HEADS.clear()
-        if _SIMPLE_NAME(name):
-            h = ("%" + name + ".", "")
-        else:
-            h = ('%"' + name.translate(_NAME_TABLE) + ".", '"')
-        _HEADS[name] = h
+def _head(name) -> str:
+    if len(_HEADS) > 100_000:  # bound the cache in long-running processes
+        _HEADS.clear()
+    if not name:
+        h = "%."
+    else:
+        base = _NOT_IDENT.sub("_", name)
+        h = f"%{'_' if base[0].isdigit() else ''}{base}."
+    _HEADS[name] = h
     return h
 
 
@@ -75,10 +82,7 @@ def _local_ref(fn, name) -> str:
     """A fresh local reference in function `fn` (see the module docstring for the scheme)."""
     n = fn._n
     fn._n = n + 1
-    if not name:
-        return f"%.{n}"
-    h = _HEADS.get(name) or _head(name)
-    return f"{h[0]}{n}{h[1]}"
+    return f"{_HEADS.get(name) or _head(name)}{n}"
 
 
 _D = struct.Struct("<d")
@@ -89,7 +93,7 @@ _I = struct.Struct("<I")
 
 def _double_hex(x) -> str:
     """LLVM's exact form of a double: 0x + its 16 hex bit digits."""
-    return "0x%016X" % _Q.unpack(_D.pack(x))[0]
+    return f"0x{_Q.unpack(_D.pack(x))[0]:016X}"
 
 
 def _float_hex(x) -> str:
@@ -104,7 +108,7 @@ def _f32_bits_hex(bits: int) -> str:
     while LLVM's parser narrows this form back to exactly `bits`, signalling or not."""
     bits &= 0xFFFFFFFF
     if bits & 0x7F800000 == 0x7F800000 and bits & 0x7FFFFF:
-        return "0x%016X" % (((bits >> 31) << 63) | (0x7FF << 52) | ((bits & 0x7FFFFF) << 29))
+        return f"0x{((bits >> 31) << 63) | (0x7FF << 52) | ((bits & 0x7FFFFF) << 29):016X}"
     return _double_hex(_F.unpack(_I.pack(bits))[0])
 
 
@@ -146,7 +150,7 @@ def _interned(cls, key, init):
 
 class VoidType(Type):
     __slots__ = ()
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls):
         return _interned(cls, None, lambda t: setattr(t, "s", "void"))
@@ -157,7 +161,7 @@ class VoidType(Type):
 
 class LabelType(Type):
     __slots__ = ()
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls):
         return _interned(cls, None, lambda t: setattr(t, "s", "label"))
@@ -168,7 +172,7 @@ class LabelType(Type):
 
 class MetaDataType(Type):
     __slots__ = ()
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls):
         return _interned(cls, None, lambda t: setattr(t, "s", "metadata"))
@@ -180,7 +184,7 @@ class MetaDataType(Type):
 class IntType(Type):
     __slots__ = ("width",)
     null = "0"
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls, bits: int):
         t = cls._cache.get(bits)
@@ -210,7 +214,7 @@ class FloatType(Type):
     __slots__ = ()
     null = "0.0"
     intrinsic_name = "f32"
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls):
         return _interned(cls, None, lambda t: setattr(t, "s", "float"))
@@ -226,7 +230,7 @@ class DoubleType(Type):
     __slots__ = ()
     null = "0.0"
     intrinsic_name = "f64"
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls):
         return _interned(cls, None, lambda t: setattr(t, "s", "double"))
@@ -246,7 +250,7 @@ class PointerType(Type):
     null = "null"
     is_pointer = True
     is_opaque = True
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls, pointee=None, addrspace: int = 0):
         def init(t):
@@ -277,8 +281,8 @@ def _fmt_elems(types, values) -> str:
 
 
 class VectorType(Type):
-    __slots__ = ("element", "count")
-    _cache: dict = {}
+    __slots__ = ("count", "element")
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls, element: Type, count: int):
         def init(t):
@@ -310,8 +314,8 @@ class VectorType(Type):
 
 
 class ArrayType(Type):
-    __slots__ = ("element", "count")
-    _cache: dict = {}
+    __slots__ = ("count", "element")
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls, element: Type, count: int):
         def init(t):
@@ -340,7 +344,7 @@ class ArrayType(Type):
 
 class LiteralStructType(Type):
     __slots__ = ("elements", "packed")
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls, elems, packed: bool = False):
         elems = tuple(elems)
@@ -369,8 +373,8 @@ class LiteralStructType(Type):
 
 
 class FunctionType(Type):
-    __slots__ = ("return_type", "args", "var_arg")
-    _cache: dict = {}
+    __slots__ = ("args", "return_type", "var_arg")
+    _cache: ClassVar[dict] = {}
 
     def __new__(cls, return_type: Type, args, var_arg: bool = False):
         args = tuple(args)
@@ -438,7 +442,7 @@ class Constant(Value):
     """A constant: `Constant(type, value)` with value an int/bool/float, None (zero/null), Undefined,
     a bytearray (for i8 arrays) or a sequence of Constants/raw values (vector, array, struct)."""
 
-    __slots__ = ("type", "constant", "ref", "wasm_bits", "wasm_v128")
+    __slots__ = ("constant", "ref", "type", "wasm_bits", "wasm_v128")
 
     def __init__(self, typ: Type, constant):
         self.type = typ
@@ -472,7 +476,7 @@ class Constant(Value):
             if typ.__class__ is FloatType and self.type.width == 32:
                 return _formatted(typ, _f32_bits_hex(c))
             if typ.__class__ is DoubleType and self.type.width == 64:
-                return _formatted(typ, "0x%016X" % (c & 0xFFFFFFFFFFFFFFFF))
+                return _formatted(typ, f"0x{c & 0xFFFFFFFFFFFFFFFF:016X}")
         return _formatted(typ, f"bitcast ({self.type.s} {self.ref} to {typ.s})")
 
 
@@ -496,7 +500,7 @@ def _formatted(typ: Type, text: str) -> Constant:
 
 
 class MetaDataString(Value):
-    __slots__ = ("parent", "string", "ref")
+    __slots__ = ("parent", "ref", "string")
     type = _MD
 
     def __init__(self, parent, string: str):
@@ -508,7 +512,7 @@ class MetaDataString(Value):
 class MDValue(Value):
     """An unnamed metadata node `!N = !{...}` (made by Module.add_metadata)."""
 
-    __slots__ = ("parent", "operands", "ref", "name", "body")
+    __slots__ = ("body", "name", "operands", "parent", "ref")
     type = _MD
 
     def __init__(self, parent, operands, name, body: str):
@@ -542,7 +546,7 @@ FunctionAttributes = AttributeSet
 
 
 class Argument(Value):
-    __slots__ = ("parent", "type", "ref", "_name", "attributes")
+    __slots__ = ("_name", "attributes", "parent", "ref", "type")
 
     def __init__(self, parent, typ: Type, name: str = ""):
         self.parent = parent
@@ -572,7 +576,7 @@ class Argument(Value):
 
 
 class Block(Value):
-    __slots__ = ("parent", "name", "ref", "label", "instructions", "terminator")
+    __slots__ = ("instructions", "label", "name", "parent", "ref", "terminator")
     type = _LABEL
 
     def __init__(self, parent, name: str = ""):
@@ -599,7 +603,7 @@ class Block(Value):
 class GlobalValue(Value):
     """Functions and global variables: a `ptr` to a named global, unique in its module."""
 
-    __slots__ = ("ref", "__dict__")  # `ref` shadows Value.ref; the rest are plain attributes
+    __slots__ = ("__dict__", "ref")  # `ref` shadows Value.ref; the rest are plain attributes
     type = _PTR
 
     def _register(self, module, name: str) -> None:
@@ -724,7 +728,7 @@ class Function(GlobalValue):
 class InlineAsm(Value):
     """An inline-assembly callee (made by IRBuilder.asm)."""
 
-    __slots__ = ("type", "function_type", "asm", "constraint", "side_effect", "ref")
+    __slots__ = ("asm", "constraint", "function_type", "ref", "side_effect", "type")
 
     def __init__(self, ftype: FunctionType, asm: str, constraint: str, side_effect: bool = False):
         self.type = ftype.return_type
@@ -740,12 +744,11 @@ class InlineAsm(Value):
 class Instruction(Value):
     """An instruction; `text` is its whole line (without indentation), metadata included."""
 
-    __slots__ = ("parent", "type", "ref", "opname", "operands", "text", "md")
+    __slots__ = ("md", "operands", "opname", "parent", "ref", "text", "type")
 
     @property
     def name(self) -> str:
-        r = self.ref
-        return r[2:-1] if r[1:2] == '"' else r[1:]
+        return self.ref[1:]
 
     @property
     def function(self):
@@ -868,7 +871,7 @@ class AllocaInstr(_Aligned):
 
 
 class GEPInstr(Instruction):
-    __slots__ = ("source_etype", "inbounds")
+    __slots__ = ("inbounds", "source_etype")
 
     @property
     def pointer(self):
@@ -896,7 +899,7 @@ class SelectInstr(Instruction):
 
 
 class CallInstr(Instruction):
-    __slots__ = ("tail", "attributes", "cconv")
+    __slots__ = ("attributes", "cconv", "tail")
 
     @property
     def callee(self):
@@ -974,7 +977,7 @@ class ConditionalBranch(PredictableInstr, Terminator):
 
 
 class SwitchInstr(_Lazy, PredictableInstr, Terminator):
-    __slots__ = ("default", "cases")
+    __slots__ = ("cases", "default")
 
     @property
     def value(self):
@@ -1004,20 +1007,27 @@ _TAILS = frozenset(("tail", "musttail", "notail"))
 _ALL_ONES: dict = {}
 
 
+# The hot builder methods below inline naming (see _local_ref) and object creation (see _mk):
+# a Python call less per instruction is a measurable share of the front end.
+
 def _binop(opname: str):
     def op(self, lhs, rhs, name="", flags=()):
         fn = self._fn
         n = fn._n
         fn._n = n + 1
-        if name:
-            h = _HEADS.get(name) or _head(name)
-            ref = f"{h[0]}{n}{h[1]}"
-        else:
-            ref = f"%.{n}"
+        ref = f"{_HEADS.get(name) or _head(name)}{n}"
         ty = lhs.type
-        opf = f"{opname} {' '.join(flags)}" if flags else opname
-        i = _mk(Instruction, self.block, ty, ref, opname, (lhs, rhs),
-                f"{ref} = {opf} {ty.s} {lhs.ref}, {rhs.ref}")
+        i = _new(Instruction)
+        i.parent = self.block
+        i.type = ty
+        i.ref = ref
+        i.opname = opname
+        i.operands = (lhs, rhs)
+        if flags:
+            i.text = f"{ref} = {opname} {' '.join(flags)} {ty.s} {lhs.ref}, {rhs.ref}"
+        else:
+            i.text = f"{ref} = {opname} {ty.s} {lhs.ref}, {rhs.ref}"
+        i.md = None
         self._ins(i)
         return i
     op.__name__ = opname
@@ -1031,16 +1041,43 @@ def _castop(opname: str):
         fn = self._fn
         n = fn._n
         fn._n = n + 1
-        if name:
-            h = _HEADS.get(name) or _head(name)
-            ref = f"{h[0]}{n}{h[1]}"
-        else:
-            ref = f"%.{n}"
-        i = _mk(CastInstr, self.block, typ, ref, opname, (val,),
-                f"{ref} = {opname} {val.type.s} {val.ref} to {typ.s}")
+        ref = f"{_HEADS.get(name) or _head(name)}{n}"
+        i = _new(CastInstr)
+        i.parent = self.block
+        i.type = typ
+        i.ref = ref
+        i.opname = opname
+        i.operands = (val,)
+        i.text = f"{ref} = {opname} {val.type.s} {val.ref} to {typ.s}"
+        i.md = None
         self._ins(i)
         return i
     op.__name__ = opname
+    return op
+
+
+def _cmpop(cls, opname: str, preds: dict, prefix: str):
+    def op(self, cmpop, lhs, rhs, name="", flags=()):
+        pred = preds.get(cmpop) or (prefix + _CMP[cmpop] if cmpop in _CMP else cmpop)
+        fn = self._fn
+        n = fn._n
+        fn._n = n + 1
+        ref = f"{_HEADS.get(name) or _head(name)}{n}"
+        t = lhs.type
+        i = _new(cls)
+        i.parent = self.block
+        i.type = VectorType(_I1, t.count) if t.__class__ is VectorType else _I1
+        i.ref = ref
+        i.opname = opname
+        i.operands = (lhs, rhs)
+        if flags:
+            i.text = f"{ref} = {opname} {' '.join(flags)} {pred} {t.s} {lhs.ref}, {rhs.ref}"
+        else:
+            i.text = f"{ref} = {opname} {pred} {t.s} {lhs.ref}, {rhs.ref}"
+        i.md = None
+        i.op = pred
+        self._ins(i)
+        return i
     return op
 
 
@@ -1054,7 +1091,7 @@ def _all_ones(ty: Type) -> Constant:
 class IRBuilder:
     """llvmlite's IRBuilder, appending at the end of `block` unless positioned otherwise."""
 
-    __slots__ = ("block", "_fn", "_ins", "_anchor", "debug_metadata")
+    __slots__ = ("_anchor", "_fn", "_ins", "block", "debug_metadata")
 
     def __init__(self, block: Block | None = None):
         self.debug_metadata = None
@@ -1153,30 +1190,10 @@ class IRBuilder:
         return i
 
     # --- comparisons ----------------------------------------------------------------------------
-    def _cmp(self, cls, opname, op, lhs, rhs, name, flags):
-        ref = self._ref(name)
-        t = lhs.type
-        ty = VectorType(_I1, t.count) if t.__class__ is VectorType else _I1
-        fl = "".join(" " + f for f in flags)
-        i = _mk(cls, self.block, ty, ref, opname, (lhs, rhs),
-                f"{ref} = {opname}{fl} {op} {t.s} {lhs.ref}, {rhs.ref}")
-        i.op = op
-        self._ins(i)
-        return i
-
-    def icmp_signed(self, cmpop, lhs, rhs, name=""):
-        return self._cmp(ICMPInstr, "icmp", _ICMP_S[cmpop], lhs, rhs, name, ())
-
-    def icmp_unsigned(self, cmpop, lhs, rhs, name=""):
-        return self._cmp(ICMPInstr, "icmp", _ICMP_U[cmpop], lhs, rhs, name, ())
-
-    def fcmp_ordered(self, cmpop, lhs, rhs, name="", flags=()):
-        op = "o" + _CMP[cmpop] if cmpop in _CMP else cmpop
-        return self._cmp(FCMPInstr, "fcmp", op, lhs, rhs, name, flags)
-
-    def fcmp_unordered(self, cmpop, lhs, rhs, name="", flags=()):
-        op = "u" + _CMP[cmpop] if cmpop in _CMP else cmpop
-        return self._cmp(FCMPInstr, "fcmp", op, lhs, rhs, name, flags)
+    icmp_signed = _cmpop(ICMPInstr, "icmp", _ICMP_S, "s")
+    icmp_unsigned = _cmpop(ICMPInstr, "icmp", _ICMP_U, "u")
+    fcmp_ordered = _cmpop(FCMPInstr, "fcmp", {}, "o")
+    fcmp_unordered = _cmpop(FCMPInstr, "fcmp", {}, "u")
 
     def select(self, cond, lhs, rhs, name="", flags=()):
         ref = self._ref(name)
@@ -1223,22 +1240,34 @@ class IRBuilder:
         fn = self._fn
         n = fn._n
         fn._n = n + 1
-        if name:
-            h = _HEADS.get(name) or _head(name)
-            ref = f"{h[0]}{n}{h[1]}"
+        ref = f"{_HEADS.get(name) or _head(name)}{n}"
+        i = _new(LoadInstr)
+        i.parent = self.block
+        i.type = typ
+        i.ref = ref
+        i.opname = "load"
+        i.operands = (ptr,)
+        if align is None:
+            i.text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}"
         else:
-            ref = f"%.{n}"
-        text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}"
-        i = _mk(LoadInstr, self.block, typ, ref, "load", (ptr,),
-                text if align is None else f"{text}, align {align}")
+            i.text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}, align {align}"
+        i.md = None
         i._align = align
         self._ins(i)
         return i
 
     def store(self, value, ptr, align=None):
-        text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}"
-        i = _mk(StoreInstr, self.block, _VOID, "", "store", (value, ptr),
-                text if align is None else f"{text}, align {align}")
+        i = _new(StoreInstr)
+        i.parent = self.block
+        i.type = _VOID
+        i.ref = ""
+        i.opname = "store"
+        i.operands = (value, ptr)
+        if align is None:
+            i.text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}"
+        else:
+            i.text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}, align {align}"
+        i.md = None
         i._align = align
         self._ins(i)
         return i
@@ -1248,11 +1277,24 @@ class IRBuilder:
             source_etype = getattr(ptr, "allocated_type", None) or getattr(ptr, "value_type", None)
             if source_etype is None:
                 raise ValueError("GEP lacks type.")
-        ref = self._ref(name)
-        idx = ", ".join([f"{x.type.s} {x.ref}" for x in indices])
-        op = "getelementptr inbounds" if inbounds else "getelementptr"
-        i = _mk(GEPInstr, self.block, ptr.type, ref, "getelementptr", (ptr, *indices),
-                f"{ref} = {op} {source_etype.s}, {ptr.type.s} {ptr.ref}, {idx}")
+        fn = self._fn
+        n = fn._n
+        fn._n = n + 1
+        ref = f"{_HEADS.get(name) or _head(name)}{n}"
+        if len(indices) == 1:
+            x = indices[0]
+            idx = f"{x.type.s} {x.ref}"
+        else:
+            idx = ", ".join([f"{x.type.s} {x.ref}" for x in indices])
+        i = _new(GEPInstr)
+        i.parent = self.block
+        i.type = ptr.type
+        i.ref = ref
+        i.opname = "getelementptr"
+        i.operands = (ptr, *indices)
+        i.text = (f"{ref} = getelementptr{' inbounds' if inbounds else ''} {source_etype.s}, "
+                  f"{ptr.type.s} {ptr.ref}, {idx}")
+        i.md = None
         i.source_etype = source_etype
         i.inbounds = inbounds
         self._ins(i)
@@ -1260,14 +1302,34 @@ class IRBuilder:
 
     # --- terminators ----------------------------------------------------------------------------
     def branch(self, target):
-        return self._terminate(_mk(Branch, self.block, _VOID, "", "br", (target,),
-                                   f"br label {target.ref}"))
+        blk = self.block
+        assert blk.terminator is None, "block already terminated"
+        i = _new(Branch)
+        i.parent = blk
+        i.type = _VOID
+        i.ref = ""
+        i.opname = "br"
+        i.operands = (target,)
+        i.text = f"br label {target.ref}"
+        i.md = None
+        blk.terminator = i
+        self._ins(i)
+        return i
 
     def cbranch(self, cond, truebr, falsebr):
-        return self._terminate(_mk(ConditionalBranch, self.block, _VOID, "", "br",
-                                   (cond, truebr, falsebr),
-                                   f"br {cond.type.s} {cond.ref}, label {truebr.ref}, "
-                                   f"label {falsebr.ref}"))
+        blk = self.block
+        assert blk.terminator is None, "block already terminated"
+        i = _new(ConditionalBranch)
+        i.parent = blk
+        i.type = _VOID
+        i.ref = ""
+        i.opname = "br"
+        i.operands = (cond, truebr, falsebr)
+        i.text = f"br {cond.type.s} {cond.ref}, label {truebr.ref}, label {falsebr.ref}"
+        i.md = None
+        blk.terminator = i
+        self._ins(i)
+        return i
 
     def switch(self, value, default):
         i = _new(SwitchInstr)
@@ -1330,10 +1392,10 @@ class IRBuilder:
         return self.call(InlineAsm(ftype, asm, constraint, side_effect), args, name)
 
     def load_reg(self, reg_type, reg_name, name=""):
-        return self.asm(FunctionType(reg_type, []), "", "={%s}" % reg_name, [], False, name)
+        return self.asm(FunctionType(reg_type, []), "", f"={{{reg_name}}}", [], False, name)
 
     def store_reg(self, value, reg_type, reg_name, name=""):
-        return self.asm(FunctionType(_VOID, [reg_type]), "", "{%s}" % reg_name, [value], True,
+        return self.asm(FunctionType(_VOID, [reg_type]), "", f"{{{reg_name}}}", [value], True,
                         name)
 
     # --- vectors and aggregates -----------------------------------------------------------------
@@ -1483,8 +1545,8 @@ class Module:
         return self.namedmetadata[name]
 
     def __str__(self) -> str:
-        out = [f'; ModuleID = "{self.name}"\ntarget triple = "{self.triple}"\n'
-               f'target datalayout = "{self.data_layout}"\n\n']
+        out = [(f'; ModuleID = "{self.name}"\ntarget triple = "{self.triple}"\n'
+                f'target datalayout = "{self.data_layout}"\n\n')]
         for g in self.globals.values():
             g._emit(out)
             out.append("\n")
