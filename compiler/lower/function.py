@@ -14,8 +14,8 @@ hot path carries a compare and a rarely-taken branch.
 The load witness.  With guard pages a Wasm load traps by faulting, but to LLVM a load has no side
 effect: one whose value ends up unused (dropped, stored to a dead local, folded away by a constant
 `select`, narrowed by a `wrap`) is deleted or shrunk, and its out-of-bounds trap with it.  So every
-linear-memory load is also added, at full width, into a per-function 64-bit sum (`witness`, an
-alloca that mem2reg turns into a register), and every exit -- each return, each trap block, and
+linear-memory load is also added, at full width, into a per-function sum (`witness`: allocas
+that mem2reg turns into registers, one per width), and every exit -- each return, each trap block, and
 each call, since a callee may trap and never come back -- adds the sum into
 `instance->load_witness`.  The load's value is then always used, at the cost of
 an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm alternatives,
@@ -58,6 +58,8 @@ class Frame:
         return self.blocktype.params if self.kind == "loop" else self.blocktype.results
 
 
+WITNESS_TYPES = {"i32": T.I32, "i64": T.I64, "v128": T.V128}
+
 Handler = Callable[["FunctionLowerer", Instr], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -91,12 +93,14 @@ class FunctionLowerer:
         for i in range(len(params), len(self.local_types)):
             self.b.store(T.zero_value(self.local_types[i]), self.locals[i])
         # The load witness (see the module docstring); none is needed when every access is checked.
-        self.witness_slots: tuple[ir.AllocaInstr, ir.AllocaInstr] | None = None
+        # One accumulator per width, so that a vectorised loop of 32-bit loads sums <4 x i32>
+        # lanes rather than widening each lane to i64; unused ones fold away.
+        self.witness_slots: dict[str, ir.AllocaInstr] | None = None
         if ml.has_memory and not ml.bounds_checks:
-            self.witness_slots = (self.b.alloca(T.I64, name="witness"),
-                                  self.b.alloca(T.V128, name="witness.v128"))
-            self.b.store(ir.Constant(T.I64, 0), self.witness_slots[0])
-            self.b.store(T.zero_value("v"), self.witness_slots[1])
+            self.witness_slots = {}
+            for key, t in WITNESS_TYPES.items():
+                slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
+                self.b.store(T.zero_of(t), slot)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
         self.mem_base = None
         if ml.has_memory:
@@ -154,34 +158,41 @@ class FunctionLowerer:
         b = self.b
         t = v.type
         if isinstance(t, ir.VectorType):
-            slot, wide = self.witness_slots[1], T.V128
-            bits = v if t == T.V128 else b.bitcast(v, T.V128)
-        else:
-            slot, wide = self.witness_slots[0], T.I64
-            if isinstance(t, ir.FloatType):
-                bits = b.zext(b.bitcast(v, T.I32), T.I64)
-            elif isinstance(t, ir.DoubleType):
-                bits = b.bitcast(v, T.I64)
+            if t.count * t.element.width == 64:  # v128.load8x8_s and friends read 64 bits
+                key, bits = "i64", b.bitcast(v, T.I64)
             else:
-                bits = v if t == T.I64 else b.zext(v, T.I64)
+                key = "v128"
+                bits = v if t == T.V128 else b.bitcast(v, T.V128)
+        elif isinstance(t, ir.FloatType):
+            key, bits = "i32", b.bitcast(v, T.I32)
+        elif isinstance(t, ir.DoubleType):
+            key, bits = "i64", b.bitcast(v, T.I64)
+        elif t.width == 64:
+            key, bits = "i64", v
+        else:
+            key = "i32"
+            bits = v if t.width == 32 else b.zext(v, T.I32)
+        slot, wide = self.witness_slots[key], WITNESS_TYPES[key]
         b.store(b.add(b.load(slot, typ=wide), bits, name="witness"), slot)
 
     def flush_witness(self, b: ir.IRBuilder, reset: bool = False) -> None:
         """At an exit: `instance->load_witness += witness`, which no optimisation may drop.
-        Before a call (`reset`), the sum restarts from zero so each load is counted once."""
+        Before a call (`reset`), the sums restart from zero so each load is counted once."""
         if self.witness_slots is None:
             return
-        scalar, vector = self.witness_slots
-        vec = b.load(vector, typ=T.V128)
-        total = b.add(b.load(scalar, typ=T.I64), b.add(b.extract_element(vec, ir.Constant(T.I32, 0)),
-                                                        b.extract_element(vec, ir.Constant(T.I32, 1))))
+        slots = self.witness_slots
+        vec = b.load(slots["v128"], typ=T.V128)
+        total = b.add(b.zext(b.load(slots["i32"], typ=T.I32), T.I64),
+                      b.load(slots["i64"], typ=T.I64))
+        total = b.add(total, b.add(b.extract_element(vec, ir.Constant(T.I32, 0)),
+                                   b.extract_element(vec, ir.Constant(T.I32, 1))))
         ptr = self.field_ptr_with(b, self.ctx, T.INST_LOAD_WITNESS)
         old = b.load(ptr, typ=T.I64)
         old.set_metadata("tbaa", self.ml.tbaa["runtime"])
         b.store(b.add(old, total), ptr).set_metadata("tbaa", self.ml.tbaa["runtime"])
         if reset:
-            b.store(ir.Constant(T.I64, 0), scalar)
-            b.store(T.zero_value("v"), vector)
+            for key, slot in slots.items():
+                b.store(T.zero_of(WITNESS_TYPES[key]), slot)
 
     def field_ptr_with(self, b: ir.IRBuilder, base: ir.Value, offset: int) -> ir.Value:
         return b.gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8)

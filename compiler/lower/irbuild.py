@@ -744,7 +744,28 @@ class InlineAsm(Value):
 class Instruction(Value):
     """An instruction; `text` is its whole line (without indentation), metadata included."""
 
-    __slots__ = ("md", "operands", "opname", "parent", "ref", "text", "type")
+    # Operands: one or two in `_a`/`_b` (`_b` None for one), otherwise `_a` None and a tuple in
+    # `_ops`.  Slots instead of a tuple per instruction: one GC-tracked object fewer for the
+    # common shapes, and the cyclic GC's share of the front end is large.
+    __slots__ = ("_a", "_b", "_ops", "md", "opname", "parent", "ref", "text", "type")
+
+    @property
+    def operands(self) -> tuple:
+        a = self._a
+        if a is None:
+            return self._ops
+        b = self._b
+        return (a,) if b is None else (a, b)
+
+    @operands.setter
+    def operands(self, ops) -> None:
+        ops = tuple(ops)
+        if 1 <= len(ops) <= 2 and all(x is not None for x in ops):
+            self._a = ops[0]
+            self._b = ops[1] if len(ops) == 2 else None
+        else:
+            self._a = None
+            self._ops = ops
 
     @property
     def name(self) -> str:
@@ -823,7 +844,8 @@ class CastInstr(Instruction):
         self.type = typ
         self.ref = ref
         self.opname = op
-        self.operands = (val,)
+        self._a = val
+        self._b = None
         self.text = f"{ref} = {op} {val.type.s} {val.ref} to {typ.s}"
         self.md = None
 
@@ -1022,7 +1044,8 @@ def _binop(opname: str):
         i.type = ty
         i.ref = ref
         i.opname = opname
-        i.operands = (lhs, rhs)
+        i._a = lhs
+        i._b = rhs
         if flags:
             i.text = f"{ref} = {opname} {' '.join(flags)} {ty.s} {lhs.ref}, {rhs.ref}"
         else:
@@ -1047,7 +1070,8 @@ def _castop(opname: str):
         i.type = typ
         i.ref = ref
         i.opname = opname
-        i.operands = (val,)
+        i._a = val
+        i._b = None
         i.text = f"{ref} = {opname} {val.type.s} {val.ref} to {typ.s}"
         i.md = None
         self._ins(i)
@@ -1069,7 +1093,8 @@ def _cmpop(cls, opname: str, preds: dict, prefix: str):
         i.type = VectorType(_I1, t.count) if t.__class__ is VectorType else _I1
         i.ref = ref
         i.opname = opname
-        i.operands = (lhs, rhs)
+        i._a = lhs
+        i._b = rhs
         if flags:
             i.text = f"{ref} = {opname} {' '.join(flags)} {pred} {t.s} {lhs.ref}, {rhs.ref}"
         else:
@@ -1246,7 +1271,8 @@ class IRBuilder:
         i.type = typ
         i.ref = ref
         i.opname = "load"
-        i.operands = (ptr,)
+        i._a = ptr
+        i._b = None
         if align is None:
             i.text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}"
         else:
@@ -1262,7 +1288,8 @@ class IRBuilder:
         i.type = _VOID
         i.ref = ""
         i.opname = "store"
-        i.operands = (value, ptr)
+        i._a = value
+        i._b = ptr
         if align is None:
             i.text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}"
         else:
@@ -1281,17 +1308,20 @@ class IRBuilder:
         n = fn._n
         fn._n = n + 1
         ref = f"{_HEADS.get(name) or _head(name)}{n}"
+        i = _new(GEPInstr)
         if len(indices) == 1:
             x = indices[0]
             idx = f"{x.type.s} {x.ref}"
+            i._a = ptr
+            i._b = x
         else:
             idx = ", ".join([f"{x.type.s} {x.ref}" for x in indices])
-        i = _new(GEPInstr)
+            i._a = None
+            i._ops = (ptr, *indices)
         i.parent = self.block
         i.type = ptr.type
         i.ref = ref
         i.opname = "getelementptr"
-        i.operands = (ptr, *indices)
         i.text = (f"{ref} = getelementptr{' inbounds' if inbounds else ''} {source_etype.s}, "
                   f"{ptr.type.s} {ptr.ref}, {idx}")
         i.md = None
@@ -1309,7 +1339,8 @@ class IRBuilder:
         i.type = _VOID
         i.ref = ""
         i.opname = "br"
-        i.operands = (target,)
+        i._a = target
+        i._b = None
         i.text = f"br label {target.ref}"
         i.md = None
         blk.terminator = i
@@ -1324,7 +1355,8 @@ class IRBuilder:
         i.type = _VOID
         i.ref = ""
         i.opname = "br"
-        i.operands = (cond, truebr, falsebr)
+        i._a = None
+        i._ops = (cond, truebr, falsebr)
         i.text = f"br {cond.type.s} {cond.ref}, label {truebr.ref}, label {falsebr.ref}"
         i.md = None
         blk.terminator = i
@@ -1337,7 +1369,8 @@ class IRBuilder:
         i.type = _VOID
         i.ref = ""
         i.opname = "switch"
-        i.operands = (value,)
+        i._a = value
+        i._b = None
         i.md = None
         i.default = default
         i.cases = []
@@ -1454,7 +1487,8 @@ class IRBuilder:
         i.type = typ
         i.ref = self._ref(name)
         i.opname = "phi"
-        i.operands = ()
+        i._a = None
+        i._ops = ()
         i.md = None
         i.incomings = []
         self._ins(i)

@@ -64,6 +64,13 @@ def zero_value(t: str) -> ir.Constant:
     return ir.Constant(ty, 0)
 
 
+def zero_of(ty: ir.Type) -> ir.Constant:
+    """Zero of an integer or V128 type."""
+    if ty == V128:
+        return ir.Constant(V128, [ir.Constant(I64, 0), ir.Constant(I64, 0)])
+    return ir.Constant(ty, 0)
+
+
 def func_llvm_type(params: str, results: str) -> ir.FunctionType:
     """Native signature of a Wasm function: the instance first, several results as a struct."""
     return ir.FunctionType(result_type(results), [PTR] + [LLVM_TYPE[t] for t in params])
