@@ -7,7 +7,7 @@ same host functions (`host_behaviour`): imports named `trap*` raise a host trap,
 function import is logged and returns zeros.
 
 wasmtime (the oracle) runs in-process with fuel, so an infinite loop ends as a `hang`.  wasmc runs in
-a subprocess (`fuzz.worker`) under a wall-clock timeout: a module may loop forever, and a wasmc bug
+a forked child under a wall-clock timeout: a module may loop forever, and a wasmc bug
 may crash the process (a fault outside the guard region kills it instead of trapping).
 
 Trap kinds differ in naming between the engines; both map onto the classes in `TRAP_CLASSES`.
@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -223,7 +223,7 @@ def run_wasmtime(wasm: bytes, plan: list[Call], fuel: int = FUEL_PER_CALL) -> Ou
 
 # --- wasmc ------------------------------------------------------------------------------------------
 def run_wasmc(wasm: bytes, plan: list[Call]) -> Outcome:
-    """In this process: compile with wasmc and run the plan (used by fuzz.worker)."""
+    """In this process: compile with wasmc and run the plan (the forked child of run_wasmc_isolated)."""
     from wasmc.driver import build_shared
     from wasmc.errors import LinkError, WasmcError
     from wasmc.module import ExternKind
@@ -286,17 +286,66 @@ def _limit_child() -> None:
 
 
 def run_wasmc_isolated(wasm: bytes, plan: list[Call], timeout: float = 60.0) -> Outcome:
-    """`run_wasmc` in a fresh subprocess; a timeout or a dead process becomes the outcome's status."""
-    payload = json.dumps({"wasm": wasm.hex(), "plan": [[c.export, c.args] for c in plan]})
-    env = dict(os.environ, PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    try:
-        proc = subprocess.run([sys.executable, "-m", "fuzz.worker"], input=payload, capture_output=True,
-                              text=True, timeout=timeout, env=env, cwd=REPO, preexec_fn=_limit_child,
-                              check=False)
-    except subprocess.TimeoutExpired:
+    """`run_wasmc` in a forked child; a timeout or a dead child becomes the outcome's status.
+
+    A fork of this (already importing) process rather than a fresh interpreter: the child starts in
+    milliseconds instead of the ~0.8 s that importing llvmlite and wasmc again would cost, which
+    was half of the fuzzer's time per module.  The child touches nothing of wasmtime's."""
+    import select
+    import signal
+    import tempfile
+    import traceback
+
+    from wasmc import runtime as _preload  # noqa: F401 - import before fork, once per process
+
+    r, w = os.pipe()
+    err = tempfile.TemporaryFile()
+    pid = os.fork()
+    if pid == 0:  # the child: run, write one JSON line, leave without Python's cleanup
+        try:
+            os.close(r)
+            os.dup2(err.fileno(), 2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            _limit_child()
+            try:
+                outcome = run_wasmc(wasm, plan)
+            except Exception:  # noqa: BLE001 - any escape is a finding, reported not raised
+                tb = traceback.format_exc().strip().splitlines()
+                outcome = Outcome("error", "\n".join(tb[-8:]))
+            data = outcome.to_json().encode()
+            while data:
+                data = data[os.write(w, data):]
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([r], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(r, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(r)
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if timed_out:
+        err.close()
         return Outcome("timeout", f"wasmc did not finish in {timeout:.0f} s")
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        return Outcome("crash", f"worker exit status {proc.returncode}\n{tail}")
-    return Outcome.from_json(lines[-1])
+    out = b"".join(chunks).decode(errors="replace").strip()
+    if status != 0 or not out:
+        err.seek(0)
+        tail = "\n".join(err.read().decode(errors="replace").strip().splitlines()[-6:])
+        err.close()
+        return Outcome("crash", f"worker exit status {os.waitstatus_to_exitcode(status)}\n{tail}")
+    err.close()
+    return Outcome.from_json(out)
