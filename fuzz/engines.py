@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -299,7 +298,7 @@ def run_wasmc_isolated(wasm: bytes, plan: list[Call], timeout: float = 60.0) -> 
     from wasmc import runtime as _preload  # noqa: F401 - import before fork, once per process
 
     r, w = os.pipe()
-    err = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - closed on each parent path; the child _exits
     pid = os.fork()
     if pid == 0:  # the child: run, write one JSON line, leave without Python's cleanup
         try:
