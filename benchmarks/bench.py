@@ -44,8 +44,9 @@ WABT_RT = Path("/usr/share/wabt/wasm2c")
 
 CLANG = "clang-16"
 NATIVE_FLAGS = ["-O2"]
+NATIVE_HOST_FLAGS = ["-O2", "-march=native"]  # what wasmc targets by default: the same CPU
 WASM_FLAGS = ["--target=wasm32-wasi", "--sysroot=/usr", "-O2"]   # Debian's wasi-libc lives in /usr
-ENGINES = ("native", "wasmc", "wasmtime", "wasm2c")             # interleaved at full size
+ENGINES = ("native", "native-host", "wasmc", "wasmtime", "wasm2c")  # interleaved at full size
 RUN_TIMEOUT = 300
 
 
@@ -106,8 +107,8 @@ def run_tool(cmd: list[str], cwd: Path | None = None) -> tuple[float, str]:
     return secs, proc.stderr
 
 
-def build_native(p: Program, out: Path) -> float:
-    return run_tool([CLANG, *NATIVE_FLAGS, str(p.source), "-o", str(out), "-lm"])[0]
+def build_native(p: Program, out: Path, flags: list[str] = NATIVE_FLAGS) -> float:
+    return run_tool([CLANG, *flags, str(p.source), "-o", str(out), "-lm"])[0]
 
 
 def build_wasm(p: Program, out: Path) -> float:
@@ -252,6 +253,7 @@ def build_all(progs: list[Program], log) -> list[Result]:
         log(f"build {p.name}")
         try:
             r.compile["native"] = {"clang": build_native(p, d / "native")}
+            build_native(p, d / "native-host", NATIVE_HOST_FLAGS)
             r.compile["wasm"] = {"clang": build_wasm(p, wasm)}
             build_wasm_reactor(p, d / "reactor.wasm", p.interp)
         except ToolError as e:
@@ -291,6 +293,7 @@ def commands(r: Result, size: int) -> dict[str, list[str]]:
     d = BUILD / r.program.name
     return {
         "native": [str(d / "native"), str(size)],
+        "native-host": [str(d / "native-host"), str(size)],
         "wasmc": [str(d / "wasmc"), str(size)],
         "wasmtime": [sys.executable, str(WASMTIME_RUNNER), str(d / "wasmtime.cwasm"), str(size)],
         "wasm2c": [str(d / "wasm2c"), str(size)],
@@ -393,9 +396,9 @@ def cpu_ratio(r: Result, engine: str, startup_cpu: float) -> float | None:
 
 
 def timing_table(results: list[Result], startup: float) -> str:
-    head = ("| program | native s | wasmc s | wasmc ×native | wasmtime s | wasmtime ×native | "
-            "wasm2c s | wasm2c ×native | wasm-interp ×native (size) |")
-    lines = [head, "|" + "---|" * 9]
+    head = ("| program | native s | native -march=native s | ×native | wasmc s | wasmc ×native | "
+            "wasmtime s | wasmtime ×native | wasm2c s | wasm2c ×native | wasm-interp ×native (size) |")
+    lines = [head, "|" + "---|" * 11]
     ratios: dict[str, list[float]] = {e: [] for e in (*ENGINES[1:], "interp")}
     for r in results:
         nat = r.median("native")
@@ -428,7 +431,7 @@ def timing_table(results: list[Result], startup: float) -> str:
 
 def cpu_table(results: list[Result], startup_cpu: float) -> str:
     """Ratios of median user+system CPU time: less sensitive to other load than wall time."""
-    lines = ["| program | wasmc | wasmtime | wasm2c |", "|---|---|---|---|"]
+    lines = ["| program | native -march=native | wasmc | wasmtime | wasm2c |", "|---|---|---|---|---|"]
     ratios: dict[str, list[float]] = {e: [] for e in ENGINES[1:]}
     for r in results:
         cells = [r.program.name]
