@@ -525,4 +525,4 @@ def test_lowering_real_module_in_process():
     part = ML.lower_partitions(m, 1, 1 << 62)[0]
     assert isinstance(part.ir, ir.Module)
     llvm_mod = parse(ML.partition_ir_text(part))
-    assert llvm_mod.get_function("wasm:2:add") is not None
+    assert llvm_mod.get_function("wasm:1:add") is not None
