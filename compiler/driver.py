@@ -7,6 +7,8 @@ against the C runtime (see link.py).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import tempfile
@@ -107,7 +109,7 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     then merged into one relocatable object; IR and assembly output come from one partition."""
     times = times or PhaseTimes()
     if emit in ("llvm", "asm"):
-        with _Timer(times, "lower") as t:
+        with _Timer(times, "lower") as t, _no_gc():
             part = lower_partitions(module, 1, 1 << 62, bounds_checks=opts.bounds_checks)[0]
             text = partition_ir_text(part)
             t.note = f"{len(module.codes)} functions, {len(text)} chars of IR"
@@ -150,13 +152,29 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
 _FORK_SHARED: dict[str, Module] = {}
 
 
+@contextlib.contextmanager
+def _no_gc():
+    """Lowering allocates millions of objects and frees almost none until the partition is done,
+    so each of Python's full collections rescans the decoded module and the growing IR for
+    nothing (measured: 4.4 of 7.6 s on a 0.8M-instruction module).  Reference counting still
+    frees what it can; the cyclic collector waits until the end."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _lower_and_compile(opts: Options, jobs: int, k: int):
     """One back-end process: lower partition k, optimise and code-generate it."""
     module = _FORK_SHARED["module"]
     t0 = time.perf_counter()
-    part = lower_partitions(module, jobs, opts.giant_threshold, only=k,
-                            bounds_checks=opts.bounds_checks)[k]
-    text = partition_ir_text(part)
+    with _no_gc():
+        part = lower_partitions(module, jobs, opts.giant_threshold, only=k,
+                                bounds_checks=opts.bounds_checks)[k]
+        text = partition_ir_text(part)
     lower_secs = time.perf_counter() - t0
     level = opts.opt_level if part.opt_level is None else min(part.opt_level, opts.opt_level)
     obj, opt_secs, cg_secs = backend.compile_one((text, level, opts.target_cpu))

@@ -9,7 +9,7 @@ before calling through the record.
 
 from __future__ import annotations
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from . import types as T
 from .function import HANDLERS, Frame, FunctionLowerer

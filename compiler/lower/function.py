@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from ..module import BlockType, Instr
 from . import types as T

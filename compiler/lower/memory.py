@@ -11,7 +11,7 @@ bulk-memory and table instructions call the runtime, which checks bounds exactly
 
 from __future__ import annotations
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from ..opcodes import OPS, Kind
 from . import types as T

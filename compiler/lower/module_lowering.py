@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..opcodes import BY_NAME
@@ -43,6 +43,10 @@ class _IndirectCallee:
 # Below this many instructions per partition, splitting costs more (lost inlining, process start)
 # than parallel code generation gains.
 MIN_PARTITION_INSTRS = 20000
+# Above this many, a module gets more partitions than back-end processes (they queue for them), so
+# that one process never holds the IR of a huge module at once: memory stays bounded by the
+# partition size times the number of processes, not by the module size.
+MAX_PARTITION_INSTRS = 400_000
 
 CODE_SECTION = "wasmc_text"  # a C identifier, so the linker defines __start_/__stop_ symbols
 
@@ -221,7 +225,8 @@ class ModuleLowerer:
         sizes = sorted(((len(c.body), base + i) for i, c in enumerate(m.codes)), reverse=True)
         total = sum(n for n, _ in sizes)
         # Small modules stay in one partition: splitting costs inlining and process start-up.
-        wanted = max(1, min(partitions, total // MIN_PARTITION_INSTRS))
+        wanted = max(1, min(partitions, total // MIN_PARTITION_INSTRS),
+                     -(-total // MAX_PARTITION_INSTRS))
         while len(self.parts) < wanted:
             self.new_partition()
         load = [0] * len(self.parts)

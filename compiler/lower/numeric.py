@@ -10,7 +10,7 @@ float-to-int conversions check NaN and range before `fptosi`/`fptoui`.
 
 from __future__ import annotations
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from ..opcodes import OPS, Kind
 from . import types as T

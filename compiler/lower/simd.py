@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from ..module import Instr
 from ..opcodes import OPS, Kind

@@ -6,7 +6,7 @@ to wasmc_rt.h has exactly one counterpart in the compiler.
 
 from __future__ import annotations
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from ..traps import (  # noqa: F401  (re-exported: handlers use T.TRAP_*)
     TRAP_INDIRECT_CALL_TYPE,

@@ -8,7 +8,7 @@ funcref value is a pointer to a `wasmc_funcref` record; `ref.func i` is `instanc
 
 from __future__ import annotations
 
-from llvmlite import ir
+from . import irbuild as ir
 
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
