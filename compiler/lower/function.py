@@ -59,6 +59,7 @@ class Frame:
 
 
 WITNESS_TYPES = {"i32": T.I32, "i64": T.I64, "v128": T.V128}
+WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes loaded
 
 Handler = Callable[["FunctionLowerer", Instr], None]
 HANDLERS: dict[str, Handler] = {}
@@ -66,7 +67,7 @@ HANDLERS: dict[str, Handler] = {}
 
 class FunctionLowerer:
     def __init__(self, ml: ModuleLowerer, fn: ir.Function, params: str, results: str, locals_: str,
-                 body: list[Instr], has_calls: bool):
+                 body: list[Instr], has_calls: bool, witness: set[str] = frozenset()):
         self.ml = ml
         self.module = ml.module
         self.fn = fn
@@ -95,10 +96,13 @@ class FunctionLowerer:
         # The load witness (see the module docstring); none is needed when every access is checked.
         # One accumulator per width, so that a vectorised loop of 32-bit loads sums <4 x i32>
         # lanes rather than widening each lane to i64; unused ones fold away.
+        # `witness` names the widths the body's loads need (WITNESS_KEY), so a function without
+        # loads carries no witness code at all.
         self.witness_slots: dict[str, ir.AllocaInstr] | None = None
-        if ml.has_memory and not ml.bounds_checks:
+        if witness and ml.has_memory and not ml.bounds_checks:
             self.witness_slots = {}
-            for key, t in WITNESS_TYPES.items():
+            for key in sorted(witness):
+                t = WITNESS_TYPES[key]
                 slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
                 self.b.store(T.zero_of(t), slot)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
@@ -181,11 +185,18 @@ class FunctionLowerer:
         if self.witness_slots is None:
             return
         slots = self.witness_slots
-        vec = b.load(slots["v128"], typ=T.V128)
-        total = b.add(b.zext(b.load(slots["i32"], typ=T.I32), T.I64),
-                      b.load(slots["i64"], typ=T.I64))
-        total = b.add(total, b.add(b.extract_element(vec, ir.Constant(T.I32, 0)),
-                                   b.extract_element(vec, ir.Constant(T.I32, 1))))
+        parts = []
+        if "i32" in slots:
+            parts.append(b.zext(b.load(slots["i32"], typ=T.I32), T.I64))
+        if "i64" in slots:
+            parts.append(b.load(slots["i64"], typ=T.I64))
+        if "v128" in slots:
+            vec = b.load(slots["v128"], typ=T.V128)
+            parts.append(b.extract_element(vec, ir.Constant(T.I32, 0)))
+            parts.append(b.extract_element(vec, ir.Constant(T.I32, 1)))
+        total = parts[0]
+        for p in parts[1:]:
+            total = b.add(total, p)
         ptr = self.field_ptr_with(b, self.ctx, T.INST_LOAD_WITNESS)
         old = b.load(ptr, typ=T.I64)
         old.set_metadata("tbaa", self.ml.tbaa["runtime"])

@@ -25,7 +25,7 @@ from ..module import ExternKind, Instr, Module, SegmentMode
 from ..opcodes import BY_NAME
 from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
 from . import types as T
-from .function import FunctionLowerer
+from .function import WITNESS_KEY, FunctionLowerer
 
 
 class _IndirectCallee:
@@ -250,9 +250,12 @@ class ModuleLowerer:
                 continue
             self.cur = self.parts[self.owner.get(idx, 0)]
             ft = m.types[m.funcs[i]]
-            has_calls = any(ins.op.name in ("call", "call_indirect") for ins in code.body)
+            ops = {ins.op for ins in code.body}
+            has_calls = any(op.name in ("call", "call_indirect") for op in ops)
+            # Which load-witness widths this body needs (function.py): none without loads.
+            witness = {WITNESS_KEY[op.mem_bytes] for op in ops if ".load" in op.name}
             fl = FunctionLowerer(self, self.func(idx), ft.params, ft.results, code.local_types(),
-                                 code.body, has_calls)
+                                 code.body, has_calls, witness)
             fl.lower_body()
         self.cur = self.parts[0]
 
