@@ -226,7 +226,8 @@ class ModuleLowerer:
         total = sum(n for n, _ in sizes)
         # Small modules stay in one partition: splitting costs inlining and process start-up.
         wanted = max(1, min(partitions, total // MIN_PARTITION_INSTRS),
-                     min(len(sizes), -(-total // MAX_PARTITION_INSTRS)))
+                     -(-total // MAX_PARTITION_INSTRS))
+        wanted = min(wanted, max(1, len(sizes)))  # never an empty partition
         while len(self.parts) < wanted:
             self.new_partition()
         load = [0] * len(self.parts)
