@@ -15,6 +15,8 @@ Trap kinds differ in naming between the engines; both map onto the classes in `T
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import json
 import os
 import resource
@@ -61,6 +63,29 @@ class CallResult:
     detail: str = ""
 
 
+BIG_MEMORY = 64 << 20  # above this, a final memory is compared by per-MiB digests, not bytes
+DIGEST_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BigMemory:
+    """A final memory too big to ship between processes (a module that grew to gigabytes would
+    need a multi-gigabyte JSON message): its size and a SHA-256 per MiB.  NaN payloads, which
+    `values.memory_diff` excuses byte by byte, are not excused here."""
+
+    size: int
+    digests: tuple[str, ...]
+
+
+def memory_snapshot(view) -> bytes | BigMemory:
+    """The bytes of a final memory (any buffer), or their digests when it is big."""
+    mv = memoryview(view).cast("B")
+    if len(mv) <= BIG_MEMORY:
+        return bytes(mv)
+    return BigMemory(len(mv), tuple(hashlib.sha256(mv[i:i + DIGEST_CHUNK]).hexdigest()
+                                    for i in range(0, len(mv), DIGEST_CHUNK)))
+
+
 @dataclass
 class Outcome:
     """What one engine did with one module and plan.  `status` is "ok" unless the whole run failed:
@@ -71,18 +96,21 @@ class Outcome:
     start: CallResult | None = None  # instantiation (segments, start function)
     calls: list[CallResult] = field(default_factory=list)
     log: list = field(default_factory=list)  # [call index, import name, [[t, bits], ...]]
-    memories: dict = field(default_factory=dict)  # export name -> bytes (hex in JSON)
+    memories: dict = field(default_factory=dict)  # export name -> bytes (hex in JSON) | BigMemory
     globals: dict = field(default_factory=dict)  # export name -> [t, bits]
 
     def to_json(self) -> str:
         d = asdict(self)
-        d["memories"] = {k: v.hex() for k, v in self.memories.items()}
+        d["memories"] = {k: v.hex() if isinstance(v, bytes) else {"size": v.size, "digests": v.digests}
+                         for k, v in self.memories.items()}
         return json.dumps(d)
 
     @classmethod
     def from_json(cls, text: str) -> Outcome:
         d = json.loads(text)
-        d["memories"] = {k: bytes.fromhex(v) for k, v in d["memories"].items()}
+        d["memories"] = {k: bytes.fromhex(v) if isinstance(v, str)
+                         else BigMemory(v["size"], tuple(v["digests"]))
+                         for k, v in d["memories"].items()}
         d["start"] = CallResult(**d["start"]) if d["start"] else None
         d["calls"] = [CallResult(**c) for c in d["calls"]]
         return cls(**d)
@@ -212,7 +240,9 @@ def run_wasmtime(wasm: bytes, plan: list[Call], fuel: int = FUEL_PER_CALL) -> Ou
     for e in module.exports:
         ext = exports[e.name]
         if isinstance(ext, wasmtime.Memory):
-            out.memories[e.name] = bytes(ext.read(store, 0, ext.data_len(store)))
+            n = ext.data_len(store)
+            raw = (ctypes.c_ubyte * n).from_address(ctypes.addressof(ext.data_ptr(store).contents))
+            out.memories[e.name] = memory_snapshot(raw)
         elif isinstance(ext, wasmtime.Global):
             t = letter(ext.type(store).content)
             if t in "ilfd":
@@ -273,7 +303,7 @@ def run_wasmc(wasm: bytes, plan: list[Call]) -> Outcome:
     for e in module.exports:
         ext = inst.exports[e.name]
         if isinstance(ext, Memory):
-            out.memories[e.name] = bytes(ext.view())
+            out.memories[e.name] = memory_snapshot(ext.view())
         elif isinstance(ext, Global) and ext.valtype in "ilfd":
             out.globals[e.name] = [ext.valtype, ext.raw]
     return out

@@ -113,8 +113,17 @@ def _nan_window(a: bytes, b: bytes, i: int) -> bool:
     return False
 
 
-def memory_diff(expected: bytes, got: bytes, limit: int = 8) -> list[str]:
-    """Differences between two final memories, NaN-excused bytes left out; [] when they agree."""
+def memory_diff(expected, got, limit: int = 8) -> list[str]:
+    """Differences between two final memories, NaN-excused bytes left out; [] when they agree.
+    Big memories arrive as digests (engines.BigMemory): then the first differing MiB is named."""
+    if not isinstance(expected, bytes) or not isinstance(got, bytes):
+        if type(expected) is not type(got) or expected.size != got.size:
+            size = lambda m: m.size if hasattr(m, "size") else len(m)
+            return [f"memory size: expected {size(expected)} bytes, got {size(got)}"]
+        for k, (a, b) in enumerate(zip(expected.digests, got.digests)):
+            if a != b:
+                return [f"memory MiB {k} ({k << 20:#x}..) differs (compared by digest)"]
+        return []
     if len(expected) != len(got):
         return [f"memory size: expected {len(expected)} bytes, got {len(got)}"]
     out: list[str] = []
