@@ -4,20 +4,18 @@ shapes of immediates, and hostile input (truncations, byte flips, huge counts)."
 from __future__ import annotations
 
 import functools
-import os
 import random
-from pathlib import Path
 
 import pytest
 from wasmc.decode import _READERS, decode_module
 from wasmc.errors import DecodeError
 from wasmc.module import ExternKind, MemArg, SegmentMode
 from wasmc.opcodes import OPS
+from wasmc.wast.sexpr import Atom, Str, read
+from wast_forms import SPEC_DIR, module_arg, module_binary, module_kind, scripts, source
 
 wasmtime = pytest.importorskip("wasmtime")
 
-SPEC_DIR = Path(os.environ.get("WASMC_SPEC_DIR")
-                or Path(__file__).resolve().parents[1].parent / "shared" / "spec") / "core-2.0"
 HEADER = b"\x00asm\x01\x00\x00\x00"
 
 # (file, index among that file's assert_malformed binary modules) -> reason we differ.  Empty: every
@@ -25,147 +23,35 @@ HEADER = b"\x00asm\x01\x00\x00\x00"
 KNOWN_MISMATCHES: dict[tuple[str, int], str] = {}
 
 
-# --- a small .wast reader ------------------------------------------------------------------------
-
-class Node(list):
-    """An s-expression list, with the source span it came from."""
-
-    start = 0
-    end = 0
-
-
-def _read_string(src: str, i: int) -> tuple[bytes, int]:
-    """A wast string literal starting after its opening quote; returns its bytes and the index after
-    the closing quote."""
-    out = bytearray()
-    while True:
-        c = src[i]
-        if c == '"':
-            return bytes(out), i + 1
-        if c != "\\":
-            out += c.encode()
-            i += 1
-            continue
-        e = src[i + 1]
-        simple = {"n": b"\n", "t": b"\t", "r": b"\r", "\\": b"\\", "'": b"'", '"': b'"'}
-        if e in simple:
-            out += simple[e]
-            i += 2
-        elif e == "u":
-            close = src.index("}", i)
-            out += chr(int(src[i + 3:close], 16)).encode()
-            i = close + 1
-        else:
-            out.append(int(src[i + 1:i + 3], 16))
-            i += 3
-
-
-def parse_wast(src: str) -> list:
-    """Top-level s-expressions: Node lists of atoms (str) and string literals (bytes)."""
-    stack: list[Node] = [Node()]
-    i, n = 0, len(src)
-    while i < n:
-        c = src[i]
-        if c == "(" and src.startswith("(;", i):
-            depth, i = 1, i + 2
-            while depth:
-                if src.startswith("(;", i):
-                    depth, i = depth + 1, i + 2
-                elif src.startswith(";)", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-        elif c == "(":
-            node = Node()
-            node.start = i
-            stack.append(node)
-            i += 1
-        elif c == ")":
-            node = stack.pop()
-            node.end = i + 1
-            stack[-1].append(node)
-            i += 1
-        elif src.startswith(";;", i):
-            j = src.find("\n", i)
-            i = n if j < 0 else j
-        elif c in " \t\r\n":
-            i += 1
-        elif c == '"':
-            s, i = _read_string(src, i + 1)
-            stack[-1].append(s)
-        else:
-            j = i
-            while j < n and src[j] not in ' \t\r\n()";':
-                j += 1
-            stack[-1].append(src[i:j])
-            i = j
-    assert len(stack) == 1, "unbalanced parentheses"
-    return stack[0]
-
-
-def module_binary(node) -> bytes | None:
-    """The bytes of `(module $id? binary "..."*)`, or None for any other form."""
-    if not isinstance(node, list) or not node or node[0] != "module":
-        return None
-    rest = node[1:]
-    if rest and isinstance(rest[0], str) and rest[0].startswith("$"):
-        rest = rest[1:]
-    if not rest or rest[0] != "binary":
-        return None
-    return b"".join(rest[1:])
-
-
-def is_text_module(node) -> bool:
-    return (isinstance(node, list) and bool(node) and node[0] == "module"
-            and not any(a in ("binary", "quote") for a in node[1:3] if isinstance(a, str)))
-
-
-def spec_files() -> list[Path]:
-    if not SPEC_DIR.is_dir():
-        return []
-    return sorted(SPEC_DIR.glob("*.wast"))
-
-
 def collect():
     """(malformed cases, binary modules that must decode, text module sources)."""
     malformed, good, texts = [], [], []
-    for path in spec_files():
-        src = path.read_text()
+    for name, src, forms in scripts():
         count = 0
-        for cmd in parse_wast(src):
-            if not isinstance(cmd, list) or not cmd:
-                continue
-            head = cmd[0]
-            if head == "module":
-                binary = module_binary(cmd)
+        for cmd in forms:
+            module = cmd if cmd.head == "module" else module_arg(cmd)
+            if cmd.head == "assert_malformed":
+                binary = module_binary(module)
                 if binary is not None:
-                    good.append((path.name, cmd.start, binary))
-                elif is_text_module(cmd):
-                    texts.append((path.name, cmd.start, src[cmd.start:cmd.end]))
-            elif head == "assert_malformed":
-                binary = module_binary(cmd[1])
-                if binary is not None:
-                    malformed.append((path.name, count, binary, cmd[2].decode()))
+                    malformed.append((name, count, binary, cmd.items[2].value.decode()))
                     count += 1
-            elif head != "assert_invalid" and len(cmd) > 1 and isinstance(cmd[1], list):
-                # assert_unlinkable, assert_trap (module ...), ...: well-formed modules
-                binary = module_binary(cmd[1])
-                if binary is not None:
-                    good.append((path.name, cmd[1].start, binary))
-                elif is_text_module(cmd[1]):
-                    texts.append((path.name, cmd[1].start, src[cmd[1].start:cmd[1].end]))
-            if head == "assert_invalid" and is_text_module(cmd[1]):
-                texts.append((path.name, cmd[1].start, src[cmd[1].start:cmd[1].end]))
+            elif module_kind(module) == "binary" and cmd.head != "assert_invalid":
+                good.append((name, module.start, module_binary(module)))
+            elif module_kind(module) == "text":  # assert_invalid ones too: they are well-formed
+                texts.append((name, module.start, source(src, module)))
     return malformed, good, texts
 
 
-MALFORMED, GOOD, TEXTS = collect() if spec_files() else ([], [], [])
+MALFORMED, GOOD, TEXTS = collect()
 needs_spec = pytest.mark.skipif(not MALFORMED, reason=f"spec suite not found at {SPEC_DIR}")
 
 
 def test_scanner_decodes_escapes():
-    (cmd,) = parse_wast(r'(x "a\00\ff\n\t\\\'\"\u{e9}\u{1F600}" (; c (; n ;) ;) y) ;; z')
-    assert cmd == ["x", b"a\x00\xff\n\t\\'\"" + "é😀".encode(), "y"]
+    """The shared .wast reader (wasmc.wast.sexpr) the cases above are found with."""
+    (cmd,) = read(r'(x "a\00\ff\n\t\\\'\"\u{e9}\u{1F600}" (; c (; n ;) ;) y) ;; z')
+    assert [n.text if isinstance(n, Atom) else n.value for n in cmd.items] == [
+        "x", b"a\x00\xff\n\t\\'\"" + "é😀".encode(), "y"]
+    assert isinstance(cmd[1], Str) and (cmd.start, cmd.end, cmd.line) == (0, 56, 1)  # span: no comment
 
 
 # --- the spec suite ------------------------------------------------------------------------------
