@@ -36,12 +36,6 @@ def module_bytes(form: str) -> bytes:
     return bytes(wasmtime.wat2wasm(form if form.isascii() else to_text([node])))
 
 
-def written_plainly(text: str, form) -> bool:
-    """`(module` with nothing between: the case set of the regex scanner this file used to have, which
-    missed the two comment-split modules of comments.wast (lines 9 and 56; both validate)."""
-    return text.startswith("(module", form.start)
-
-
 def collect():
     invalid, valid = [], []
     for name, text, forms in scripts():
@@ -51,7 +45,7 @@ def collect():
             if form.head == "assert_invalid":
                 module = module_arg(form)
                 invalid.append(pytest.param(source(text, module), expected_message(form), key, id=case_id))
-            elif form.head == "module" and module_kind(form) != "quote" and written_plainly(text, form):
+            elif form.head == "module" and module_kind(form) != "quote":
                 valid.append(pytest.param(source(text, form), key, id=case_id))
             elif form.head in ("assert_unlinkable", "assert_trap", "assert_uninstantiable"):
                 # valid modules that fail only at link or instantiation time
