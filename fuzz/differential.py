@@ -209,7 +209,9 @@ def run_campaign(seed: int, count: int, which: str = "both", out: Path | None = 
     work = [(seed, i, which, out, timeout) for i in indices]
     results = []
     if jobs > 1 and len(work) > 1:
-        # fork: the children inherit the imported generators; wasmtime is only set up inside them
+        # fork: the children inherit the imported generators; wasmtime is only set up inside them.
+        # Only from a single-threaded process (the command line): forked from a threaded one (a
+        # pytest-xdist worker) the pool's children can inherit a held lock and hang.
         pool = multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=200)
         stream = pool.imap(_run_one_star, work, chunksize=1)
     else:

@@ -27,7 +27,7 @@ def known(diff: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def campaign():
-    return differential.run_campaign(SEED, COUNT, "both", out=None, timeout=60, verbose=False, jobs=2)
+    return differential.run_campaign(SEED, COUNT, "both", out=None, timeout=60, verbose=False)
 
 
 def test_differential_modules_ran(campaign):
