@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import resource
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -314,6 +315,26 @@ def _limit_child() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _run_wasmc_subprocess(wasm: bytes, plan: list[Call], timeout: float) -> Outcome:
+    """`run_wasmc` in a fresh interpreter (`fuzz.worker`): slower to start than a fork, but safe
+    from any process."""
+    import subprocess
+
+    payload = json.dumps({"wasm": wasm.hex(), "plan": [[c.export, c.args] for c in plan]})
+    env = dict(os.environ, PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "fuzz.worker"], input=payload, capture_output=True,
+                              text=True, timeout=timeout, env=env, cwd=REPO, preexec_fn=_limit_child,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return Outcome("timeout", f"wasmc did not finish in {timeout:.0f} s")
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+        return Outcome("crash", f"worker exit status {proc.returncode}\n{tail}")
+    return Outcome.from_json(lines[-1])
+
+
 def run_wasmc_isolated(wasm: bytes, plan: list[Call], timeout: float = 60.0) -> Outcome:
     """`run_wasmc` in a forked child; a timeout or a dead child becomes the outcome's status.
 
@@ -323,7 +344,13 @@ def run_wasmc_isolated(wasm: bytes, plan: list[Call], timeout: float = 60.0) -> 
     import select
     import signal
     import tempfile
+    import threading
     import traceback
+
+    if threading.active_count() > 1:
+        # Forked from a threaded process (a pytest-xdist worker) the child could inherit a lock
+        # another thread holds and hang: use a fresh interpreter there.
+        return _run_wasmc_subprocess(wasm, plan, timeout)
 
     from wasmc import runtime as _preload  # noqa: F401 - import before fork, once per process
 
