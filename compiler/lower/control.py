@@ -34,6 +34,9 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
     header = fl.fn.append_basic_block("loop")
     exit_block = fl.fn.append_basic_block("loop.end")
     params = fl.popn(len(bt.params))
+    # Loads before the loop reach a side effect before it starts: a loop that never ends (or runs
+    # long) would otherwise leave their witness dead, and LLVM would delete them and their traps.
+    fl.flush_witness(fl.b, reset=True)
     pred = fl.b.block
     fl.b.branch(header)
     fl.b.position_at_end(header)

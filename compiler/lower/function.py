@@ -16,8 +16,9 @@ effect: one whose value ends up unused (dropped, stored to a dead local, folded 
 `select`, narrowed by a `wrap`) is deleted or shrunk, and its out-of-bounds trap with it.  So every
 linear-memory load is also added, at full width, into a per-function sum (`witness`: allocas
 that mem2reg turns into registers, one per width), and every exit -- each return, each trap block, and
-each call, since a callee may trap and never come back -- adds the sum into
-`instance->load_witness`.  The load's value is then always used, at the cost of
+each call, since a callee may trap and never come back, and each loop entry, since a loop may never
+end -- adds the sum into `instance->load_witness`.  (A load inside a loop that never ends is
+still lost: its sum only leaves through the loop's exits.)  The load's value is then always used, at the cost of
 an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm alternatives,
 which also pin the load in place).  Addition, not xor, because `x ^ x` would cancel two loads of
 the same address; functions without loads fold the flush (`w += 0`) away.  Instruction handlers all share one signature,
