@@ -10,7 +10,6 @@ before calling through the record.
 from __future__ import annotations
 
 from . import irbuild as ir
-
 from . import types as T
 from .function import HANDLERS, Frame, FunctionLowerer
 

@@ -31,9 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import irbuild as ir
-
 from ..module import BlockType, Instr
+from . import irbuild as ir
 from . import types as T
 
 if TYPE_CHECKING:
@@ -129,10 +128,12 @@ class FunctionLowerer:
         return vals
 
     # --- helpers shared by handlers -------------------------------------------------------------
-    def field_ptr(self, base: ir.Value, offset: int, name: str = "") -> ir.Value:
+    def field_ptr(self, base: ir.Value, offset: int, name: str = "",
+                  b: ir.IRBuilder | None = None) -> ir.Value:
+        """`base + offset`, built with `b` (default: the current builder)."""
         if offset == 0:
             return base
-        return self.b.gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8,
+        return (b or self.b).gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8,
                           name=name)
 
     def load_rt(self, ptr: ir.Value, typ: ir.Type, name: str = "",
@@ -198,16 +199,13 @@ class FunctionLowerer:
         total = parts[0]
         for p in parts[1:]:
             total = b.add(total, p)
-        ptr = self.field_ptr_with(b, self.ctx, T.INST_LOAD_WITNESS)
+        ptr = self.field_ptr(self.ctx, T.INST_LOAD_WITNESS, b=b)
         old = b.load(ptr, typ=T.I64)
         old.set_metadata("tbaa", self.ml.tbaa["runtime"])
         b.store(b.add(old, total), ptr).set_metadata("tbaa", self.ml.tbaa["runtime"])
         if reset:
             for key, slot in slots.items():
                 b.store(T.zero_of(WITNESS_TYPES[key]), slot)
-
-    def field_ptr_with(self, b: ir.IRBuilder, base: ir.Value, offset: int) -> ir.Value:
-        return b.gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8)
 
     def trap_block(self, kind: int) -> ir.Block:
         blk = self.trap_blocks.get(kind)

@@ -11,9 +11,8 @@ bulk-memory and table instructions call the runtime, which checks bounds exactly
 
 from __future__ import annotations
 
-from . import irbuild as ir
-
 from ..opcodes import OPS, Kind
+from . import irbuild as ir
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
 

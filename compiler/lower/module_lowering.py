@@ -19,11 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import irbuild as ir
-
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..opcodes import BY_NAME
 from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
+from . import irbuild as ir
 from . import types as T
 from .function import WITNESS_KEY, FunctionLowerer
 

@@ -10,9 +10,8 @@ float-to-int conversions check NaN and range before `fptosi`/`fptoui`.
 
 from __future__ import annotations
 
-from . import irbuild as ir
-
 from ..opcodes import OPS, Kind
+from . import irbuild as ir
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
 

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import irbuild as ir
-
 from ..module import Instr
 from ..opcodes import OPS, Kind
+from . import irbuild as ir
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
 from .memory import effective_address

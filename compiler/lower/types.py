@@ -6,8 +6,6 @@ to wasmc_rt.h has exactly one counterpart in the compiler.
 
 from __future__ import annotations
 
-from . import irbuild as ir
-
 from ..traps import (  # noqa: F401  (re-exported: handlers use T.TRAP_*)
     TRAP_INDIRECT_CALL_TYPE,
     TRAP_INT_DIV_BY_ZERO,
@@ -20,6 +18,7 @@ from ..traps import (  # noqa: F401  (re-exported: handlers use T.TRAP_*)
     TRAP_UNINITIALIZED_ELEMENT,
     TRAP_UNREACHABLE,
 )
+from . import irbuild as ir
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)

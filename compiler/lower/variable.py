@@ -9,7 +9,6 @@ funcref value is a pointer to a `wasmc_funcref` record; `ref.func i` is `instanc
 from __future__ import annotations
 
 from . import irbuild as ir
-
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
 

@@ -35,15 +35,19 @@ def cases():
         yield pytest.param(p, marks=marks, id=p.stem)
 
 
+def plan_of(text: str, wasm: bytes) -> list[Call]:
+    """The `call:` lines, or every export once with zero arguments."""
+    calls = header(text, "call")
+    if calls:
+        return [Call(c.split()[0], [int(a, 0) for a in c.split()[1:]]) for c in calls]
+    return [Call(name, [0] * len(params)) for name, (params, _) in export_types(wasm).items()]
+
+
 @pytest.mark.parametrize("path", cases())
 def test_regression_matches_wasmtime(path: Path):
     text = path.read_text()
     wasm = wasmtime.wat2wasm(text)
-    calls = header(text, "call")
-    if calls:
-        plan = [Call(c.split()[0], [int(a, 0) for a in c.split()[1:]]) for c in calls]
-    else:
-        plan = [Call(name, [0] * len(params)) for name, (params, _) in export_types(wasm).items()]
+    plan = plan_of(text, wasm)
     exp = run_wasmtime(wasm, plan)
     k = first_trap(exp)
     if k is not None:  # default (guard-page) mode: a trap ends the run, as it ends a command
@@ -62,11 +66,7 @@ def test_regression_exact_with_bounds_checks(path: Path, monkeypatch):
     monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
     text = path.read_text()
     wasm = wasmtime.wat2wasm(text)
-    calls = header(text, "call")
-    if calls:
-        plan = [Call(c.split()[0], [int(a, 0) for a in c.split()[1:]]) for c in calls]
-    else:
-        plan = [Call(name, [0] * len(params)) for name, (params, _) in export_types(wasm).items()]
+    plan = plan_of(text, wasm)
     diffs, skip = compare(run_wasmtime(wasm, plan), run_wasmc_isolated(wasm, plan, timeout=120))
     assert skip is None, skip
     assert not diffs, diffs
