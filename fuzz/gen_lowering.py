@@ -101,6 +101,7 @@ class FuncGen:
         self.m, self.rng, self.shape = m, m.rng, m.shape
         self.params, self.results = params, results
         self.locals: list[str] = [self.rng.choice(TYPES) for _ in range(self.rng.randint(0, 5))]
+        self.pointer: int | None = None  # an i32 local reused as a pointer (pointer_address)
         self.frames: list[Frame] = [Frame(list(results))]  # the function body's label
         self.budget = 400  # instructions still allowed, to bound the module size
         self.fuel: int | None = None  # the loop counter local, made on first use
@@ -466,7 +467,30 @@ class FuncGen:
         if r < 0.7:  # near the current end of memory: memory.size * 64 KiB - k
             k = self.rng.choice([size, size + 1, 8, 16, 64, 100])
             return ["memory.size", "i32.const 16", "i32.shl", f"i32.const {k}", "i32.sub"]
+        if r < 0.85:
+            return self.pointer_address(size)
         return self.expr("i32", 1) + ["i32.const 0xfff8", "i32.and"]
+
+    def pointer_address(self, size: int) -> list[str]:
+        """A pointer kept in an i32 local and reused, bare or plus a constant: the `p`, `p + C`
+        pattern whose add wasmc folds into the address once `p` is proven in bounds
+        (compiler/lower/addressing.py).  The pointer is aimed near the end of memory, or just
+        below 2^32 so that `p + C` wraps."""
+        if self.pointer is None:
+            self.pointer = self.scratch("i32")
+        i = self.pointer
+        form = self.rng.random()
+        if form < 0.3:
+            if self.chance(0.85):
+                k = self.rng.choice([size, size + 8, 16, 24, 64])
+                aim = ["memory.size", "i32.const 16", "i32.shl", f"i32.const {k}", "i32.sub"]
+            else:
+                aim = [f"i32.const {self.rng.choice([-4, -8, -16, -65536])}"]
+            return aim + [f"local.tee {i}"]
+        if form < 0.55:
+            return [f"local.get {i}"]
+        c = self.rng.choice([1, 4, 8, 16, 24, 65535, 65536, 65537])
+        return [f"local.get {i}", f"i32.const {c}", "i32.add"]
 
     def memarg(self, name: str, size: int) -> str:
         offset = 0

@@ -122,7 +122,9 @@ static int create_defined(instance_priv *p, char *err, size_t errlen) {
     }
     for (uint32_t i = m->num_imported_memories; i < m->num_memories; i++) {
         const wasmc_limits_desc *l = &m->memories[i];
-        inst->memories[i] = wasmc_rt_memory_new(l->min, l->has_max ? l->max : 65536);
+        uint64_t max = l->has_max ? l->max : 65536;
+        if (i == 0 && m->wide_address_folds && max > 65535) max = 65535; /* see wasmc_rt.h */
+        inst->memories[i] = wasmc_rt_memory_new(l->min, max);
         if (!inst->memories[i]) return fail(err, errlen, "cannot allocate memory %u", i);
     }
     for (uint32_t i = m->num_imported_tables; i < m->num_tables; i++) {

@@ -86,7 +86,8 @@ extern size_t wasmc_rt_stack_budget; /* default 1 MiB; env WASMC_STACK_BUDGET ov
  * Runtime objects.
  * ------------------------------------------------------------------------------------------- */
 #define WASMC_PAGE_SIZE 65536u
-#define WASMC_MEMORY_RESERVATION (8ull << 30) /* 8 GiB: covers zext(i32) + u32 offset + width */
+#define WASMC_MEMORY_RESERVATION ((8ull << 30) + (1ull << 20)) /* zext(i32) + u32 offset + width,
+                                               plus folded constants (lower/addressing.py) */
 
 typedef struct wasmc_memory {
     uint8_t *base;      /* 0: start of the reservation; never moves */
@@ -248,6 +249,10 @@ struct wasmc_module {
     const void *code_end;
     const uint32_t *func_offsets;         /* module byte offset of each defined function's body */
     const char *module_name;              /* from the name section, or NULL */
+    /* Non-NULL when the module's code folds `p + C` into addresses in a way that is exact only if
+     * memory 0 stays below 4 GiB - 64 KiB (compiler/lower/addressing.py): it then stops growing
+     * one page short of 4 GiB.  A weak reference, defined by whichever partition folds so. */
+    const char *wide_address_folds;
 };
 #define WASMC_ABI_VERSION 1u
 

@@ -39,6 +39,7 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
     pred = fl.b.block
     fl.b.branch(header)
     fl.b.position_at_end(header)
+    fl.addr.reset()  # the back edges merge here
     frame = Frame("loop", bt, len(fl.stack), header, exit_block)
     for i, (t, v) in enumerate(zip(bt.params, params)):
         phi = fl.b.phi(T.LLVM_TYPE[t], name=f"loop.param{i}")
@@ -72,10 +73,15 @@ def lower_else(fl: FunctionLowerer, instr) -> None:
     fl.b.position_at_end(frame.else_block)
     frame.else_block = None
     fl.reachable = True
+    fl.addr.reset()  # the false arm is not dominated by the true arm
 
 
 def lower_end(fl: FunctionLowerer, instr) -> None:
     frame = fl.frames.pop()
+    # Address facts survive only when the fall-through is the one way in (no branch, no false arm).
+    if not (fl.reachable and not frame.incoming
+            and (frame.kind != "if" or frame.else_block is None)):
+        fl.addr.reset()
     if fl.reachable:
         # Falling off the end goes to the exit (for a loop too, unlike a branch to it).
         frame.incoming.append((fl.stack[len(fl.stack) - len(frame.blocktype.results):],

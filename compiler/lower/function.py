@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from ..module import BlockType, Instr
 from . import irbuild as ir
 from . import types as T
+from .addressing import AddressFacts
 
 if TYPE_CHECKING:
     from .module_lowering import ModuleLowerer
@@ -105,6 +106,8 @@ class FunctionLowerer:
                 t = WITNESS_TYPES[key]
                 slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
                 self.b.store(T.zero_of(t), slot)
+        # What earlier accesses prove about later ones (addressing.py).
+        self.addr = AddressFacts(ml.wide_address_folds)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
         self.mem_base = None
         if ml.has_memory:

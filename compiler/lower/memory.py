@@ -19,16 +19,22 @@ from .function import HANDLERS, FunctionLowerer
 VALUE_TYPE = {"i32": T.I32, "i64": T.I64, "f32": T.F32, "f64": T.F64}
 
 
-def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: int = 0) -> ir.Value:
-    """The native address of a Wasm access.  With `--bounds-checks` (exact trap semantics even for
-    loads whose value LLVM would delete), accesses of `width` bytes are checked explicitly first."""
+def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: int = 0,
+                      facts: bool = False) -> tuple[ir.Value, bool]:
+    """The native address of a Wasm access, and whether earlier accesses prove it in bounds.
+    With `--bounds-checks` (exact trap semantics even for loads whose value LLVM would delete),
+    accesses of `width` bytes are checked explicitly first.  With `facts`, the access consults
+    and feeds the function's address facts (addressing.py), which may fold `p + C` into it."""
+    covered = False
     if width and fl.ml.bounds_checks:
         end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
         fl.trap_if(fl.b.icmp_unsigned(">", end, memory0_bytes(fl)), T.TRAP_MEMORY_OOB)
+    elif facts:
+        addr, offset, covered = fl.addr.access(addr, offset, width)
     idx = fl.b.zext(addr, T.I64)
     if offset:
         idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
-    return fl.b.gep(fl.mem_base, [idx], source_etype=T.I8, name="addr")
+    return fl.b.gep(fl.mem_base, [idx], source_etype=T.I8, name="addr"), covered
 
 
 def make_load(name: str, width: int):
@@ -36,12 +42,13 @@ def make_load(name: str, width: int):
     signed = name.endswith("_s")
 
     def lower(fl: FunctionLowerer, instr) -> None:
-        ptr = effective_address(fl, fl.pop(), instr.imm.offset, width)
+        ptr, covered = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
         mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
         v.set_metadata("tbaa", fl.ml.tbaa["memory"])
-        fl.witness(v)
+        if not covered:  # a covered load cannot trap, so LLVM may delete it if unused
+            fl.witness(v)
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
         fl.push(v)
@@ -51,7 +58,7 @@ def make_load(name: str, width: int):
 def make_store(name: str, width: int):
     def lower(fl: FunctionLowerer, instr) -> None:
         value = fl.pop()
-        ptr = effective_address(fl, fl.pop(), instr.imm.offset, width)
+        ptr, _ = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
         if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
             value = fl.b.trunc(value, ir.IntType(width * 8))
         fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
@@ -95,7 +102,7 @@ def lower_memory_fill(fl: FunctionLowerer, instr) -> None:
     n, val, d = fl.pop(), fl.pop(), fl.pop()
     check_range(fl, d, n, memory0_bytes(fl))
     fl.b.call(fl.ml.intrinsic("llvm.memset.p0.i64", T.VOID, [T.PTR, T.I8, T.I64, T.I1]),
-              [effective_address(fl, d, 0), fl.b.trunc(val, T.I8), fl.b.zext(n, T.I64),
+              [effective_address(fl, d, 0)[0], fl.b.trunc(val, T.I8), fl.b.zext(n, T.I64),
                ir.Constant(T.I1, 0)])
 
 
@@ -106,7 +113,7 @@ def lower_memory_copy(fl: FunctionLowerer, instr) -> None:
     check_range(fl, s, n, size)
     check_range(fl, d, n, size)
     fl.b.call(fl.ml.intrinsic("llvm.memmove.p0.p0.i64", T.VOID, [T.PTR, T.PTR, T.I64, T.I1]),
-              [effective_address(fl, d, 0), effective_address(fl, s, 0), fl.b.zext(n, T.I64),
+              [effective_address(fl, d, 0)[0], effective_address(fl, s, 0)[0], fl.b.zext(n, T.I64),
                ir.Constant(T.I1, 0)])
 
 

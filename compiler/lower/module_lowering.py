@@ -24,6 +24,7 @@ from ..opcodes import BY_NAME
 from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
 from . import irbuild as ir
 from . import types as T
+from .addressing import WIDE_FOLD_SYMBOL
 from .function import WITNESS_KEY, FunctionLowerer
 
 
@@ -73,6 +74,7 @@ class Partition:
     empty_md: ir.MDValue | None = None
     tbaa: dict[str, ir.MDValue] = field(default_factory=dict)
     giant: list[int] = field(default_factory=list)  # functions that forced a cheaper pipeline
+    wide_flag: ir.GlobalVariable | None = None  # WIDE_FOLD_SYMBOL (ModuleLowerer.note_wide_folds)
 
 
 class ModuleLowerer:
@@ -81,12 +83,45 @@ class ModuleLowerer:
         self.bounds_checks = bounds_checks
         self.name = name
         self.has_memory = bool(module.mem_types())
+        # Address folding past a proven access (addressing.py): `wide_address_folds` allows the
+        # folds that are exact only below 4 GiB - 64 KiB; `wide_needs_cap` says the memory could
+        # otherwise reach 4 GiB, so a partition that folds so must tell the runtime to stop short.
+        self.wide_address_folds, self.wide_needs_cap = self._wide_folds()
         self.parts: list[Partition] = []
         self.cur = self.new_partition()
         self.owner: dict[int, int] = {}  # defined function index -> partition
         self.entries: dict[int, ir.Function] = {}
         self.host_stubs: dict[int, ir.Function] = {}
         self.func_type_indices = module.func_type_indices()
+
+    def _wide_folds(self) -> tuple[bool, bool]:
+        mems = self.module.mem_types()
+        if not mems or self.bounds_checks:
+            return False, False
+        limits = mems[0].limits
+        if limits.max is not None and limits.max < 65536:
+            return True, False
+        defined = not self.module.imported(ExternKind.MEMORY)
+        return (defined and limits.min < 65536), True
+
+    def wide_fold_symbol(self) -> ir.GlobalVariable:
+        """The current partition's view of WIDE_FOLD_SYMBOL: a weak reference (null unless some
+        partition defines it), which the descriptor points to (`wide_address_folds`)."""
+        g = self.cur.wide_flag
+        if g is None:
+            g = self.cur.wide_flag = ir.GlobalVariable(self.ir, T.I8, WIDE_FOLD_SYMBOL)
+            g.linkage = "extern_weak"
+            g.visibility = "hidden"
+        return g
+
+    def note_wide_folds(self) -> None:
+        """Tell the runtime (runtime_c/instance.c) to keep memory 0 below 65536 pages."""
+        if self.wide_needs_cap:
+            g = self.wide_fold_symbol()
+            if g.initializer is None:
+                g.linkage = "weak_odr"  # several partitions may define it; kept though unused
+                g.global_constant = True
+                g.initializer = ir.Constant(T.I8, 1)
 
     def new_partition(self) -> Partition:
         mod = ir.Module(name=f"{self.name}.{len(self.parts)}")
@@ -257,6 +292,8 @@ class ModuleLowerer:
             fl = FunctionLowerer(self, self.func(idx), ft.params, ft.results, code.local_types(),
                                  code.body, has_calls, witness)
             fl.lower_body()
+            if fl.addr.wide_used:
+                self.note_wide_folds()
         self.cur = self.parts[0]
 
     def call_function(self, b: ir.IRBuilder, inst: ir.Value, idx: int,
@@ -470,6 +507,7 @@ class ModuleLowerer:
             T.PTR, T.PTR,                   # init_globals, init_segments
             T.I32, T.PTR,                   # start_func, func_names
             T.PTR, T.PTR, T.PTR, T.PTR,     # code_start, code_end, func_offsets, module_name
+            T.PTR,                          # wide_address_folds
         ])
         desc = ir.GlobalVariable(self.ir, desc_ty, "wasmc_module_desc")
         desc.global_constant = True
@@ -488,6 +526,7 @@ class ModuleLowerer:
             *self.code_bounds(),
             self.const_array("func_offsets", T.I32, [i32(c.offset) for c in m.codes]),
             self.cstring(m.module_name) if m.module_name else null,
+            self.wide_fold_symbol() if self.wide_needs_cap else null,
         ])
 
     def code_bounds(self) -> list[ir.Value]:

@@ -55,6 +55,8 @@ def int_binop(op: str):
             fl.trap_if(b.icmp_unsigned("==", y, zero), T.TRAP_INT_DIV_BY_ZERO)
         if op == "add":
             r = b.add(x, y, name=name)
+            if w == 32:
+                fl.addr.i32_add(r, x, y)  # a candidate for folding into an address
         elif op == "sub":
             r = b.sub(x, y, name=name)
         elif op == "mul":

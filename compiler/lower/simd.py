@@ -105,15 +105,16 @@ def store_size(ty: ir.Type) -> int:
 
 
 def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, offset: int, ty: ir.Type) -> ir.Value:
-    v = fl.b.load(effective_address(fl, addr, offset, store_size(ty)), typ=ty, name=instr.op.name,
-                  align=1)
+    ptr, covered = effective_address(fl, addr, offset, store_size(ty), facts=True)
+    v = fl.b.load(ptr, typ=ty, name=instr.op.name, align=1)
     v.set_metadata("tbaa", fl.ml.tbaa["memory"])
-    fl.witness(v)  # LLVM must not delete it, and with it the out-of-bounds trap
+    if not covered:  # LLVM must not delete it, and with it the out-of-bounds trap
+        fl.witness(v)
     return v
 
 
 def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, offset: int) -> None:
-    ptr = effective_address(fl, addr, offset, store_size(value.type))
+    ptr, _ = effective_address(fl, addr, offset, store_size(value.type), facts=True)
     fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
 
 

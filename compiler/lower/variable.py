@@ -15,14 +15,19 @@ from .function import HANDLERS, FunctionLowerer
 
 def lower_local_get(fl: FunctionLowerer, instr) -> None:
     i = instr.imm
-    fl.push(fl.b.load(fl.locals[i], typ=T.LLVM_TYPE[fl.local_types[i]], name=f"local{i}"))
+    v = fl.b.load(fl.locals[i], typ=T.LLVM_TYPE[fl.local_types[i]], name=f"local{i}")
+    fl.addr.local_get(i, v)  # the same value as the last one stored: it shares its facts
+    fl.push(v)
 
 
 def lower_local_set(fl: FunctionLowerer, instr) -> None:
-    fl.b.store(fl.pop(), fl.locals[instr.imm])
+    v = fl.pop()
+    fl.addr.local_set(instr.imm, v)
+    fl.b.store(v, fl.locals[instr.imm])
 
 
 def lower_local_tee(fl: FunctionLowerer, instr) -> None:
+    fl.addr.local_set(instr.imm, fl.stack[-1])
     fl.b.store(fl.stack[-1], fl.locals[instr.imm])
 
 
