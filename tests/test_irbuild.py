@@ -437,6 +437,12 @@ import wasmc.lower.module_lowering as ML
 from wasmc import backend
 from wasmc.driver import front_end
 print("IMPL", ML.ir.__name__)
+if not hasattr(ML.ir.IRBuilder, "freeze"):  # llvmlite.ir has no `freeze`: its generic instruction
+    def _freeze(self, value, name=""):
+        instr = ML.ir.Instruction(self.block, value.type, "freeze", [value], name=name)
+        self._insert(instr)
+        return instr
+    ML.ir.IRBuilder.freeze = _freeze
 ML.MIN_PARTITION_INSTRS = 10
 for path in sys.argv[1:]:
     m = front_end(open(path, "rb").read())

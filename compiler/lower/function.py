@@ -18,10 +18,17 @@ linear-memory load is also added, at full width, into a per-function sum (`witne
 that mem2reg turns into registers, one per width), and every exit -- each return, each trap block, and
 each call, since a callee may trap and never come back, and each loop entry, since a loop may never
 end -- adds the sum into `instance->load_witness`.  (A load inside a loop that never ends is
-still lost: its sum only leaves through the loop's exits.)  The load's value is then always used, at the cost of
-an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm alternatives,
-which also pin the load in place).  Addition, not xor, because `x ^ x` would cancel two loads of
-the same address; functions without loads fold the flush (`w += 0`) away.  Instruction handlers all share one signature,
+still lost: its sum only leaves through the loop's exits.)  The load's value is then always used, at
+the cost of an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm
+alternatives, which also pin the load in place).  Addition, not xor, because `x ^ x` would cancel
+two loads of the same address; functions without loads fold the flush (`w += 0`) away.
+Three things keep it cheap.  Loads wait in `pending` until the basic block ends and are then added
+as a balanced tree, so the loop-carried chain is one add per block, not one per load.  A load that
+an earlier access proves in bounds cannot trap and is not witnessed (addressing.py).  And a
+pending load followed, before the block ends, by a store through the same address value that ends
+at or past it is dropped from the witness: that store traps wherever the load would, and it cannot
+be deleted as a no-op (storing back what was loaded) because its value goes through `freeze`.
+Instruction handlers all share one signature,
 `handler(fl: FunctionLowerer, instr: Instr)`, and are looked up by mnemonic in `HANDLERS`.
 """
 
@@ -62,6 +69,11 @@ class Frame:
 WITNESS_TYPES = {"i32": T.I32, "i64": T.I64, "v128": T.V128}
 WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes loaded
 
+# Instructions that end the current LLVM block (the pending load witness is committed before them;
+# calls commit through flush_witness, trap checks through trap_if).
+ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
+                        "loop", "return_call", "return_call_indirect"))
+
 Handler = Callable[["FunctionLowerer", Instr], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -100,6 +112,9 @@ class FunctionLowerer:
         # `witness` names the widths the body's loads need (WITNESS_KEY), so a function without
         # loads carries no witness code at all.
         self.witness_slots: dict[str, ir.AllocaInstr] | None = None
+        # Loads of the current block not yet added: [value or None (dropped), address key, end].
+        self.pending: list[list] = []
+        self.pending_by_addr: dict[int, list[list]] = {}
         if witness and ml.has_memory and not ml.bounds_checks:
             self.witness_slots = {}
             for key in sorted(witness):
@@ -160,35 +175,68 @@ class FunctionLowerer:
         return self.b.gep(array, [idx], inbounds=True, source_etype=ir.IntType(elem_size * 8),
                           name=name)
 
-    def witness(self, v: ir.Value) -> None:
-        """Add a loaded value, at its full width, into the load witness."""
+    def witness(self, v: ir.Value, addr_key: int = 0, end: int = 0) -> None:
+        """A loaded value (by an access through the value keyed `addr_key`, ending `end` bytes
+        after it) joins the load witness when the block ends, unless a store covers it first."""
         if self.witness_slots is None:
             return
+        entry = [v, addr_key, end]
+        self.pending.append(entry)
+        if addr_key:
+            self.pending_by_addr.setdefault(addr_key, []).append(entry)
+
+    def store_covers(self, addr_key: int, end: int) -> bool:
+        """A store through `addr_key` ending at `end`: drop the pending loads it covers (see the
+        module docstring).  True if it covered any, so the caller freezes the stored value."""
+        covered = False
+        for entry in self.pending_by_addr.get(addr_key, ()):
+            if entry[0] is not None and entry[2] <= end:
+                entry[0] = None
+                covered = True
+        return covered
+
+    def commit_witness(self) -> None:
+        """At the end of a block: add the pending loads into the witness, as a balanced tree."""
+        if not self.pending:
+            return
         b = self.b
-        t = v.type
-        if isinstance(t, ir.VectorType):
-            if t.count * t.element.width == 64:  # v128.load8x8_s and friends read 64 bits
+        groups: dict[str, list[ir.Value]] = {}
+        for v, _, _ in self.pending:
+            if v is None:
+                continue
+            t = v.type
+            if isinstance(t, ir.VectorType):
+                if t.count * t.element.width == 64:  # v128.load8x8_s and friends read 64 bits
+                    key, bits = "i64", b.bitcast(v, T.I64)
+                else:
+                    key = "v128"
+                    bits = v if t == T.V128 else b.bitcast(v, T.V128)
+            elif isinstance(t, ir.FloatType):
+                key, bits = "i32", b.bitcast(v, T.I32)
+            elif isinstance(t, ir.DoubleType):
                 key, bits = "i64", b.bitcast(v, T.I64)
+            elif t.width == 64:
+                key, bits = "i64", v
             else:
-                key = "v128"
-                bits = v if t == T.V128 else b.bitcast(v, T.V128)
-        elif isinstance(t, ir.FloatType):
-            key, bits = "i32", b.bitcast(v, T.I32)
-        elif isinstance(t, ir.DoubleType):
-            key, bits = "i64", b.bitcast(v, T.I64)
-        elif t.width == 64:
-            key, bits = "i64", v
-        else:
-            key = "i32"
-            bits = v if t.width == 32 else b.zext(v, T.I32)
-        slot, wide = self.witness_slots[key], WITNESS_TYPES[key]
-        b.store(b.add(b.load(slot, typ=wide), bits, name="witness"), slot)
+                key = "i32"
+                bits = v if t.width == 32 else b.zext(v, T.I32)
+            groups.setdefault(key, []).append(bits)
+        self.pending = []
+        self.pending_by_addr = {}
+        for key, vals in groups.items():
+            while len(vals) > 1:
+                vals = [b.add(vals[i], vals[i + 1]) if i + 1 < len(vals) else vals[i]
+                        for i in range(0, len(vals), 2)]
+            slot, wide = self.witness_slots[key], WITNESS_TYPES[key]
+            b.store(b.add(b.load(slot, typ=wide), vals[0], name="witness"), slot)
 
     def flush_witness(self, b: ir.IRBuilder, reset: bool = False) -> None:
         """At an exit: `instance->load_witness += witness`, which no optimisation may drop.
         Before a call (`reset`), the sums restart from zero so each load is counted once."""
         if self.witness_slots is None:
             return
+        if b is self.b:
+            self.commit_witness()
         slots = self.witness_slots
         parts = []
         if "i32" in slots:
@@ -223,12 +271,14 @@ class FunctionLowerer:
 
     def trap_if(self, cond: ir.Value, kind: int, name: str = "ok") -> None:
         """Branch to the cold trap block when `cond` holds; continue in a fresh block."""
+        self.commit_witness()
         cont = self.fn.append_basic_block(name)
         br = self.b.cbranch(cond, self.trap_block(kind), cont)
         br.set_weights([1, 1 << 20])
         self.b.position_at_end(cont)
 
     def trap(self, kind: int) -> None:
+        self.commit_witness()
         self.b.branch(self.trap_block(kind))
         self.reachable = False
 
@@ -295,6 +345,8 @@ class FunctionLowerer:
                 if i >= n:
                     break
             instr = body[i]
+            if self.pending and instr.op.name in ENDS_BLOCK:
+                self.commit_witness()
             handlers[instr.op.name](self, instr)
             i += 1
         # The function's own frame was closed by its final `end` (see control.lower_end).

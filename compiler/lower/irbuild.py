@@ -1214,6 +1214,13 @@ class IRBuilder:
         self._ins(i)
         return i
 
+    def freeze(self, arg, name=""):
+        ref = self._ref(name)
+        i = _mk(Instruction, self.block, arg.type, ref, "freeze", (arg,),
+                f"{ref} = freeze {arg.type.s} {arg.ref}")
+        self._ins(i)
+        return i
+
     # --- comparisons ----------------------------------------------------------------------------
     icmp_signed = _cmpop(ICMPInstr, "icmp", _ICMP_S, "s")
     icmp_unsigned = _cmpop(ICMPInstr, "icmp", _ICMP_U, "u")

@@ -20,21 +20,23 @@ VALUE_TYPE = {"i32": T.I32, "i64": T.I64, "f32": T.F32, "f64": T.F64}
 
 
 def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: int = 0,
-                      facts: bool = False) -> tuple[ir.Value, bool]:
-    """The native address of a Wasm access, and whether earlier accesses prove it in bounds.
+                      facts: bool = False) -> tuple[ir.Value, bool, int]:
+    """The native address of a Wasm access, whether earlier accesses prove it in bounds, and the
+    address value's key (addressing.py; 0 without `facts`).
     With `--bounds-checks` (exact trap semantics even for loads whose value LLVM would delete),
     accesses of `width` bytes are checked explicitly first.  With `facts`, the access consults
     and feeds the function's address facts (addressing.py), which may fold `p + C` into it."""
-    covered = False
+    covered, key = False, 0
     if width and fl.ml.bounds_checks:
         end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
         fl.trap_if(fl.b.icmp_unsigned(">", end, memory0_bytes(fl)), T.TRAP_MEMORY_OOB)
     elif facts:
+        key = fl.addr.key(addr)
         addr, offset, covered = fl.addr.access(addr, offset, width)
     idx = fl.b.zext(addr, T.I64)
     if offset:
         idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
-    return fl.b.gep(fl.mem_base, [idx], source_etype=T.I8, name="addr"), covered
+    return fl.b.gep(fl.mem_base, [idx], source_etype=T.I8, name="addr"), covered, key
 
 
 def make_load(name: str, width: int):
@@ -42,13 +44,13 @@ def make_load(name: str, width: int):
     signed = name.endswith("_s")
 
     def lower(fl: FunctionLowerer, instr) -> None:
-        ptr, covered = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
+        ptr, covered, key = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
         mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
         v.set_metadata("tbaa", fl.ml.tbaa["memory"])
         if not covered:  # a covered load cannot trap, so LLVM may delete it if unused
-            fl.witness(v)
+            fl.witness(v, key, instr.imm.offset + width)
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
         fl.push(v)
@@ -58,9 +60,11 @@ def make_load(name: str, width: int):
 def make_store(name: str, width: int):
     def lower(fl: FunctionLowerer, instr) -> None:
         value = fl.pop()
-        ptr, _ = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
+        ptr, _, key = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
         if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
             value = fl.b.trunc(value, ir.IntType(width * 8))
+        if fl.store_covers(key, instr.imm.offset + width):
+            value = fl.b.freeze(value)  # never provably what the covered load read: it stays
         fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
     return lower
 
