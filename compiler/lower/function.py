@@ -115,6 +115,7 @@ class FunctionLowerer:
         # Loads of the current block not yet added: [value or None (dropped), address key, end].
         self.pending: list[list] = []
         self.pending_by_addr: dict[int, list[list]] = {}
+        self.pending_by_value: dict[int, list] = {}  # loaded i32 value's key -> its entry
         if witness and ml.has_memory and not ml.bounds_checks:
             self.witness_slots = {}
             for key in sorted(witness):
@@ -185,6 +186,18 @@ class FunctionLowerer:
         if addr_key:
             self.pending_by_addr.setdefault(addr_key, []).append(entry)
 
+    def witness_by_value(self, v: ir.Value) -> None:
+        """Index the pending entry of the i32 load that produced `v` by `v`'s key."""
+        if self.pending:
+            self.pending_by_value[self.addr.key(v)] = self.pending[-1]
+
+    def address_uses(self, value_key: int) -> None:
+        """An access that stays (a store, or a witnessed load) addresses memory through the value
+        keyed `value_key`: if a pending load produced it, LLVM cannot delete that load either."""
+        entry = self.pending_by_value.get(value_key)
+        if entry is not None:
+            entry[0] = None
+
     def store_covers(self, addr_key: int, end: int) -> bool:
         """A store through `addr_key` ending at `end`: drop the pending loads it covers (see the
         module docstring).  True if it covered any, so the caller freezes the stored value."""
@@ -223,6 +236,7 @@ class FunctionLowerer:
             groups.setdefault(key, []).append(bits)
         self.pending = []
         self.pending_by_addr = {}
+        self.pending_by_value = {}
         for key, vals in groups.items():
             while len(vals) > 1:
                 vals = [b.add(vals[i], vals[i + 1]) if i + 1 < len(vals) else vals[i]

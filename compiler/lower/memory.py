@@ -20,7 +20,7 @@ VALUE_TYPE = {"i32": T.I32, "i64": T.I64, "f32": T.F32, "f64": T.F64}
 
 
 def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: int = 0,
-                      facts: bool = False) -> tuple[ir.Value, bool, int]:
+                      facts: bool = False, store: bool = False) -> tuple[ir.Value, bool, int]:
     """The native address of a Wasm access, whether earlier accesses prove it in bounds, and the
     address value's key (addressing.py; 0 without `facts`).
     With `--bounds-checks` (exact trap semantics even for loads whose value LLVM would delete),
@@ -32,7 +32,12 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
         fl.trap_if(fl.b.icmp_unsigned(">", end, memory0_bytes(fl)), T.TRAP_MEMORY_OOB)
     elif facts:
         key = fl.addr.key(addr)
-        addr, offset, covered = fl.addr.access(addr, offset, width)
+        root, offset, covered = fl.addr.access(addr, offset, width)
+        if store or not covered:  # this access stays, so the loads its address comes from do
+            fl.address_uses(key)
+            if root is not addr:
+                fl.address_uses(fl.addr.key(root))
+        addr = root
     idx = fl.b.zext(addr, T.I64)
     if offset:
         idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
@@ -53,6 +58,8 @@ def make_load(name: str, width: int):
             fl.witness(v, key, instr.imm.offset + width)
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
+        elif name == "i32.load" and not covered:
+            fl.witness_by_value(v)  # a pointer, perhaps: an access through it may keep it
         fl.push(v)
     return lower
 
@@ -60,7 +67,8 @@ def make_load(name: str, width: int):
 def make_store(name: str, width: int):
     def lower(fl: FunctionLowerer, instr) -> None:
         value = fl.pop()
-        ptr, _, key = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
+        ptr, _, key = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True,
+                                        store=True)
         if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
             value = fl.b.trunc(value, ir.IntType(width * 8))
         if fl.store_covers(key, instr.imm.offset + width):

@@ -116,7 +116,7 @@ def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, offset: int, ty:
 
 def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, offset: int) -> None:
     size = store_size(value.type)
-    ptr, _, key = effective_address(fl, addr, offset, size, facts=True)
+    ptr, _, key = effective_address(fl, addr, offset, size, facts=True, store=True)
     if fl.store_covers(key, offset + size):
         value = fl.b.freeze(value)  # see function.py: the covered load's trap stays with the store
     fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
