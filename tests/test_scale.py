@@ -34,10 +34,10 @@ def test_partitions_and_giant_functions_match_wasmtime(tmp_path, monkeypatch):
         expected = 0
     except wasmtime.ExitTrap as e:
         expected = e.code
-    monkeypatch.setattr(module_lowering, "MIN_PARTITION_INSTRS", 100)
+    monkeypatch.setattr(module_lowering, "MIN_PARTITION_BYTES", 200)
     times = driver.PhaseTimes()
     exe = tmp_path / "p"
-    opts = driver.Options(jobs=2, giant_threshold=60)
+    opts = driver.Options(jobs=2, giant_threshold=150)  # bytes: $big only
     driver.build_executable(wasm, exe, opts, times)
     assert "2 partition" in times.table() or "partition(s)" in times.table()
     assert "giant function" in times.table()
