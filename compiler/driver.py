@@ -174,7 +174,7 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     wall = time.perf_counter() - t0
     objs = [r.obj for r in results]
     nproc = min(jobs, plan.count)
-    where = f"in {plan.count} partition(s), {nproc} process(es), CPU seconds summed"
+    where = f"in {plan.count} partition(s), {nproc} process(es)"
     if lazy:
         times.add("decode", sum(r.decode for r in results),
                   f"bodies: {sum(r.instrs for r in results)} instructions {where}")
@@ -185,11 +185,18 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
               f"{jobs} job(s)")
     times.add("codegen", sum(r.codegen for r in results),
               f"{sum(len(o) for o in objs)} bytes; partitions' wall time {wall:.3f} s")
+    times.notes.append("(lower, optimise, codegen" + (" and the bodies' decode and validate"
+                                                      if lazy else "") +
+                       ": CPU seconds summed over the processes)")
     giants = [i for r in results for i in r.giant]
     if giants:
         times.notes.append(f"{len(giants)} giant function(s) compiled at -O1: " +
                            ", ".join(module.func_name(i) for i in giants[:10]))
-    return objs[0] if len(objs) == 1 else link.merge_objects(objs)
+    if len(objs) == 1:
+        return objs[0]
+    with _Timer(times, "link") as t:
+        t.note = f"{len(objs)} objects merged"
+        return link.merge_objects(objs)
 
 
 _FORK_SHARED: dict[str, object] = {}
@@ -227,39 +234,49 @@ class _PartitionResult:
 def _compile_partition(opts: Options, k: int) -> _PartitionResult:
     """One back-end task: decode and validate partition k's bodies (when the front end left
     them undecoded), lower, optimise and code-generate it.  Its bodies are dropped afterwards,
-    so a process that compiles several partitions holds one partition's at a time."""
+    so a process that compiles several partitions holds one partition's at a time.  Phases are
+    timed in CPU seconds of this process, which other load on the machine does not inflate."""
     module: Module = _FORK_SHARED["module"]  # type: ignore[assignment]
     plan: PartitionPlan = _FORK_SHARED["plan"]  # type: ignore[assignment]
     ctx = _FORK_SHARED["ctx"]
     members = plan.members[k]
     r = _PartitionResult()
+    clock = time.process_time
     try:
         if ctx is not None:
-            t0 = time.perf_counter()
+            t0 = clock()
             try:
                 r.instrs = read_bodies(module, members)
-                t1 = time.perf_counter()
+                t1 = clock()
                 check_bodies(ctx, module, members)  # type: ignore[arg-type]
-                t2 = time.perf_counter()
             except (DecodeError, ValidationError, LimitError):
                 r.error = True
                 return r
-            r.decode, r.validate = t1 - t0, t2 - t1
-        t0 = time.perf_counter()
+            r.decode, r.validate = t1 - t0, clock() - t1
+        t0 = clock()
         with _no_gc():
             part = lower_partitions(module, plan.count, opts.giant_threshold, only=k,
                                     bounds_checks=opts.bounds_checks, plan=plan)[k]
             text = partition_ir_text(part)
-        r.lower = time.perf_counter() - t0
+        r.ir_chars, r.giant = len(text), part.giant
+        level = opts.opt_level if part.opt_level is None else min(part.opt_level,
+                                                                    opts.opt_level)
+        del part
+        if plan.weight[k] > 100_000:  # free a big IR (cycles) before LLVM makes its copy
+            gc.collect()
+        r.lower = clock() - t0
     finally:
         if ctx is not None:
             for i in members:
                 module.codes[i].body = None
-    level = opts.opt_level if part.opt_level is None else min(part.opt_level, opts.opt_level)
-    r.ir_chars, r.giant = len(text), part.giant
-    del part  # the IR objects (cycles: freed by the collector) before LLVM's copy is made
-    gc.collect()
-    r.obj, r.optimise, r.codegen = backend.compile_one((text, level, opts.target_cpu))
+    t0 = clock()
+    tm = backend.target_machine(level, opts.target_cpu)
+    mod = backend.parse(text)
+    del text
+    backend.optimise(mod, tm, level)
+    t1 = clock()
+    r.obj = backend.emit_object(mod, tm)
+    r.optimise, r.codegen = t1 - t0, clock() - t1
     return r
 
 

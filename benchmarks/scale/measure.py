@@ -9,7 +9,7 @@ Each wasmc run is a fresh `wasmc -v -O<n> MODULE -o OUT` process (cache bypassed
 consults it); phases come from its `-v` table (CPU seconds summed over the parallel back-end
 processes, so on a busy machine they grow with the load), wall time from the clock.  Memory is
 given two ways: the largest single process (`ru_maxrss` from `wait4`, covering every descendant),
-and the peak of the whole process tree's total proportional set size (PSS, sampled every 0.2 s:
+and the peak of the whole process tree's total proportional set size (PSS, sampled every second:
 pages shared between the forked back-end processes counted once), which is what the machine must
 hold.  wasmtime compiles with `wasmtime.Module(engine, bytes)` (Cranelift, its default
 parallelism) in a fresh process, measured the same way; its row's wall time includes Python's
@@ -68,7 +68,7 @@ def _pss_kib(pid: int) -> int:
 
 def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
     """Run `cmd`; return (wall seconds, peak RSS of its largest process in MB, peak total PSS of
-    the whole process tree in MB (sampled every 0.2 s), stderr)."""
+    the whole process tree in MB (sampled every second), stderr)."""
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
@@ -81,7 +81,7 @@ def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
             if _:
                 break
             tree_peak = max(tree_peak, sum(_pss_kib(p) for p in _tree(proc.pid)))
-            time.sleep(0.2)
+            time.sleep(1.0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         # wait4's ru_maxrss: the largest of the child and the descendants it waited for
