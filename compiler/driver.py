@@ -189,7 +189,7 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
                                                       if lazy else "") +
                        ": CPU seconds summed over the processes)")
     giants = [i for r in results for i in r.giant]
-    if giants:
+    if giants and opts.opt_level > 1:
         times.notes.append(f"{len(giants)} giant function(s) compiled at -O1: " +
                            ", ".join(module.func_name(i) for i in giants[:10]))
     if len(objs) == 1:
