@@ -545,7 +545,8 @@ CPU time (user + system, median) as a ratio to native's, same runs (wasmtime's s
 {compile_table(results)}
 
 - wasmc phases are from `wasmc -v`; "wasmc wall" is the whole `wasmc` process (Python start-up,
-  imports, all phases). wasmtime is `wasmtime.Module(engine, wasm)` in-process (Cranelift,
+  imports, all phases). "front end MB/s" is MB of code section per second of decode + validate +
+  lower (CPU seconds summed over the back-end processes when a module is split into partitions). wasmtime is `wasmtime.Module(engine, wasm)` in-process (Cranelift,
   parallel). wasm2c is the translation; "wasm2c clang" compiles and links its C output.
 - Code sizes are the code section only; the modules also carry ~90 KB of DWARF custom sections
   (from Debian's wasi-libc, built with `-g`), which every compiler here ignores.

@@ -20,7 +20,7 @@ Immediate shapes in `Instr.imm` (the validator and the lowering rely on them): s
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from . import limits
 from .errors import DecodeError, LimitError
@@ -472,10 +472,11 @@ def _read_const(data: bytes, pos: int) -> tuple[list[Instr], int]:
 class _State:
     """What the module-level checks need beyond the Module itself."""
 
-    __slots__ = ("needs_data_count",)
+    __slots__ = ("lazy_bodies", "needs_data_count")
 
-    def __init__(self) -> None:
+    def __init__(self, lazy_bodies: bool = False) -> None:
         self.needs_data_count = False
+        self.lazy_bodies = lazy_bodies
 
 
 def _read_type_section(data: bytes, pos: int, m: Module, st: _State) -> int:
@@ -642,11 +643,18 @@ def _read_code_section(data: bytes, pos: int, m: Module, st: _State) -> int:
         if size > limits.MAX_FUNCTION_SIZE:
             raise LimitError(f"function body of {size} bytes; wasmc supports at most "
                              f"{limits.MAX_FUNCTION_SIZE}", size_at)
+        if st.lazy_bodies:  # instructions read later by read_bodies
+            if pos > body_end:
+                raise DecodeError("section size mismatch", body_end)
+            codes.append(Code(local_decls, None, size_at, size, pos))
+            pos = body_end
+            continue
+        instrs_at = pos
         body, pos, needs_data_count = _read_expr(data, pos)
         if pos != body_end:
             raise DecodeError("section size mismatch", body_end)
         st.needs_data_count |= needs_data_count
-        codes.append(Code(local_decls, body, size_at, size))
+        codes.append(Code(local_decls, body, size_at, size, instrs_at))
     return pos
 
 
@@ -738,8 +746,15 @@ def _read_name_section(payload: bytes, m: Module) -> None:
 
 # --- module --------------------------------------------------------------------------------------
 
-def decode_module(data: bytes | bytearray | memoryview) -> Module:
-    """Decode a Wasm 2.0 binary.  Raises DecodeError (spec: malformed) and nothing else."""
+def decode_module(data: bytes | bytearray | memoryview, lazy_bodies: bool = False) -> Module:
+    """Decode a Wasm 2.0 binary.  Raises DecodeError (spec: malformed) and nothing else.
+
+    With `lazy_bodies`, function bodies are only delimited (their locals read, their sizes
+    checked): `Code.body` stays None until `read_bodies` decodes it, so a big module's bodies can
+    be decoded a partition at a time, in the processes that compile them.  Such a module keeps
+    its binary (`Module.binary`).  A body error is then found only by `read_bodies`, possibly
+    after errors later in the module, so callers that must report the first error in module
+    order (the spec's) decode again without `lazy_bodies` when anything fails."""
     if not isinstance(data, bytes):
         data = bytes(data)
     # Millions of small tuples and no cycles: the cyclic collector would rescan them again and again
@@ -747,15 +762,56 @@ def decode_module(data: bytes | bytearray | memoryview) -> Module:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _read_module(data)
+        m = _read_module(data, lazy_bodies)
     except IndexError:
         raise DecodeError(_END_OF_INPUT, len(data)) from None
     finally:
         if gc_was_enabled:
             gc.enable()
+    if lazy_bodies:
+        m.binary = data
+    return m
 
 
-def _read_module(data: bytes) -> Module:
+def read_bodies(m: Module, indices: Iterable[int]) -> int:
+    """Decode the bodies of the defined functions `indices` (positions in `m.codes`) of a module
+    decoded with `lazy_bodies`, into `Code.body`; returns the number of instructions read.
+    Raises DecodeError as `decode_module` would have for these bodies."""
+    data = m.binary
+    assert data is not None, "read_bodies needs a module decoded with lazy_bodies"
+    codes = m.codes
+    count = 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for i in indices:
+            code = codes[i]
+            body_end = code.offset + _leb_len(data, code.offset) + code.size
+            body, pos, needs_data_count = _read_expr(data, code.body_at)
+            if pos != body_end:
+                raise DecodeError("section size mismatch", body_end)
+            if needs_data_count and m.data_count is None:
+                raise DecodeError("data count section required", len(data))
+            code.body = body
+            count += len(body)
+    except IndexError:
+        raise DecodeError(_END_OF_INPUT, len(data)) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return count
+
+
+def _leb_len(data: bytes, pos: int) -> int:
+    """Bytes taken by the LEB128 number at `pos` (already checked when the section was read)."""
+    n = 1
+    while data[pos] & 0x80:
+        pos += 1
+        n += 1
+    return n
+
+
+def _read_module(data: bytes, lazy_bodies: bool) -> Module:
     n = len(data)
     if n < 4:
         raise DecodeError("unexpected end", n)
@@ -766,7 +822,7 @@ def _read_module(data: bytes) -> Module:
     if data[4:8] != VERSION:
         raise DecodeError("unknown binary version", 4)
     m = Module()
-    st = _State()
+    st = _State(lazy_bodies)
     pos = 8
     last_rank = 0
     while pos < n:

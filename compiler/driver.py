@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import multiprocessing
 import os
 import tempfile
 import time
@@ -18,11 +19,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import backend, cache, link
-from .decode import decode_module
-from .errors import WasmcError
-from .lower.module_lowering import count_partitions, lower_partitions, partition_ir_text
+from .decode import decode_module, read_bodies
+from .errors import DecodeError, LimitError, ValidationError, WasmcError
+from .lower.module_lowering import (
+    PartitionPlan,
+    lower_partitions,
+    partition_ir_text,
+    plan_partitions,
+)
 from .module import Module
-from .validate import validate_module
+from .validate import check_bodies, check_declarations, check_start_and_exports, validate_module
 
 
 @dataclass
@@ -30,7 +36,7 @@ class Options:
     opt_level: int = 2
     target_cpu: str | None = None
     jobs: int | None = None  # back-end processes; None = every core
-    giant_threshold: int = 100_000  # instructions: above this a function gets a cheaper pipeline
+    giant_threshold: int = 200_000  # body bytes: above this a function gets a cheaper pipeline
     progress: Callable[[int, int], None] | None = None  # (partitions done, total)
     bounds_checks: bool = False  # explicit checks on every access instead of guard pages alone
 
@@ -41,6 +47,12 @@ class PhaseTimes:
     notes: list[str] = field(default_factory=list)
 
     def add(self, name: str, seconds: float, note: str = "") -> None:
+        """Record a phase; a phase that runs in two steps (the module's sections in the driver,
+        then the bodies in the partition processes) is one row, its times added up."""
+        for k, (n, secs, old) in enumerate(self.phases):
+            if n == name:
+                self.phases[k] = (name, secs + seconds, "; ".join(x for x in (old, note) if x))
+                return
         self.phases.append((name, seconds, note))
 
     def table(self) -> str:
@@ -83,34 +95,59 @@ def read_input(path: str | os.PathLike) -> bytes:
     return data
 
 
-def front_end(wasm: bytes, times: PhaseTimes | None = None) -> Module:
+def front_end(wasm: bytes, times: PhaseTimes | None = None, lazy_bodies: bool = False) -> Module:
+    """Decode and validate.  With `lazy_bodies`, only the module's declarations: function bodies
+    are left undecoded, to be decoded and validated a partition at a time by `compile_validated`
+    in the processes that compile them (so no process holds a big module's decoded bodies)."""
     times = times or PhaseTimes()
     with _Timer(times, "decode") as t:
-        module = decode_module(wasm)
-        t.note = f"{len(wasm)} bytes"
-    with _Timer(times, "validate"):
-        validate_module(module)
+        module = decode_module(wasm, lazy_bodies)
+        t.note = f"{len(wasm)} bytes" + (": sections" if lazy_bodies else "")
+    with _Timer(times, "validate") as t:
+        if lazy_bodies:
+            check_start_and_exports(check_declarations(module), module)
+            t.note = "declarations"
+        else:
+            validate_module(module)
     return module
 
 
 def compile_module(wasm: bytes, opts: Options, emit: str = "obj",
                    times: PhaseTimes | None = None) -> tuple[bytes | str, Module]:
-    """Compile to an object file's bytes (emit="obj"), LLVM IR text ("llvm") or assembly ("asm")."""
+    """Compile to an object file's bytes (emit="obj"), LLVM IR text ("llvm") or assembly ("asm").
+
+    Bodies are decoded and validated by partition, in parallel (see `front_end`).  That finds
+    errors out of the spec's order (a body is checked after the sections that follow it), so on
+    any error the module goes through the whole front end again, in order, which raises the
+    first error as the spec defines it."""
     times = times or PhaseTimes()
-    module = front_end(wasm, times)
-    return compile_validated(module, opts, emit, times), module
+    try:
+        module = front_end(wasm, times, lazy_bodies=True)
+        return compile_validated(module, opts, emit, times), module
+    except (DecodeError, ValidationError, LimitError):
+        front_end(wasm)
+        raise
 
 
 def compile_validated(module: Module, opts: Options, emit: str = "obj",
                       times: PhaseTimes | None = None) -> bytes | str:
-    """The back half of the pipeline, for a module that has passed validation.
+    """The back half of the pipeline, for a module whose declarations have passed validation.
 
-    Objects are built from partitions optimised and code-generated in parallel processes (`-j`),
-    then merged into one relocatable object; IR and assembly output come from one partition."""
+    Objects are built from partitions decoded (when `front_end` left their bodies undecoded),
+    validated, lowered, optimised and code-generated in parallel processes (`-j`), then merged
+    into one relocatable object; IR and assembly output come from one partition."""
     times = times or PhaseTimes()
+    lazy = any(c.body is None for c in module.codes)
     if emit in ("llvm", "asm"):
+        plan = plan_partitions(module, 1, 1 << 62)
+        if lazy:
+            with _Timer(times, "decode") as t:
+                t.note = f"{read_bodies(module, plan.members[0])} instructions"
+            with _Timer(times, "validate"):
+                check_bodies(check_declarations(module), module, plan.members[0])
         with _Timer(times, "lower") as t, _no_gc():
-            part = lower_partitions(module, 1, 1 << 62, bounds_checks=opts.bounds_checks)[0]
+            part = lower_partitions(module, 1, 1 << 62, bounds_checks=opts.bounds_checks,
+                                    plan=plan)[0]
             text = partition_ir_text(part)
             t.note = f"{len(module.codes)} functions, {len(text)} chars of IR"
         tm = backend.target_machine(opts.opt_level, opts.target_cpu)
@@ -124,32 +161,45 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
             t.note = f"{len(out)} chars"
         return out
     jobs = opts.jobs or os.cpu_count() or 1
-    nparts = count_partitions(module, jobs, opts.giant_threshold)
-    t0 = time.perf_counter()
+    plan = plan_partitions(module, jobs, opts.giant_threshold)
     # The module reaches the forked workers through this global, not as an argument: arguments
     # are pickled per task, and pickling millions of instructions cost more than lowering them.
-    _FORK_SHARED["module"] = module
+    _FORK_SHARED.update(module=module, plan=plan,
+                        ctx=check_declarations(module) if lazy else None)
+    t0 = time.perf_counter()
     try:
-        results = backend.run_parallel(_lower_and_compile,
-                                       [(replace(opts, progress=None), jobs, k)
-                                        for k in range(nparts)], jobs, opts.progress)
+        results = _run_partitions(replace(opts, progress=None), plan, jobs, opts.progress)
     finally:
         _FORK_SHARED.clear()
     wall = time.perf_counter() - t0
-    objs = [r[0] for r in results]
-    times.add("lower", sum(r[3] for r in results),
-              f"{len(module.codes)} functions, {sum(r[4] for r in results)} chars of IR")
-    times.add("optimise", sum(r[1] for r in results), f"{nparts} partition(s), {jobs} job(s)")
-    times.add("codegen", sum(r[2] for r in results),
-              f"{sum(len(o) for o in objs)} bytes; lower+back end wall time {wall:.3f} s")
-    giants = [i for r in results for i in r[5]]
-    if giants:
+    objs = [r.obj for r in results]
+    nproc = min(jobs, plan.count)
+    where = f"in {plan.count} partition(s), {nproc} process(es)"
+    if lazy:
+        times.add("decode", sum(r.decode for r in results),
+                  f"bodies: {sum(r.instrs for r in results)} instructions {where}")
+        times.add("validate", sum(r.validate for r in results), "bodies")
+    times.add("lower", sum(r.lower for r in results),
+              f"{len(module.codes)} functions, {sum(r.ir_chars for r in results)} chars of IR")
+    times.add("optimise", sum(r.optimise for r in results), f"{plan.count} partition(s), "
+              f"{jobs} job(s)")
+    times.add("codegen", sum(r.codegen for r in results),
+              f"{sum(len(o) for o in objs)} bytes; partitions' wall time {wall:.3f} s")
+    times.notes.append("(lower, optimise, codegen" + (" and the bodies' decode and validate"
+                                                      if lazy else "") +
+                       ": CPU seconds summed over the processes)")
+    giants = [i for r in results for i in r.giant]
+    if giants and opts.opt_level > 1:
         times.notes.append(f"{len(giants)} giant function(s) compiled at -O1: " +
                            ", ".join(module.func_name(i) for i in giants[:10]))
-    return objs[0] if len(objs) == 1 else link.merge_objects(objs)
+    if len(objs) == 1:
+        return objs[0]
+    with _Timer(times, "link") as t:
+        t.note = f"{len(objs)} objects merged"
+        return link.merge_objects(objs)
 
 
-_FORK_SHARED: dict[str, Module] = {}
+_FORK_SHARED: dict[str, object] = {}
 
 
 @contextlib.contextmanager
@@ -167,18 +217,105 @@ def _no_gc():
             gc.enable()
 
 
-def _lower_and_compile(opts: Options, jobs: int, k: int):
-    """One back-end process: lower partition k, optimise and code-generate it."""
-    module = _FORK_SHARED["module"]
-    t0 = time.perf_counter()
-    with _no_gc():
-        part = lower_partitions(module, jobs, opts.giant_threshold, only=k,
-                                bounds_checks=opts.bounds_checks)[k]
-        text = partition_ir_text(part)
-    lower_secs = time.perf_counter() - t0
-    level = opts.opt_level if part.opt_level is None else min(part.opt_level, opts.opt_level)
-    obj, opt_secs, cg_secs = backend.compile_one((text, level, opts.target_cpu))
-    return obj, opt_secs, cg_secs, lower_secs, len(text), part.giant
+@dataclass
+class _PartitionResult:
+    obj: bytes = b""
+    error: bool = False  # a body was malformed or invalid (compile_module finds which)
+    instrs: int = 0
+    decode: float = 0.0  # seconds of each phase
+    validate: float = 0.0
+    lower: float = 0.0
+    optimise: float = 0.0
+    codegen: float = 0.0
+    ir_chars: int = 0
+    giant: list[int] = field(default_factory=list)
+
+
+def _compile_partition(opts: Options, k: int) -> _PartitionResult:
+    """One back-end task: decode and validate partition k's bodies (when the front end left
+    them undecoded), lower, optimise and code-generate it.  Its bodies are dropped afterwards,
+    so a process that compiles several partitions holds one partition's at a time.  Phases are
+    timed in CPU seconds of this process, which other load on the machine does not inflate."""
+    module: Module = _FORK_SHARED["module"]  # type: ignore[assignment]
+    plan: PartitionPlan = _FORK_SHARED["plan"]  # type: ignore[assignment]
+    ctx = _FORK_SHARED["ctx"]
+    members = plan.members[k]
+    r = _PartitionResult()
+    clock = time.process_time
+    try:
+        if ctx is not None:
+            t0 = clock()
+            try:
+                r.instrs = read_bodies(module, members)
+                t1 = clock()
+                check_bodies(ctx, module, members)  # type: ignore[arg-type]
+            except (DecodeError, ValidationError, LimitError):
+                r.error = True
+                return r
+            r.decode, r.validate = t1 - t0, clock() - t1
+        t0 = clock()
+        with _no_gc():
+            part = lower_partitions(module, plan.count, opts.giant_threshold, only=k,
+                                    bounds_checks=opts.bounds_checks, plan=plan)[k]
+            text = partition_ir_text(part)
+        r.ir_chars, r.giant = len(text), part.giant
+        level = opts.opt_level if part.opt_level is None else min(part.opt_level,
+                                                                    opts.opt_level)
+        del part
+        if plan.weight[k] > 100_000:  # free a big IR (cycles) before LLVM makes its copy
+            gc.collect()
+        r.lower = clock() - t0
+    finally:
+        if ctx is not None:
+            for i in members:
+                module.codes[i].body = None
+    t0 = clock()
+    tm = backend.target_machine(level, opts.target_cpu)
+    mod = backend.parse(text)
+    del text
+    backend.optimise(mod, tm, level)
+    t1 = clock()
+    r.obj = backend.emit_object(mod, tm)
+    r.optimise, r.codegen = t1 - t0, clock() - t1
+    return r
+
+
+def _run_partitions(opts: Options, plan: PartitionPlan, jobs: int,
+                    progress: Callable[[int, int], None] | None) -> list[_PartitionResult]:
+    """`_compile_partition` for every partition, in `jobs` forked processes (llvmlite holds the
+    GIL and LLVM contexts are per process here, so processes, not threads), heaviest first;
+    in this process when there is one partition or one job.  Results in partition order.
+    The first malformed or invalid body stops everything (compile_module reports it)."""
+    total = plan.count
+    order = sorted(range(total), key=lambda k: -plan.weight[k])
+    results: dict[int, _PartitionResult] = {}
+
+    def done(k: int, r: _PartitionResult) -> None:
+        if r.error:
+            raise ValidationError("malformed or invalid function body", None)
+        results[k] = r
+        if progress:
+            progress(len(results), total)
+
+    if total == 1 or jobs <= 1:
+        for k in order:
+            done(k, _compile_partition(opts, k))
+    else:
+        # Objects alive now are shared with the workers by fork; frozen, the collector never
+        # writes to them, so their pages stay shared instead of being copied into each worker.
+        gc.collect()
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(min(jobs, total)) as pool:
+                for k, r in pool.imap_unordered(_compile_task, [(opts, k) for k in order]):
+                    done(k, r)  # leaving the `with` on an error terminates the other tasks
+        finally:
+            gc.unfreeze()
+    return [results[k] for k in range(total)]
+
+
+def _compile_task(args: tuple[Options, int]) -> tuple[int, _PartitionResult]:
+    return args[1], _compile_partition(*args)
 
 
 def build_executable(wasm: bytes, out: Path, opts: Options,

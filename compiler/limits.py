@@ -60,6 +60,12 @@ MAX_FUNCTION_SIZE = 7_654_321  # bytes of one body: V8's kV8MaxWasmFunctionSize
 # --- ours: bounds on LLVM's time and Python's recursion -------------------------------------------
 # Measured (fuzz/hostile.py, -O1): 100k nested blocks take ~14 s to compile, 1M do not finish in a
 # minute; a 100k-target br_table ~6 s, 1M does not finish; an operand stack 100k deep ~5 s.
+# Nesting is not cheap when the blocks hold code: the switch shape of compiled C (an N-target
+# br_table inside N nested blocks, each case some arithmetic and a branch out; gen_stress.py's
+# huge functions) costs LLVM's -O1 pipeline about N^2.4 -- 5 s of CPU at N = 2,000, 46 s at
+# 5,000; at 20,000 it had not finished after 10 minutes of wall time (2026-11-26, on a machine
+# shared with other work), while -O0 compiles N = 20,000 in 11 s.  So the limit stays at 10,000
+# until such functions get a pipeline without that cost.
 MAX_CONTROL_DEPTH = 10_000  # nested block/loop/if in one function
 MAX_BR_TABLE_TARGETS = 65_536  # labels of one br_table (V8 allows more; LLVM's switch is the cost)
 MAX_OPERAND_STACK = 50_000  # values live on the operand stack at once

@@ -3,7 +3,8 @@
 The decoder builds these objects and every later phase reads them; nothing here knows about LLVM.
 Value types are one-letter strings (the same letters as the opcode table's signatures) so that a
 function type is just two short strings and comparisons are cheap.  Function bodies are kept as
-byte ranges of the original binary plus a decoded instruction list.
+byte ranges of the original binary plus a decoded instruction list, which a big module decodes a
+partition at a time (`decode.read_bodies`).
 """
 
 from __future__ import annotations
@@ -148,12 +149,14 @@ class Data:
 
 @dataclass(slots=True)
 class Code:
-    """A function body: declared locals (run-length, as in the binary) and its instructions."""
+    """A function body: declared locals (run-length, as in the binary) and its instructions
+    (None while not decoded yet: see `decode.decode_module(lazy_bodies=True)`)."""
 
     locals: list[tuple[int, str]]
-    body: list[Instr]
+    body: list[Instr] | None
     offset: int  # byte offset of the body's size field
-    size: int
+    size: int  # bytes of the body (locals and instructions), as declared
+    body_at: int = 0  # byte offset of the first instruction
 
     def local_types(self) -> str:
         return "".join(t * n for n, t in self.locals)
@@ -176,6 +179,19 @@ class Module:
     names: dict[int, str] = field(default_factory=dict)  # function names from the name section
     module_name: str | None = None
     custom_sections: list[tuple[str, int, int]] = field(default_factory=list)  # name, offset, size
+    binary: bytes | None = None  # kept when bodies are decoded lazily (decode.read_bodies)
+
+    # Derived index spaces, computed once per shape of the module (lowering asks for a function's
+    # type at every call site: rebuilding a 100,000-entry list each time made lowering quadratic).
+    _derived: dict[str, tuple[tuple[int, int], object]] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    def _memo(self, name: str, compute):
+        key = (len(self.imports), len(self.funcs))
+        hit = self._derived.get(name)
+        if hit is None or hit[0] != key:
+            hit = self._derived[name] = (key, compute())
+        return hit[1]
 
     # --- index spaces (imports come first in each) ---
     def imported(self, kind: ExternKind) -> list[Import]:
@@ -183,10 +199,13 @@ class Module:
 
     @property
     def num_imported_funcs(self) -> int:
-        return sum(1 for i in self.imports if i.kind == ExternKind.FUNC)
+        return self._memo("num_imported_funcs",
+                          lambda: sum(1 for i in self.imports if i.kind == ExternKind.FUNC))
 
     def func_type_indices(self) -> list[int]:
-        return [i.desc for i in self.imported(ExternKind.FUNC)] + self.funcs  # type: ignore[misc]
+        """Type index of every function, imported ones first (shared: do not modify)."""
+        return self._memo("func_type_indices",
+                          lambda: [i.desc for i in self.imported(ExternKind.FUNC)] + self.funcs)
 
     def func_type(self, funcidx: int) -> FuncType:
         return self.types[self.func_type_indices()[funcidx]]

@@ -9,14 +9,15 @@ those needing checks on their immediates, goes to a handler in `HANDLERS` keyed 
 walk is one linear pass per body with no per-instruction allocation beyond the value stack.
 
 Module-level rules (limits, constant expressions, segments, start, exports) are checked in module
-order.  Messages use the spec test suite's wording; indices are appended ("unknown memory 0") because
+order, in three steps (`check_declarations`, `check_bodies`, `check_start_and_exports`) so that a big
+module's bodies can be checked a partition at a time in the processes that compile them.  Messages use the spec test suite's wording; indices are appended ("unknown memory 0") because
 the suite matches message prefixes.  Constant expressions outside functions (global initialisers,
 segment offsets and items) may only `global.get` imported immutable globals, as in the 2.0 suite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from . import limits
 from .errors import LimitError, ValidationError
@@ -639,7 +640,16 @@ def collect_refs(m: Module) -> set[int]:
 
 
 def validate_module(m: Module) -> None:
-    """Raise ValidationError (with a byte offset) unless `m` is valid."""
+    """Raise ValidationError (with a byte offset) unless `m` is valid.  The three steps below are
+    also called one by one when bodies are validated a partition at a time (driver.py)."""
+    ctx = check_declarations(m)
+    check_bodies(ctx, m, range(len(m.codes)))
+    check_start_and_exports(ctx, m)
+
+
+def check_declarations(m: Module) -> Context:
+    """Everything before the function bodies: types of imports and functions, limits, constant
+    expressions and segments.  Returns the context the bodies are checked in."""
     ctx = Context(m)
     ntypes = len(m.types)
 
@@ -689,11 +699,21 @@ def validate_module(m: Module) -> None:
                 raise ValidationError(f"unknown memory {d.memory}", d.offset)
             check_const(ctx, d.offset_expr or [], "i", num_imported_globals, d.offset)
 
-    for i, code in enumerate(m.codes):
+    return ctx
+
+
+def check_bodies(ctx: Context, m: Module, indices: Iterable[int]) -> None:
+    """The bodies of the defined functions `indices` (positions in `m.codes`), in that order."""
+    nimported = m.num_imported_funcs
+    for i in indices:
+        code = m.codes[i]
+        assert code.body is not None, "body not decoded (decode.read_bodies)"
         funcidx = nimported + i
         v = FuncValidator(ctx, funcidx, ctx.funcs[funcidx], code.local_types())
         v.check_body(code.body)
 
+
+def check_start_and_exports(ctx: Context, m: Module) -> None:
     if m.start is not None:
         if m.start >= len(ctx.funcs):
             raise ValidationError(f"unknown function {m.start}", None)

@@ -7,8 +7,9 @@ import functools
 import random
 
 import pytest
-from wasmc.decode import _READERS, decode_module
-from wasmc.errors import DecodeError
+from wasmc import driver
+from wasmc.decode import _READERS, decode_module, read_bodies
+from wasmc.errors import DecodeError, LimitError
 from wasmc.module import ExternKind, MemArg, SegmentMode
 from wasmc.opcodes import OPS
 from wasmc.wast.sexpr import Atom, Str, read
@@ -84,6 +85,45 @@ def test_spec_binary_modules_decode():
         except DecodeError as e:
             failures.append(f"{name}@{at}: {e.message} at {e.offset}")
     assert not failures, failures
+
+
+@needs_spec
+def test_spec_malformed_through_the_driver():
+    """The compiler decodes bodies lazily, a partition at a time (driver.compile_module); it must
+    still report each malformed module's first error, as the spec defines it."""
+    wrong = []
+    for name, index, binary, expected in MALFORMED:
+        try:
+            driver.compile_module(binary, driver.Options(jobs=1))
+            wrong.append(f"{name}#{index}: accepted")
+        except DecodeError as e:
+            if not e.message.startswith(expected):
+                wrong.append(f"{name}#{index}: {e.message!r}, expected {expected!r}")
+    assert not wrong, wrong
+
+
+def decode_lazily(binary: bytes):
+    m = decode_module(binary, lazy_bodies=True)
+    assert all(c.body is None for c in m.codes) and m.binary == binary
+    read_bodies(m, reversed(range(len(m.codes))))  # any order
+    return m
+
+
+@needs_spec
+def test_lazy_bodies_decode_like_eager_ones():
+    for binary in [b for _, _, b in GOOD] + real_modules():
+        eager, lazy = decode_module(binary), decode_lazily(binary)
+        assert [(c.locals, c.body, c.offset, c.size, c.body_at) for c in eager.codes] == \
+            [(c.locals, c.body, c.offset, c.size, c.body_at) for c in lazy.codes]
+
+
+@needs_spec
+def test_spec_malformed_lazily():
+    """Decoded lazily, every malformed module is still refused (its message may name a later
+    error: a body is read after the sections that follow it)."""
+    for _, _, binary, _ in MALFORMED:
+        with pytest.raises(DecodeError):
+            decode_lazily(binary)
 
 
 def wat2wasm_or_none(text: str) -> bytes | None:
@@ -280,6 +320,8 @@ def test_data_count_required():
     at = binary.index(b"\x0c\x01\x01")
     with pytest.raises(DecodeError, match="data count section required"):
         decode_module(binary[:at] + binary[at + 3:])
+    with pytest.raises(DecodeError, match="data count section required"):
+        decode_lazily(binary[:at] + binary[at + 3:])
 
 
 # --- hostile input -------------------------------------------------------------------------------
@@ -334,6 +376,19 @@ def test_byte_flips_raise_only_decode_error():
             try:
                 decode_module(bytes(mutated))
             except DecodeError:
+                pass
+            try:
+                decode_lazily(bytes(mutated))
+            except (DecodeError, LimitError):
+                pass
+
+
+def test_lazy_truncations_raise_only_decode_error():
+    for binary in real_modules():
+        for cut in range(0, len(binary), 7):
+            try:
+                decode_lazily(binary[:cut])
+            except (DecodeError, LimitError):
                 pass
 
 

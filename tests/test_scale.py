@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
 import wasmtime
 from wasmc import cache, driver
+from wasmc.decode import decode_module
+from wasmc.errors import DecodeError, ValidationError
 from wasmc.lower import module_lowering
 
 
@@ -34,14 +37,84 @@ def test_partitions_and_giant_functions_match_wasmtime(tmp_path, monkeypatch):
         expected = 0
     except wasmtime.ExitTrap as e:
         expected = e.code
-    monkeypatch.setattr(module_lowering, "MIN_PARTITION_INSTRS", 100)
+    monkeypatch.setattr(module_lowering, "MIN_PARTITION_BYTES", 200)
     times = driver.PhaseTimes()
     exe = tmp_path / "p"
-    opts = driver.Options(jobs=2, giant_threshold=60)
+    opts = driver.Options(jobs=2, giant_threshold=150)  # bytes: $big only
     driver.build_executable(wasm, exe, opts, times)
     assert "2 partition" in times.table() or "partition(s)" in times.table()
     assert "giant function" in times.table()
     assert subprocess.run([str(exe)]).returncode == expected
+
+
+def run_wasmtime(wasm: bytes) -> int:
+    store = wasmtime.Store()
+    linker = wasmtime.Linker(store.engine)
+    linker.define_wasi()
+    store.set_wasi(wasmtime.WasiConfig())
+    try:
+        linker.instantiate(store, wasmtime.Module(store.engine, wasm)).exports(store)["_start"](store)
+        return 0
+    except wasmtime.ExitTrap as e:
+        return e.code
+
+
+def test_lazy_front_end_leaves_bodies_to_the_partitions(tmp_path, monkeypatch):
+    """compile_module decodes only the sections; each partition process decodes and validates
+    its own bodies (the parent never holds them), and the program still matches wasmtime."""
+    wasm = wasmtime.wat2wasm(module_text(80))
+    monkeypatch.setattr(module_lowering, "MIN_PARTITION_BYTES", 300)
+    times = driver.PhaseTimes()
+    obj, module = driver.compile_module(wasm, driver.Options(jobs=2), "obj", times)
+    assert all(c.body is None for c in module.codes)  # decoded in the workers only
+    table = times.table()
+    assert "instructions in 2 partition(s), 2 process(es)" in table
+    assert [name for name, _, _ in times.phases] == ["decode", "validate", "lower", "optimise",
+                                                     "codegen", "link"]  # link: the merge
+    exe = tmp_path / "p"
+    driver.build_executable(wasm, exe, driver.Options(jobs=2))
+    assert subprocess.run([str(exe)]).returncode == run_wasmtime(wasm)
+
+
+def partitioned_error_module(bad_export: bool = False, bad_body: bytes = b"") -> bytes:
+    """module_text(60) with function 45 replaced by `bad_body` (raw instructions) and, if asked,
+    an export of a function that does not exist."""
+    text = module_text(60)
+    if bad_export:
+        text = text[:-1] + ' (export "nope" (func 9999)))'
+    wasm = bytearray(wasmtime.wat2wasm(text))
+    m = decode_module(bytes(wasm))
+    code = m.codes[45]
+    if bad_body:  # same length, so every other offset stays put
+        pad = code.size - (code.body_at - code.offset - 1) - len(bad_body)
+        assert pad >= 0
+        wasm[code.body_at:code.body_at + len(bad_body) + pad] = bad_body + b"\x01" * (pad - 1) + b"\x0b"
+    return bytes(wasm)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_invalid_body_in_one_partition_is_reported(monkeypatch, jobs):
+    monkeypatch.setattr(module_lowering, "MIN_PARTITION_BYTES", 300)
+    # (i32.add) on an empty stack, then padding `nop`s: valid bytes, invalid typing
+    wasm = partitioned_error_module(bad_body=b"\x6a")
+    with pytest.raises(ValidationError) as eager:
+        driver.front_end(wasm)
+    with pytest.raises(ValidationError) as lazy:
+        driver.compile_module(wasm, driver.Options(jobs=jobs))
+    assert (lazy.value.message, lazy.value.offset, lazy.value.func) == \
+        (eager.value.message, eager.value.offset, eager.value.func) == ("type mismatch",
+                                                                        eager.value.offset, 46)
+
+
+def test_first_error_wins_across_phases(monkeypatch):
+    """A malformed body and an invalid export: malformed comes first (the spec decodes the whole
+    module before validating), although the lazy front end sees the export first."""
+    monkeypatch.setattr(module_lowering, "MIN_PARTITION_BYTES", 300)
+    wasm = partitioned_error_module(bad_export=True, bad_body=b"\xff")
+    with pytest.raises(DecodeError, match="illegal opcode"):
+        driver.compile_module(wasm, driver.Options(jobs=2))
+    with pytest.raises(ValidationError, match="unknown function 9999"):
+        driver.compile_module(partitioned_error_module(bad_export=True), driver.Options(jobs=2))
 
 
 def test_cache_prune_and_clean(tmp_path, monkeypatch):

@@ -79,6 +79,23 @@ def test_assert_invalid(form: str, msg: str, key: tuple[str, int]) -> None:
         assert info.value.offset is not None
 
 
+def test_assert_invalid_through_the_driver() -> None:
+    """The compiler validates bodies a partition at a time, after the exports and the start
+    function (driver.compile_module); it must still report each module's first error."""
+    from wasmc import driver
+
+    wrong = []
+    for case in INVALID:
+        form, msg, key = case.values
+        try:
+            driver.compile_module(module_bytes(form), driver.Options(jobs=1))
+            wrong.append(f"{key}: accepted")
+        except ValidationError as e:
+            if msg not in e.message:
+                wrong.append(f"{key}: {e.message!r}, expected {msg!r}")
+    assert not wrong, wrong
+
+
 @pytest.mark.parametrize("form,key", VALID)
 def test_valid_module(form: str, key: tuple[str, int]) -> None:
     if key in KNOWN_VALID_MISMATCHES:

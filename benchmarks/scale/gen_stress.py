@@ -33,10 +33,13 @@ def small_function(i: int, n: int, rng: random.Random) -> str:
 def huge_function(i: int, blocks: int) -> str:
     """A switch over `blocks` cases (one big br_table), each case a little arithmetic."""
     labels = " ".join(f"$c{k}" for k in range(blocks))
-    body = f"(br_table {labels} $c0 (i32.rem_u (local.get 0) (i32.const {blocks})))"
-    for k in range(blocks):
-        body = (f"(block $c{k} {body}) (local.set 1 (i32.add (i32.mul (local.get 1)"
-                f" (i32.const {k * 7 + 3})) (i32.const {k}))) (br $done)")
+    # case k: (block $ck <cases below k>) <case k's code> (br $done), built inside out; joined
+    # once, since growing one string case by case is quadratic
+    opens = [f"(block $c{k} " for k in reversed(range(blocks))]
+    core = f"(br_table {labels} $c0 (i32.rem_u (local.get 0) (i32.const {blocks})))"
+    closes = [f") (local.set 1 (i32.add (i32.mul (local.get 1) (i32.const {k * 7 + 3}))"
+              f" (i32.const {k}))) (br $done)" for k in range(blocks)]
+    body = "".join(opens) + core + "".join(closes)
     return (f"(func $huge{i} (export \"huge{i}\") (param i32) (result i32) (local i32)"
             f" (block $done {body}) (local.get 1))")
 

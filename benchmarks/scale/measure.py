@@ -1,15 +1,20 @@
 """Compile-scale measurement (issue 7): time per phase and peak memory of `wasmc` at several
 optimisation levels, beside wasmtime's compile time of the same module, as a Markdown table.
 
-    python benchmarks/scale/gen_stress.py --functions 100000 --huge 4 --cases 20000 -o build/s.wasm
+    python benchmarks/scale/gen_stress.py --functions 100000 --huge 4 --cases 5000 --data-kib 8192 \
+        -o build/s.wasm
     python benchmarks/scale/measure.py build/s.wasm --levels 0,1,2
 
 Each wasmc run is a fresh `wasmc -v -O<n> MODULE -o OUT` process (cache bypassed: `compile` never
 consults it); phases come from its `-v` table (CPU seconds summed over the parallel back-end
-processes), wall time and peak RSS from the kernel (`ru_maxrss` of the largest process in the
-tree: the back-end processes run side by side, so the whole tree can hold up to `-j` times that).
-wasmtime compiles with `wasmtime.Module(engine, bytes)` (Cranelift, its default parallelism) in a
-fresh process, measured the same way.
+processes, so on a busy machine they grow with the load), wall time from the clock.  Memory is
+given two ways: the largest single process (`ru_maxrss` from `wait4`, covering every descendant),
+and the peak of the whole process tree's total proportional set size (PSS, sampled every second:
+pages shared between the forked back-end processes counted once), which is what the machine must
+hold.  wasmtime compiles with `wasmtime.Module(engine, bytes)` (Cranelift, its default
+parallelism) in a fresh process, measured the same way; its row's wall time includes Python's
+start-up and reading the file, the compile alone is given beside it.  The load average before
+each run is recorded, since the machine may be shared.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PHASES = ("decode", "validate", "lower", "optimise", "codegen", "link")
@@ -29,41 +35,90 @@ import sys, time, wasmtime
 data = open(sys.argv[1], "rb").read()
 t = time.perf_counter()
 wasmtime.Module(wasmtime.Engine(), data)
-print(time.perf_counter() - t)
+print("compile", time.perf_counter() - t, file=sys.stderr)
 """
 
 
-def measure_wasmc(wasm: Path, level: int) -> dict:
+def _tree(pid: int) -> list[int]:
+    """pid and all its descendants (from /proc/PID/task/TID/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: pages shared between forked processes are counted once overall."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
+    """Run `cmd`; return (wall seconds, peak RSS of its largest process in MB, peak total PSS of
+    the whole process tree in MB (sampled every second), stderr)."""
+    with tempfile.TemporaryFile(mode="w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        tree_peak = 0
+        while True:
+            try:
+                _, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if _:
+                break
+            tree_peak = max(tree_peak, sum(_pss_kib(p) for p in _tree(proc.pid)))
+            time.sleep(1.0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        # wait4's ru_maxrss: the largest of the child and the descendants it waited for
+        peak = usage.ru_maxrss
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read()[-2000:]}")
+        return wall, peak // 1024, tree_peak // 1024, err.read()
+
+
+def measure_wasmc(wasm: Path, level: int, jobs: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="wasmc-scale-") as tmp:
         out = Path(tmp) / "a.out"
-        # A fresh interpreter per level, so ru_maxrss (a high-water mark) is this run's own.
-        code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-                "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-                "print(time.perf_counter() - t, "
-                "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); "
-                "sys.stderr.write(p.stderr); sys.exit(p.returncode)")
-        proc = subprocess.run([sys.executable, "-c", code, "wasmc", "-v", f"-O{level}", str(wasm),
-                               "-o", str(out)], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise SystemExit(f"wasmc -O{level} failed:\n{proc.stderr[-2000:]}")
-        wall, peak = proc.stdout.split()
-        row = {"level": f"wasmc -O{level}", "wall": float(wall), "peak": int(peak)}
+        load = os.getloadavg()[0]
+        cmd = ["wasmc", "-v", f"-O{level}", str(wasm), "-o", str(out)]
+        if jobs:
+            cmd += ["-j", str(jobs)]
+        wall, peak, tree, stderr = run_measured(cmd)
+        row = {"level": f"wasmc -O{level}", "wall": wall, "peak": peak, "tree": tree,
+               "load": load}
         for name in PHASES:
-            m = re.search(rf"^{name}\s+([0-9.]+)", proc.stderr, re.MULTILINE)
+            m = re.search(rf"^{name}\s+([0-9.]+)", stderr, re.MULTILINE)
             row[name] = float(m.group(1)) if m else None
         row["exe MB"] = out.stat().st_size / 1e6 if out.exists() else None
+        row["stderr"] = stderr
         return row
 
 
 def measure_wasmtime(wasm: Path) -> dict:
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-            "print(time.perf_counter() - t, "
-            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); sys.exit(p.returncode)")
-    proc = subprocess.run([sys.executable, "-c", code, sys.executable, "-c", WASMTIME_COMPILE,
-                           str(wasm)], capture_output=True, text=True, check=False)
-    wall, peak = proc.stdout.split()
-    return {"level": "wasmtime (Cranelift)", "wall": float(wall), "peak": int(peak)}
+    load = os.getloadavg()[0]
+    with tempfile.NamedTemporaryFile("w", suffix=".py") as script:
+        script.write(WASMTIME_COMPILE)
+        script.flush()
+        wall, peak, tree, stderr = run_measured([sys.executable, script.name, str(wasm)])
+    m = re.search(r"^compile ([0-9.]+)", stderr, re.MULTILINE)
+    return {"level": "wasmtime (Cranelift)", "wall": wall, "peak": peak, "tree": tree,
+            "load": load, "compile": float(m.group(1)) if m else None}
 
 
 def code_section_bytes(wasm: bytes) -> int:
@@ -76,18 +131,22 @@ def table(wasm: Path, rows: list[dict]) -> str:
     data = wasm.read_bytes()
     code = code_section_bytes(data)
     title = (f"`{wasm.name}`: {len(data) / 1e6:.1f} MB ({code / 1e6:.1f} MB of code), "
-             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
     lines = [title, "",
-             "| | " + " | ".join(PHASES) + " | wall | front end MB/s | peak RSS |",
-             "|---|" + "---|" * (len(PHASES) + 3)]
+             "| | " + " | ".join(PHASES) + " | wall | front end MB/s | largest process |"
+             " all processes (PSS) | load before |",
+             "|---|" + "---|" * (len(PHASES) + 5)]
     for r in rows:
         cells = [r["level"]]
         cells += [f"{r[p]:.1f} s" if r.get(p) is not None else "" for p in PHASES]
-        cells.append(f"{r['wall']:.1f} s")
+        wall = f"{r['wall']:.1f} s"
+        if r.get("compile") is not None:
+            wall += f" (compile {r['compile']:.1f} s)"
+        cells.append(wall)
         front = sum(r.get(p) or 0 for p in ("decode", "validate", "lower"))
-        # lower's CPU time is summed over processes; the MB/s figure is per CPU second
+        # CPU seconds summed over the processes: MB of code section per CPU second
         cells.append(f"{code / 1e6 / front:.2f}" if front else "")
-        cells.append(f"{r['peak']} MB")
+        cells += [f"{r['peak']} MB", f"{r['tree']} MB", f"{r['load']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -97,11 +156,14 @@ def main() -> int:
     ap.add_argument("wasm", type=Path)
     ap.add_argument("--levels", default="0,1,2")
     ap.add_argument("--no-wasmtime", action="store_true")
+    ap.add_argument("-j", "--jobs", type=int, default=None, help="wasmc -j (default: every core)")
     args = ap.parse_args()
     rows = []
     for lvl in (int(x) for x in args.levels.split(",")):
-        rows.append(measure_wasmc(args.wasm, lvl))
-        print(f"-O{lvl}: {rows[-1]}", file=sys.stderr, flush=True)
+        rows.append(measure_wasmc(args.wasm, lvl, args.jobs))
+        row = rows[-1]
+        print(f"-O{lvl}: wall {row['wall']:.1f} s, peak {row['peak']} MB, all {row['tree']} MB, "
+              f"load {row['load']:.1f}\n{row.pop('stderr')}", file=sys.stderr, flush=True)
     if not args.no_wasmtime:
         rows.append(measure_wasmtime(args.wasm))
     print(table(args.wasm, rows))

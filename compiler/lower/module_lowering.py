@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..module import ExternKind, Instr, Module, SegmentMode
-from ..opcodes import BY_NAME
+from ..opcodes import BY_NAME, OPS
 from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
 from . import irbuild as ir
 from . import types as T
@@ -40,13 +40,76 @@ class _IndirectCallee:
         return self.ptr.get_reference()
 
 
-# Below this many instructions per partition, splitting costs more (lost inlining, process start)
-# than parallel code generation gains.
-MIN_PARTITION_INSTRS = 20000
+# Partitions are sized by bytes of function bodies (about 2 bytes per instruction in compiled C),
+# known before any body is decoded, so the driver can split a module it has only delimited.
+# Below this many bytes per partition, splitting costs more (lost inlining, process start) than
+# parallel code generation gains.
+MIN_PARTITION_BYTES = 40_000
 # Above this many, a module gets more partitions than back-end processes (they queue for them), so
 # that one process never holds the IR of a huge module at once: memory stays bounded by the
 # partition size times the number of processes, not by the module size.
-MAX_PARTITION_INSTRS = 400_000
+MAX_PARTITION_BYTES = 800_000
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """Which partition each defined function is lowered, optimised and code-generated in."""
+
+    owner: list[int]  # per defined function (position in Module.codes): its partition
+    giant: dict[int, int]  # partition -> the one giant function (position) it holds, at -O1
+    members: list[list[int]]  # per partition: positions in Module.codes, in module order
+    weight: list[int]  # per partition: bytes of its bodies (and of the glue, for partition 0)
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
+
+
+def glue_weight(module: Module) -> int:
+    """What partition 0's glue (entries, declarations of every function, the descriptor, the
+    segments' bytes) costs to lower and compile, in bytes of function body that cost as much
+    (measured on a 100,000-function module with 8 MB of data: about 2.7 partitions' worth)."""
+    items = sum(len(e.items) for e in module.elems)
+    return (12 * (len(module.codes) + len(module.imports)) + 4 * items
+            + sum(len(d.init) for d in module.datas) // 16)
+
+
+def plan_partitions(module: Module, partitions: int, giant_threshold: int) -> PartitionPlan:
+    """Spread defined functions over partitions by body size (largest first, each to the
+    lightest partition); a function of more than `giant_threshold` bytes gets a partition of its
+    own compiled with a cheaper pipeline, so one giant function cannot stall the build."""
+    sizes = sorted(((c.size, i) for i, c in enumerate(module.codes)), reverse=True)
+    glue = glue_weight(module)
+    total = sum(n for n, _ in sizes) + glue
+    # Small modules stay in one partition: splitting costs inlining and process start-up.
+    wanted = max(1, min(partitions, total // MIN_PARTITION_BYTES),
+                 -(-total // MAX_PARTITION_BYTES))
+    wanted = min(wanted, max(1, len(sizes)))  # never an empty partition
+    owner = [0] * len(sizes)
+    giant: dict[int, int] = {}
+    count = wanted
+    load = [0] * wanted
+    load[0] = glue  # partition 0 also holds the glue and the descriptor
+    for n, i in sizes:
+        if n > giant_threshold and len(sizes) > 1:
+            giant[count] = i
+            owner[i] = count
+            count += 1
+            continue
+        p = min(range(wanted), key=load.__getitem__)
+        load[p] += n
+        owner[i] = p
+    members: list[list[int]] = [[] for _ in range(count)]
+    weight = [0] * count
+    weight[0] = glue
+    for i, p in enumerate(owner):
+        members[p].append(i)
+        weight[p] += module.codes[i].size
+    return PartitionPlan(owner, giant, members, weight)
+
+
+_CALLS = frozenset(("call", "call_indirect"))
+_LOAD_WITNESS = {op.name: WITNESS_KEY[op.mem_bytes] for op in OPS if ".load" in op.name}
 
 CODE_SECTION = "wasmc_text"  # a C identifier, so the linker defines __start_/__stop_ symbols
 
@@ -250,31 +313,14 @@ class ModuleLowerer:
         return g
 
     # --- functions ------------------------------------------------------------------------------
-    def assign_partitions(self, partitions: int, giant_threshold: int) -> None:
-        """Spread defined functions over partitions by size (largest first, each to the lightest
-        partition); a function above `giant_threshold` instructions gets a partition of its own
-        compiled with a cheaper pipeline, so one giant function cannot stall the build."""
-        m = self.module
-        base = m.num_imported_funcs
-        sizes = sorted(((len(c.body), base + i) for i, c in enumerate(m.codes)), reverse=True)
-        total = sum(n for n, _ in sizes)
-        # Small modules stay in one partition: splitting costs inlining and process start-up.
-        wanted = max(1, min(partitions, total // MIN_PARTITION_INSTRS),
-                     -(-total // MAX_PARTITION_INSTRS))
-        wanted = min(wanted, max(1, len(sizes)))  # never an empty partition
-        while len(self.parts) < wanted:
+    def assign_partitions(self, plan: PartitionPlan) -> None:
+        while len(self.parts) < plan.count:
             self.new_partition()
-        load = [0] * len(self.parts)
-        for n, idx in sizes:
-            if n > giant_threshold and len(sizes) > 1:
-                part = self.new_partition()
-                part.opt_level = 1
-                part.giant.append(idx)
-                self.owner[idx] = len(self.parts) - 1
-                continue
-            p = min(range(wanted), key=load.__getitem__)
-            load[p] += n
-            self.owner[idx] = p
+        base = self.module.num_imported_funcs
+        self.owner = {base + i: p for i, p in enumerate(plan.owner)}
+        for k, i in plan.giant.items():
+            self.parts[k].opt_level = 1
+            self.parts[k].giant.append(base + i)
 
     def lower_functions(self, only: int | None = None) -> None:
         m = self.module
@@ -285,10 +331,10 @@ class ModuleLowerer:
                 continue
             self.cur = self.parts[self.owner.get(idx, 0)]
             ft = m.types[m.funcs[i]]
-            ops = {ins.op for ins in code.body}
-            has_calls = any(op.name in ("call", "call_indirect") for op in ops)
+            names = {ins[0].name for ins in code.body}  # (hashing Op rows is slow)
+            has_calls = not names.isdisjoint(_CALLS)
             # Which load-witness widths this body needs (function.py): none without loads.
-            witness = {WITNESS_KEY[op.mem_bytes] for op in ops if ".load" in op.name}
+            witness = {_LOAD_WITNESS[n] for n in names.intersection(_LOAD_WITNESS)}
             fl = FunctionLowerer(self, self.func(idx), ft.params, ft.results, code.local_types(),
                                  code.body, has_calls, witness)
             fl.lower_body()
@@ -540,12 +586,11 @@ class ModuleLowerer:
         return bounds
 
     # --- driver ---------------------------------------------------------------------------------
-    def lower(self, partitions: int = 1, giant_threshold: int = 1 << 62,
-              only: int | None = None) -> list[Partition]:
-        """Lower into partitions; with `only`, just that partition's functions (and, for 0, the
-        glue), so each back-end process can lower its own share in parallel."""
+    def lower(self, plan: PartitionPlan, only: int | None = None) -> list[Partition]:
+        """Lower into the plan's partitions; with `only`, just that partition's functions (and,
+        for 0, the glue), so each back-end process can lower its own share in parallel."""
         m = self.module
-        self.assign_partitions(partitions, giant_threshold)
+        self.assign_partitions(plan)
         self.lower_functions(only)
         if only not in (None, 0):
             return self.parts
@@ -564,19 +609,19 @@ class ModuleLowerer:
 
 def lower_module(module: Module, name: str = "wasm", bounds_checks: bool = False) -> ir.Module:
     """The whole module as one LLVM module."""
-    return ModuleLowerer(module, name, bounds_checks).lower()[0].ir
+    return lower_partitions(module, 1, 1 << 62, name, bounds_checks=bounds_checks)[0].ir
 
 
 def lower_partitions(module: Module, partitions: int, giant_threshold: int,
                      name: str = "wasm", only: int | None = None,
-                     bounds_checks: bool = False) -> list[Partition]:
-    return ModuleLowerer(module, name, bounds_checks).lower(partitions, giant_threshold, only)
+                     bounds_checks: bool = False,
+                     plan: PartitionPlan | None = None) -> list[Partition]:
+    plan = plan or plan_partitions(module, partitions, giant_threshold)
+    return ModuleLowerer(module, name, bounds_checks).lower(plan, only)
 
 
 def count_partitions(module: Module, partitions: int, giant_threshold: int) -> int:
-    ml = ModuleLowerer(module)
-    ml.assign_partitions(partitions, giant_threshold)
-    return len(ml.parts)
+    return plan_partitions(module, partitions, giant_threshold).count
 
 
 def partition_ir_text(part: Partition) -> str:
