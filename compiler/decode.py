@@ -12,7 +12,9 @@ which do not raise, are checked explicitly.  This file is the boundary for untru
 Speed (modules up to 70 MB): readers are plain functions over `(data, pos)` returning `(value, pos)`;
 the instruction loop looks opcodes up in tables built once from `opcodes.OPS`, reads the common
 immediates (single-byte indices and small constants) inline and everything else through a reader chosen
-by `Op.imm`, and builds `Instr` tuples without going through the NamedTuple constructor.
+by `Op.imm`, and builds `Instr` tuples without going through the NamedTuple constructor.  With
+`lazy_bodies` the code section is only delimited and `read_bodies` decodes bodies later, a partition at
+a time in the processes that compile them (driver.py), so no process holds a big module's bodies.
 
 Immediate shapes in `Instr.imm` (the validator and the lowering rely on them): see `_READERS`.
 """

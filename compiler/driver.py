@@ -3,6 +3,12 @@
 Each phase is a visible step with its own timing (for `-v`/`--time`).  `compile_module` stops after
 emitting an object (or LLVM IR / assembly); `build_executable` and `build_shared` add the link step
 against the C runtime (see link.py).
+
+Scale (modules of tens of MB): `compile_module` decodes only the sections and validates the
+declarations here; the functions are split into partitions (module_lowering.plan_partitions) and
+each partition's process runs the same phases on its own bodies -- decode, validate, lower,
+optimise, codegen (`_compile_partition`) -- so the front end runs in parallel and no process
+holds the decoded module.  The partition objects are merged into one (link.merge_objects).
 """
 
 from __future__ import annotations
@@ -116,17 +122,19 @@ def compile_module(wasm: bytes, opts: Options, emit: str = "obj",
                    times: PhaseTimes | None = None) -> tuple[bytes | str, Module]:
     """Compile to an object file's bytes (emit="obj"), LLVM IR text ("llvm") or assembly ("asm").
 
-    Bodies are decoded and validated by partition, in parallel (see `front_end`).  That finds
-    errors out of the spec's order (a body is checked after the sections that follow it), so on
-    any error the module goes through the whole front end again, in order, which raises the
-    first error as the spec defines it."""
+    Bodies are decoded and validated by partition, in parallel (see `front_end`).  That can find
+    errors out of the spec's order (a body is checked after the sections that follow it, and
+    partitions finish in any order), so on an error the module goes through the whole front end
+    again, in order, which raises the first error as the spec defines it -- except when there is
+    one partition: its bodies are decoded, then validated, in module order, so its first error
+    is already the spec's."""
     times = times or PhaseTimes()
     try:
         module = front_end(wasm, times, lazy_bodies=True)
-        return compile_validated(module, opts, emit, times), module
     except (DecodeError, ValidationError, LimitError):
-        front_end(wasm)
+        front_end(wasm)  # a body before the error may hold an earlier one
         raise
+    return compile_validated(module, opts, emit, times), module
 
 
 def compile_validated(module: Module, opts: Options, emit: str = "obj",
@@ -169,6 +177,10 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     t0 = time.perf_counter()
     try:
         results = _run_partitions(replace(opts, progress=None), plan, jobs, opts.progress)
+    except (DecodeError, ValidationError, LimitError):
+        if plan.count > 1 and module.binary is not None:
+            front_end(module.binary)  # the first error in module order (compile_module)
+        raise
     finally:
         _FORK_SHARED.clear()
     wall = time.perf_counter() - t0
@@ -220,7 +232,7 @@ def _no_gc():
 @dataclass
 class _PartitionResult:
     obj: bytes = b""
-    error: bool = False  # a body was malformed or invalid (compile_module finds which)
+    error: bool = False  # a body was malformed or invalid (compile_validated finds which)
     instrs: int = 0
     decode: float = 0.0  # seconds of each phase
     validate: float = 0.0
@@ -231,7 +243,7 @@ class _PartitionResult:
     giant: list[int] = field(default_factory=list)
 
 
-def _compile_partition(opts: Options, k: int) -> _PartitionResult:
+def _compile_partition(opts: Options, k: int, forked: bool = False) -> _PartitionResult:
     """One back-end task: decode and validate partition k's bodies (when the front end left
     them undecoded), lower, optimise and code-generate it.  Its bodies are dropped afterwards,
     so a process that compiles several partitions holds one partition's at a time.  Phases are
@@ -250,7 +262,9 @@ def _compile_partition(opts: Options, k: int) -> _PartitionResult:
                 t1 = clock()
                 check_bodies(ctx, module, members)  # type: ignore[arg-type]
             except (DecodeError, ValidationError, LimitError):
-                r.error = True
+                if not forked:
+                    raise
+                r.error = True  # an exception would lose its offset on the way back
                 return r
             r.decode, r.validate = t1 - t0, clock() - t1
         t0 = clock()
@@ -285,7 +299,7 @@ def _run_partitions(opts: Options, plan: PartitionPlan, jobs: int,
     """`_compile_partition` for every partition, in `jobs` forked processes (llvmlite holds the
     GIL and LLVM contexts are per process here, so processes, not threads), heaviest first;
     in this process when there is one partition or one job.  Results in partition order.
-    The first malformed or invalid body stops everything (compile_module reports it)."""
+    The first malformed or invalid body stops everything (compile_validated reports it)."""
     total = plan.count
     order = sorted(range(total), key=lambda k: -plan.weight[k])
     results: dict[int, _PartitionResult] = {}
@@ -315,7 +329,7 @@ def _run_partitions(opts: Options, plan: PartitionPlan, jobs: int,
 
 
 def _compile_task(args: tuple[Options, int]) -> tuple[int, _PartitionResult]:
-    return args[1], _compile_partition(*args)
+    return args[1], _compile_partition(*args, forked=True)
 
 
 def build_executable(wasm: bytes, out: Path, opts: Options,
