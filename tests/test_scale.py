@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import wasmtime
-from wasmc import cache, driver
+from wasmc import cache, driver, link
 from wasmc.decode import decode_module
 from wasmc.errors import DecodeError, ValidationError
 from wasmc.lower import module_lowering
@@ -117,8 +117,18 @@ def test_first_error_wins_across_phases(monkeypatch):
         driver.compile_module(partitioned_error_module(bad_export=True), driver.Options(jobs=2))
 
 
-def test_cache_prune_and_clean(tmp_path, monkeypatch):
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """A cache directory of this test's own.  The runtime's objects are memoised by path, so
+    the memo is dropped before and after: later tests in this process must not link against
+    objects `cache.clean()` deleted here."""
     monkeypatch.setenv("WASMC_CACHE_DIR", str(tmp_path / "cache"))
+    link._runtime_objects_for.cache_clear()
+    yield
+    link._runtime_objects_for.cache_clear()
+
+
+def test_cache_prune_and_clean(private_cache):
     for i in range(3):
         so, _ = driver.build_shared(wasmtime.wat2wasm(f'(module (func (export "f") (result i32)'
                                                       f' (i32.const {i})))'), opt_level=0)
