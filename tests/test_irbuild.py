@@ -443,7 +443,7 @@ if not hasattr(ML.ir.IRBuilder, "freeze"):  # llvmlite.ir has no `freeze`: its g
         self._insert(instr)
         return instr
     ML.ir.IRBuilder.freeze = _freeze
-ML.MIN_PARTITION_INSTRS = 10
+ML.MIN_PARTITION_BYTES = 10  # several partitions even for the small modules
 for path in sys.argv[1:]:
     m = front_end(open(path, "rb").read())
     for parts, bc in ((1, False), (1, True), (3, False)):
@@ -457,8 +457,10 @@ _TOKEN = re.compile(r'%(?:"(?:[^"\\]|\\.)*"|[-a-zA-Z$._0-9]+)'
 
 def normalise(text: str) -> str:
     """LLVM's printing of a module with local names renumbered in order of appearance per function
-    and comments dropped, so IR that differs only in local names compares equal."""
+    and comments dropped, so IR that differs only in local names compares equal.  llvmlite.ir
+    cannot give a global variable a visibility, so `hidden` on globals is dropped too."""
     text = re.sub(r"(?m)^;.*$", "", text)
+    text = re.sub(r"(?m)^(@[^ ]+ = [a-z_]+) hidden ", r"\1 ", text)
     text = re.sub(r"(?m)^([^ \t;][^\n]*?:)[ \t]+;[^\n]*$", r"\1", text)
     out = []
     for chunk in re.split(r"(?m)^(?=define )", text):
