@@ -28,15 +28,7 @@ def module_text(n: int) -> str:
 
 def test_partitions_and_giant_functions_match_wasmtime(tmp_path, monkeypatch):
     wasm = wasmtime.wat2wasm(module_text(60))
-    store = wasmtime.Store()
-    linker = wasmtime.Linker(store.engine)
-    linker.define_wasi()
-    store.set_wasi(wasmtime.WasiConfig())
-    try:
-        linker.instantiate(store, wasmtime.Module(store.engine, wasm)).exports(store)["_start"](store)
-        expected = 0
-    except wasmtime.ExitTrap as e:
-        expected = e.code
+    expected = run_wasmtime(wasm)
     monkeypatch.setattr(module_lowering, "MIN_PARTITION_BYTES", 200)
     times = driver.PhaseTimes()
     exe = tmp_path / "p"

@@ -97,7 +97,7 @@ class AddressFacts:
         k = self.key(addr)
         end = offset + width
         covered = self.facts.get(k, 0) >= end
-        if self.facts.get(k, 0) < end:
+        if not covered:
             self.facts[k] = end
         prov = self.provenance.get(k)
         if prov is None:

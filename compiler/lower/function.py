@@ -22,14 +22,17 @@ still lost: its sum only leaves through the loop's exits.)  The load's value is 
 the cost of an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm
 alternatives, which also pin the load in place).  Addition, not xor, because `x ^ x` would cancel
 two loads of the same address; functions without loads fold the flush (`w += 0`) away.
-Three things keep it cheap.  Loads wait in `pending` until the basic block ends and are then added
+Four things keep it cheap.  Loads wait in `pending` until the basic block ends and are then added
 as a balanced tree, so the loop-carried chain is one add per block, not one per load.  A load that
-an earlier access proves in bounds cannot trap and is not witnessed (addressing.py).  And a
-pending load followed, before the block ends, by a store through the same address value that ends
-at or past it is dropped from the witness: that store traps wherever the load would, and it cannot
-be deleted as a no-op (storing back what was loaded) because its value goes through `freeze`.
-Instruction handlers all share one signature,
-`handler(fl: FunctionLowerer, instr: Instr)`, and are looked up by mnemonic in `HANDLERS`.
+an earlier access proves in bounds cannot trap and is not witnessed (addressing.py).  A pending
+load followed, before the block ends, by a store through the same address value that ends at or
+past it is dropped from the witness: that store traps wherever the load would, and it cannot be
+deleted as a no-op (storing back what was loaded) because its value goes through `freeze`.  And a
+pending `i32.load` whose value addresses a later access that stays (a store or a witnessed load)
+is dropped too: LLVM cannot delete a load its kept address depends on.
+
+Instruction handlers all share one signature, `handler(fl: FunctionLowerer, instr: Instr)`, and
+are looked up by mnemonic in `HANDLERS`.
 """
 
 from __future__ import annotations
@@ -176,20 +179,19 @@ class FunctionLowerer:
         return self.b.gep(array, [idx], inbounds=True, source_etype=ir.IntType(elem_size * 8),
                           name=name)
 
-    def witness(self, v: ir.Value, addr_key: int = 0, end: int = 0) -> None:
+    def witness(self, v: ir.Value, addr_key: int = 0, end: int = 0,
+                pointer: bool = False) -> None:
         """A loaded value (by an access through the value keyed `addr_key`, ending `end` bytes
-        after it) joins the load witness when the block ends, unless a store covers it first."""
+        after it) joins the load witness when the block ends, unless a store covers it first or,
+        for a `pointer` (an i32 that may address memory), an access that stays goes through it."""
         if self.witness_slots is None:
             return
         entry = [v, addr_key, end]
         self.pending.append(entry)
         if addr_key:
             self.pending_by_addr.setdefault(addr_key, []).append(entry)
-
-    def witness_by_value(self, v: ir.Value) -> None:
-        """Index the pending entry of the i32 load that produced `v` by `v`'s key."""
-        if self.pending:
-            self.pending_by_value[self.addr.key(v)] = self.pending[-1]
+        if pointer:
+            self.pending_by_value[self.addr.key(v)] = entry
 
     def address_uses(self, value_key: int) -> None:
         """An access that stays (a store, or a witnessed load) addresses memory through the value

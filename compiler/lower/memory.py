@@ -55,11 +55,9 @@ def make_load(name: str, width: int):
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
         v.set_metadata("tbaa", fl.ml.tbaa["memory"])
         if not covered:  # a covered load cannot trap, so LLVM may delete it if unused
-            fl.witness(v, key, instr.imm.offset + width)
+            fl.witness(v, key, instr.imm.offset + width, pointer=name == "i32.load")
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
-        elif name == "i32.load" and not covered:
-            fl.witness_by_value(v)  # a pointer, perhaps: an access through it may keep it
         fl.push(v)
     return lower
 
