@@ -74,16 +74,19 @@ def glue_weight(module: Module) -> int:
             + sum(len(d.init) for d in module.datas) // 16)
 
 
-def plan_partitions(module: Module, partitions: int, giant_threshold: int) -> PartitionPlan:
+def plan_partitions(module: Module, partitions: int, giant_threshold: int,
+                    max_bytes: int | None = None) -> PartitionPlan:
     """Spread defined functions over partitions by body size (largest first, each to the
     lightest partition); a function of more than `giant_threshold` bytes gets a partition of its
-    own compiled with a cheaper pipeline, so one giant function cannot stall the build."""
+    own compiled with a cheaper pipeline, so one giant function cannot stall the build.
+    `max_bytes` bounds a partition (default MAX_PARTITION_BYTES; `1 << 62` with one partition and no giant: the whole module
+    in one LLVM module, for --emit=llvm and lower_module)."""
     sizes = sorted(((c.size, i) for i, c in enumerate(module.codes)), reverse=True)
     glue = glue_weight(module)
     total = sum(n for n, _ in sizes) + glue
     # Small modules stay in one partition: splitting costs inlining and process start-up.
     wanted = max(1, min(partitions, total // MIN_PARTITION_BYTES),
-                 -(-total // MAX_PARTITION_BYTES))
+                 -(-total // (max_bytes or MAX_PARTITION_BYTES)))
     wanted = min(wanted, max(1, len(sizes)))  # never an empty partition
     owner = [0] * len(sizes)
     giant: dict[int, int] = {}
@@ -609,7 +612,8 @@ class ModuleLowerer:
 
 def lower_module(module: Module, name: str = "wasm", bounds_checks: bool = False) -> ir.Module:
     """The whole module as one LLVM module."""
-    return lower_partitions(module, 1, 1 << 62, name, bounds_checks=bounds_checks)[0].ir
+    plan = plan_partitions(module, 1, 1 << 62, 1 << 62)
+    return lower_partitions(module, 1, 1 << 62, name, bounds_checks=bounds_checks, plan=plan)[0].ir
 
 
 def lower_partitions(module: Module, partitions: int, giant_threshold: int,
