@@ -23,10 +23,10 @@ from ..module import ExternKind, Instr, Module, SegmentMode
 from ..opcodes import BY_NAME, OPS
 from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
 from . import irbuild as ir
-from . import irbuild
 from . import types as T
 from .addressing import WIDE_FOLD_SYMBOL
 from .function import WITNESS_KEY, FunctionLowerer
+from .irbuild import Module as IRBuildModule
 
 
 class _IndirectCallee:
@@ -640,7 +640,7 @@ def count_partitions(module: Module, partitions: int, giant_threshold: int) -> i
 def partition_ir_text(part: Partition) -> str:
     """LLVM IR text of a partition."""
     text = str(part.ir)
-    if isinstance(part.ir, irbuild.Module):
+    if isinstance(part.ir, IRBuildModule):
         return text
     # llvmlite.ir (which tests/test_irbuild.py swaps in) does not print a function's visibility
     return re.sub(r'^(define|declare) (?!internal )(?=[^\n]*@"wasm:\d)', r"\1 hidden ", text,
