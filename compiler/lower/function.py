@@ -79,6 +79,7 @@ ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return"
 
 _LOCAL_NAMES: list[str] = []
 _BLOCK_TYPES: dict[str | None, BlockType] = {}  # FunctionLowerer.block_type
+_OFFSETS: dict[int, ir.Constant] = {}  # FunctionLowerer.field_ptr
 
 
 def local_names(n: int) -> list[str]:
@@ -171,8 +172,10 @@ class FunctionLowerer:
         """`base + offset`, built with `b` (default: the current builder)."""
         if offset == 0:
             return base
-        return (b or self.b).gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8,
-                          name=name)
+        c = _OFFSETS.get(offset)  # GEP indices are never looked at again: shared constants
+        if c is None:
+            c = _OFFSETS[offset] = ir.Constant(T.I64, offset)
+        return (b or self.b).gep(base, [c], inbounds=True, source_etype=T.I8, name=name)
 
     def load_rt(self, ptr: ir.Value, typ: ir.Type, name: str = "",
                 invariant: bool = False) -> ir.Value:

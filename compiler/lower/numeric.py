@@ -54,9 +54,26 @@ def lower_const(fl: FunctionLowerer, instr) -> None:
 # handler's tests (the most common operators; a measurable share of the front end).
 SIMPLE_INT_BINOP = {"add": ir.IRBuilder.add, "sub": ir.IRBuilder.sub, "mul": ir.IRBuilder.mul,
                     "and": ir.IRBuilder.and_, "or": ir.IRBuilder.or_, "xor": ir.IRBuilder.xor}
+# Wasm masks a shift count (LLVM would make a count >= width poison)
+SHIFT = {"shl": ir.IRBuilder.shl, "shr_s": ir.IRBuilder.ashr, "shr_u": ir.IRBuilder.lshr}
 
 
 def int_binop(op: str):
+    if op in SHIFT:
+        shift = SHIFT[op]
+
+        def lower_shift(fl: FunctionLowerer, instr) -> None:
+            stack = fl.stack
+            y = stack.pop()
+            x = stack.pop()
+            ty = x.type
+            b = fl.b
+            if y.__class__ is ir.Constant and y.constant.__class__ is int:
+                count = ir.Constant(ty, y.constant & (ty.width - 1))  # masked here, not by LLVM
+            else:
+                count = b.and_(y, ir.Constant(ty, ty.width - 1))
+            stack.append(shift(b, x, count, instr[0].name))
+        return lower_shift
     build = SIMPLE_INT_BINOP.get(op)
     if build is not None:
         def lower_simple(fl: FunctionLowerer, instr) -> None:
@@ -107,9 +124,6 @@ def int_binop(op: str):
             r = b.or_(x, y, name=name)
         elif op == "xor":
             r = b.xor(x, y, name=name)
-        elif op in ("shl", "shr_s", "shr_u"):
-            count = b.and_(y, ir.Constant(ty, w - 1))
-            r = {"shl": b.shl, "shr_s": b.ashr, "shr_u": b.lshr}[op](x, count, name=name)
         elif op == "rotl":
             r = intrinsic(fl, f"llvm.fshl.{suffix(ty)}", ty, [x, x, y])
         elif op == "rotr":
