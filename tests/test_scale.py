@@ -36,7 +36,7 @@ def test_partitions_and_giant_functions_match_wasmtime(tmp_path, monkeypatch):
     driver.build_executable(wasm, exe, opts, times)
     assert "2 partition" in times.table() or "partition(s)" in times.table()
     assert "giant function" in times.table()
-    assert subprocess.run([str(exe)]).returncode == expected
+    assert subprocess.run([str(exe)], check=False).returncode == expected
 
 
 def run_wasmtime(wasm: bytes) -> int:
