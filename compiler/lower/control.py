@@ -47,6 +47,7 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
         frame.loop_phis.append(phi)
         fl.push(phi)
     fl.frames.append(frame)
+    fl.loop_sums.append(id(instr) in fl.summed_loops)
 
 
 def lower_if(fl: FunctionLowerer, instr) -> None:
@@ -78,6 +79,8 @@ def lower_else(fl: FunctionLowerer, instr) -> None:
 
 def lower_end(fl: FunctionLowerer, instr) -> None:
     frame = fl.frames.pop()
+    if frame.kind == "loop":
+        fl.loop_sums.pop()
     # Address facts survive only when the fall-through is the one way in (no branch, no false arm).
     if not (fl.reachable and not frame.incoming
             and (frame.kind != "if" or frame.else_block is None)):
