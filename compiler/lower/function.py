@@ -79,6 +79,8 @@ WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes l
 ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
                         "loop", "return_call", "return_call_indirect"))
 
+_BASE_ATTRS = ("nounwind", "willreturn", "memory(none)")  # a pure copy: hoistable, removable
+
 Handler = Callable[["FunctionLowerer", Instr], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -128,8 +130,13 @@ class FunctionLowerer:
                 slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
                 self.b.store(T.zero_of(t), slot)
         # Which loops witness their loads by a sum (witness.py); one flag per open loop.
-        self.summed_loops = summed_loops(body) if self.witness_slots is not None else frozenset()
+        self.summed_loops = summed_loops(body) if self.witness_slots is not None else {}
         self.loop_sums: list[bool] = []
+        # In a summed loop: its memory base per pointer local (loop_base), the branch into the
+        # loop (the bases are made before it) and the locals the loop sets.
+        self.loop_bases: dict[int, ir.Value] | None = None
+        self.loop_entry: ir.Instruction | None = None
+        self.loop_induction: set[int] | None = None
         # What earlier accesses prove about later ones (addressing.py).
         self.addr = AddressFacts(ml.wide_address_folds)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
@@ -217,6 +224,34 @@ class FunctionLowerer:
                 entry[0] = None
                 covered = True
         return covered
+
+    def loop_base(self, addr: ir.Value) -> ir.Value:
+        """The memory base for an access at `addr` in a loop LLVM may vectorise.
+
+        All accesses are `mem0_base + zext(p) + off`, one underlying object to LLVM.  When its
+        loop-access analysis meets two pointers into one object whose distance it cannot compute
+        (`dst` and `src`), it gives up on dependence groups and checks every written pointer
+        against every other one at run time; a loop that clang unrolled or interleaved writes
+        `p` and `p + 8`, those two ranges always overlap, and the vector loop never runs
+        (matmul).  So in such a loop each pointer local the loop advances gets its own opaque
+        copy of the base (an empty asm, made before the loop): different underlying objects, so
+        LLVM groups each pointer's accesses and checks groups against each other, as for
+        separate C arrays.  The copy equals mem0_base; only what LLVM can prove changes.
+        Loop-invariant roots keep mem0_base, where constant offsets stay visible to alias
+        analysis after full unrolling (nbody)."""
+        k = self.addr.local_root(addr)
+        if k is None or k not in self.loop_induction:
+            return self.mem_base
+        base = self.loop_bases.get(k)
+        if base is None:
+            b = ir.IRBuilder()
+            b.position_before(self.loop_entry)
+            # A distinct asm string per base, so that no pass merges two copies into one.
+            asm = ir.InlineAsm(ir.FunctionType(T.PTR, [T.PTR]), f"# base {len(self.loop_bases)}",
+                               "=r,0", False)
+            base = b.call(asm, [self.mem_base], name="loop_base", attrs=_BASE_ATTRS)
+            self.loop_bases[k] = base
+        return base
 
     def commit_witness(self) -> None:
         """At the end of a block: add the pending loads into the witness, as a balanced tree."""

@@ -36,10 +36,12 @@ _NO_FALLTHROUGH = frozenset(("br", "br_table", "return", "unreachable", "return_
                              "return_call_indirect"))
 
 
-def summed_loops(body) -> set[int]:
-    """`id()`s of the `loop` instructions in `body` whose loads are witnessed by a sum."""
-    out: set[int] = set()
-    # One entry per open construct: None for block/if/the function, else [instr, ok, exits].
+def summed_loops(body) -> dict[int, set[int]]:
+    """`id()`s of the `loop` instructions in `body` whose loads are witnessed by a sum, each with
+    the locals the loop body sets (its induction variables, among them the pointers it walks)."""
+    out: dict[int, set[int]] = {}
+    # One entry per open construct: None for block/if/the function, else
+    # [instr, ok, exits, locals set].
     stack: list[list | None] = [None]
     loops: list[int] = []  # stack positions of the open loops
     prev = ""
@@ -49,7 +51,7 @@ def summed_loops(body) -> set[int]:
             if loops:
                 stack[loops[-1]][1] = False  # not innermost
             loops.append(len(stack))
-            stack.append([ins, True, 0])
+            stack.append([ins, True, 0, set()])
         elif name in ("block", "if"):
             stack.append(None)
         elif name == "end":
@@ -58,12 +60,14 @@ def summed_loops(body) -> set[int]:
                 loops.pop()
                 exits = top[2] + (prev not in _NO_FALLTHROUGH)
                 if top[1] and exits == 1:  # no exit: it runs forever, and cannot vectorise
-                    out.add(id(top[0]))
+                    out[id(top[0])] = top[3]
         elif loops:
             inner = stack[loops[-1]]
             if name in ("br", "br_if"):
                 if len(stack) - 1 - ins[1] < loops[-1]:  # a branch out of the loop
                     inner[2] += 1
+            elif name in ("local.set", "local.tee"):
+                inner[3].add(ins[1])
             elif name in _CALL_LIKE or name in ("br_table", "return"):
                 inner[1] = False
         prev = name
