@@ -72,6 +72,13 @@ DEAD_LOADS = "\n".join(
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
     (local.get $i))
+  (func (export "walk") (param $p i32) (param $n i32) (result i32) (local $len i32)
+    ;; one exit, but its condition is loaded (`while ((p = p->next))`): cannot vectorise
+    (loop $l
+      (drop (i64.load offset=8 (local.get $p)))
+      (local.set $len (i32.add (local.get $len) (i32.const 1)))
+      (br_if $l (local.tee $p (i32.load (local.get $p)))))
+    (local.get $len))
   (func (export "forever") (param $p i32) (param $n i32)
     ;; no exit at all: never summed, so its dead load traps (the sum would never leave the loop)
     (loop $l
@@ -103,7 +110,7 @@ def plan() -> list[tuple[str, list[int]]]:
         calls += [(f"drop_{op}", [p]) for op in V128_LOADS]
         calls += [("inlined", [p]), ("narrowed", [p]), ("chosen_away", [p]),
                   ("one_path", [p, 0]), ("one_path", [p, 1])]
-        for f in ("summed_loop", "loop_with_call", "dispatch", "two_exits", "nested"):
+        for f in ("summed_loop", "loop_with_call", "dispatch", "two_exits", "nested", "walk"):
             calls += [(f, [p, 1]), (f, [p, 3])]
         if p >= 65533:  # in bounds it would spin
             calls.append(("forever", [p, 0]))
@@ -129,7 +136,7 @@ def test_which_loops_sum_their_loads():
     assert asm_uses("drop_i32.load") == 1 and asm_uses("drop_v128.load8x8_s") == 1
     assert asm_uses("callee") == 1 and asm_uses("one_path") == 1
     assert asm_uses("summed_loop") == 0 and summed("summed_loop")
-    for name in ("loop_with_call", "dispatch", "two_exits", "forever"):
+    for name in ("loop_with_call", "dispatch", "two_exits", "forever", "walk"):
         assert asm_uses(name) >= 1, name
     # The outer loop holds a loop, so its load gets an asm use; the inner one is summed.
     assert asm_uses("nested") == 1 and summed("nested")

@@ -17,7 +17,9 @@ with it.  So every load that may trap is given a use LLVM cannot remove, in one 
   of the run time, which is why it is kept to `summed_loops`.
 
 `summed_loops` is a heuristic for "LLVM may vectorise this": an innermost loop with exactly one
-exit and no calls or `br_table` (the vectoriser needs a single exit and no calls it cannot widen).
+exit, no calls or `br_table` (the vectoriser needs a single exit and no calls it cannot widen), and
+no exit or back-edge condition computed from a load (`while (*p)`, `p = p->next`, a heap's sift-
+down: the trip count is not computable, so it cannot vectorise either).
 Either choice is exact for loops that end; only speed depends on it.  A summed load in a loop that
 never ends is the one case still lost (its sum only leaves through the loop's exit), which is why
 a loop without any exit is never summed.
@@ -36,6 +38,36 @@ _NO_FALLTHROUGH = frozenset(("br", "br_table", "return", "unreachable", "return_
                              "return_call_indirect"))
 
 
+_SLICE_LIMIT = 64  # instructions looked at behind a branch for its condition's loads
+_ARITY = {"local.get": (0, 1), "local.set": (1, 0), "local.tee": (1, 1), "global.get": (0, 1),
+          "global.set": (1, 0), "select": (3, 1), "drop": (1, 0), "nop": (0, 0)}
+
+
+def _arity(op) -> tuple[int, int] | None:
+    """(values popped, values pushed) of a straight-line instruction; None if not known here."""
+    if op.sig is not None:
+        params, results = op.sig.split(":")
+        return len(params), len(results)
+    return _ARITY.get(op.name)
+
+
+def _condition_loads(body, i: int) -> bool:
+    """Whether the condition popped by the branch `body[i]` is computed, on the value stack and
+    within a few instructions before it, from a linear-memory load (unknown counts as no)."""
+    need = 1
+    for j in range(i - 1, max(i - 1 - _SLICE_LIMIT, -1), -1):
+        op = body[j][0]
+        if op.mem_bytes and ".load" in op.name:
+            return True
+        ar = _arity(op)
+        if ar is None:
+            return False
+        need += ar[0] - ar[1]
+        if need <= 0:
+            return False
+    return False
+
+
 def summed_loops(body) -> dict[int, set[int]]:
     """`id()`s of the `loop` instructions in `body` whose loads are witnessed by a sum, each with
     the locals the loop body sets (its induction variables, among them the pointers it walks)."""
@@ -45,7 +77,7 @@ def summed_loops(body) -> dict[int, set[int]]:
     stack: list[list | None] = [None]
     loops: list[int] = []  # stack positions of the open loops
     prev = ""
-    for ins in body:
+    for i, ins in enumerate(body):
         name = ins[0].name
         if name == "loop":
             if loops:
@@ -64,8 +96,11 @@ def summed_loops(body) -> dict[int, set[int]]:
         elif loops:
             inner = stack[loops[-1]]
             if name in ("br", "br_if"):
-                if len(stack) - 1 - ins[1] < loops[-1]:  # a branch out of the loop
+                target = len(stack) - 1 - ins[1]
+                if target < loops[-1]:  # a branch out of the loop
                     inner[2] += 1
+                if name == "br_if" and target <= loops[-1] and _condition_loads(body, i):
+                    inner[1] = False  # its trip count depends on memory
             elif name in ("local.set", "local.tee"):
                 inner[3].add(ins[1])
             elif name in _CALL_LIKE or name in ("br_table", "return"):
