@@ -13,10 +13,9 @@ import re
 import subprocess
 
 import pytest
+import wasmc
 import wasmtime
 from test_sandbox import differential
-
-import wasmc
 
 ACCESS = {"i32": ("i32.load", 4), "i64": ("i64.load", 8), "f64": ("f64.load", 8)}
 

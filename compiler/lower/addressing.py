@@ -30,12 +30,7 @@ dominating without any dominator tree.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import irbuild as ir
-
-if TYPE_CHECKING:
-    from .function import FunctionLowerer
 
 MAX_FOLD = 1 << 16  # largest folded constant: bounded by the guard reservation's slack
 WIDE_FOLD_SYMBOL = "wasmc_wide_address_folds"

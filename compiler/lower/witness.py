@@ -9,6 +9,8 @@ with it.  So every load that may trap is given a use LLVM cannot remove, in one 
   (`memory(inaccessiblemem: readwrite)`), so loads and stores of linear memory still move, merge
   and hoist around it, and `willreturn`, so code after it still counts as reached.  LLVM never
   deletes such an asm, and a use in the load's own block keeps the load from sinking.
+  (`llvm.fake.use` looks made for this, but LLVM drops it, and the load, once the value is
+  otherwise dead: a dead load inlined into a caller lost its trap in the test that tried it.)
 
 * **Sum** (in loops the loop vectoriser may take): the value is added into a per-function sum that
   leaves through every exit into `instance->load_witness` (function.py).  An asm call in a loop
