@@ -147,7 +147,7 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     times = times or PhaseTimes()
     lazy = any(c.body is None for c in module.codes)
     if emit in ("llvm", "asm"):
-        plan = plan_partitions(module, 1, 1 << 62)
+        plan = plan_partitions(module, 1, 1 << 62, 1 << 62)  # the whole module
         if lazy:
             with _Timer(times, "decode") as t:
                 t.note = f"{read_bodies(module, plan.members[0])} instructions"

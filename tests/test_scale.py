@@ -68,6 +68,17 @@ def test_lazy_front_end_leaves_bodies_to_the_partitions(tmp_path, monkeypatch):
     assert subprocess.run([str(exe)], check=False).returncode == run_wasmtime(wasm)
 
 
+def test_emit_llvm_holds_every_partition(monkeypatch):
+    """--emit=llvm prints the whole module even when it is bigger than one partition."""
+    wasm = wasmtime.wat2wasm(module_text(60))
+    whole, _ = driver.compile_module(wasm, driver.Options(opt_level=0), "llvm")
+    monkeypatch.setattr(module_lowering, "MAX_PARTITION_BYTES", 300)
+    assert module_lowering.plan_partitions(decode_module(wasm), 1, 1 << 62).count > 1
+    text, _ = driver.compile_module(wasm, driver.Options(opt_level=0), "llvm")
+    assert text == whole
+    assert all(f":f{i}\"(" in text for i in range(60))
+
+
 def partitioned_error_module(bad_export: bool = False, bad_body: bytes = b"") -> bytes:
     """module_text(60) with function 45 replaced by `bad_body` (raw instructions) and, if asked,
     an export of a function that does not exist."""

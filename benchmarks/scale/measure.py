@@ -5,8 +5,8 @@ optimisation levels, beside wasmtime's compile time of the same module, as a Mar
         -o build/s.wasm
     python benchmarks/scale/measure.py build/s.wasm --levels 0,1,2
 
-Each wasmc run is a fresh `wasmc -v -O<n> MODULE -o OUT` process (cache bypassed: `compile` never
-consults it); phases come from its `-v` table (CPU seconds summed over the parallel back-end
+Each wasmc run is a fresh `python -m wasmc.cli -v -O<n> MODULE -o OUT` process (cache bypassed:
+`compile` never consults it); phases come from its `-v` table (CPU seconds summed over the parallel back-end
 processes, so on a busy machine they grow with the load), wall time from the clock.  Memory is
 given two ways: the largest single process (`ru_maxrss` from `wait4`, covering every descendant),
 and the peak of the whole process tree's total proportional set size (PSS, sampled every second:
@@ -96,7 +96,8 @@ def measure_wasmc(wasm: Path, level: int, jobs: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="wasmc-scale-") as tmp:
         out = Path(tmp) / "a.out"
         load = os.getloadavg()[0]
-        cmd = ["wasmc", "-v", f"-O{level}", str(wasm), "-o", str(out)]
+        # the wasmc on sys.path (PYTHONPATH may point at a work tree), not an installed script
+        cmd = [sys.executable, "-m", "wasmc.cli", "-v", f"-O{level}", str(wasm), "-o", str(out)]
         if jobs:
             cmd += ["-j", str(jobs)]
         wall, peak, tree, stderr = run_measured(cmd)

@@ -81,6 +81,17 @@ ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return"
 
 _BASE_ATTRS = ("nounwind", "willreturn", "memory(none)")  # a pure copy: hoistable, removable
 
+_LOCAL_NAMES: list[str] = []
+_BLOCK_TYPES: dict[str | None, BlockType] = {}  # FunctionLowerer.block_type
+_OFFSETS: dict[int, ir.Constant] = {}  # FunctionLowerer.field_ptr
+
+
+def local_names(n: int) -> list[str]:
+    """["local0", "local1", ...], at least n of them (values are named after their local)."""
+    while len(_LOCAL_NAMES) < n:
+        _LOCAL_NAMES.append(f"local{len(_LOCAL_NAMES)}")
+    return _LOCAL_NAMES
+
 Handler = Callable[["FunctionLowerer", Instr], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -104,13 +115,18 @@ class FunctionLowerer:
         self.ctx.name = "instance"
         # Locals: the parameters first, then the declared locals, all as entry-block allocas.
         self.local_types = params + locals_
-        self.locals: list[ir.AllocaInstr] = []
-        for i, t in enumerate(self.local_types):
-            slot = self.b.alloca(T.LLVM_TYPE[t], name=f"local{i}")
-            self.locals.append(slot)
+        self.local_llvm_types = [T.LLVM_TYPE[t] for t in self.local_types]
+        names = local_names(len(self.local_types))
+        alloca = self.b.alloca
+        self.locals: list[ir.AllocaInstr] = [alloca(t, name=names[i])
+                                             for i, t in enumerate(self.local_llvm_types)]
+        # Each local's value when it is known without a load: (block, value), valid while `block`
+        # is the current one (see variable.lower_local_get).
+        self.local_values: list[tuple[ir.Block, ir.Value] | None] = [None] * len(self.locals)
         for i, t in enumerate(params):
             fn.args[i + 1].name = f"param{i}"
             self.b.store(fn.args[i + 1], self.locals[i])
+            self.local_values[i] = (self.entry, fn.args[i + 1])
         for i in range(len(params), len(self.local_types)):
             self.b.store(T.zero_value(self.local_types[i]), self.locals[i])
         # The load witness (see the module docstring); none is needed when every access is checked.
@@ -167,8 +183,10 @@ class FunctionLowerer:
         """`base + offset`, built with `b` (default: the current builder)."""
         if offset == 0:
             return base
-        return (b or self.b).gep(base, [ir.Constant(T.I64, offset)], inbounds=True, source_etype=T.I8,
-                          name=name)
+        c = _OFFSETS.get(offset)  # GEP indices are never looked at again: shared constants
+        if c is None:
+            c = _OFFSETS[offset] = ir.Constant(T.I64, offset)
+        return (b or self.b).gep(base, [c], inbounds=True, source_etype=T.I8, name=name)
 
     def load_rt(self, ptr: ir.Value, typ: ir.Type, name: str = "",
                 invariant: bool = False) -> ir.Value:
@@ -348,10 +366,12 @@ class FunctionLowerer:
                      T.TRAP_STACK_EXHAUSTED, "body")
 
     def block_type(self, imm) -> BlockType:
-        if imm is None:
-            return BlockType("", "")
-        if isinstance(imm, str):
-            return BlockType("", imm)
+        bt = _BLOCK_TYPES.get(imm)  # no type index or one value type: shared (frozen) instances
+        if bt is not None:
+            return bt
+        if imm is None or isinstance(imm, str):
+            bt = _BLOCK_TYPES[imm] = BlockType("", imm or "")
+            return bt
         ft = self.module.types[imm]
         return BlockType(ft.params, ft.results)
 
@@ -398,15 +418,17 @@ class FunctionLowerer:
         i = 0
         n = len(body)
         handlers = HANDLERS
+        ends_block = ENDS_BLOCK
         while i < n:
             if not self.reachable:
                 i = self.skip_dead(i)
                 if i >= n:
                     break
             instr = body[i]
-            if self.pending and instr.op.name in ENDS_BLOCK:
+            name = instr[0].name
+            if self.pending and name in ends_block:
                 self.commit_witness()
-            handlers[instr.op.name](self, instr)
+            handlers[name](self, instr)
             i += 1
         # The function's own frame was closed by its final `end` (see control.lower_end).
 

@@ -139,12 +139,9 @@ class Type:
 
 
 def _interned(cls, key, init):
-    cache = cls._cache
-    t = cache.get(key)
-    if t is None:
-        t = object.__new__(cls)
-        init(t)
-        cache[key] = t
+    t = object.__new__(cls)
+    init(t)
+    cls._cache[key] = t
     return t
 
 
@@ -153,7 +150,7 @@ class VoidType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return _interned(cls, None, lambda t: setattr(t, "s", "void"))
+        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "void"))
 
     def __reduce__(self):
         return (VoidType, ())
@@ -164,7 +161,7 @@ class LabelType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return _interned(cls, None, lambda t: setattr(t, "s", "label"))
+        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "label"))
 
     def __reduce__(self):
         return (LabelType, ())
@@ -175,7 +172,7 @@ class MetaDataType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return _interned(cls, None, lambda t: setattr(t, "s", "metadata"))
+        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "metadata"))
 
     def __reduce__(self):
         return (MetaDataType, ())
@@ -217,7 +214,7 @@ class FloatType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return _interned(cls, None, lambda t: setattr(t, "s", "float"))
+        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "float"))
 
     def __reduce__(self):
         return (FloatType, ())
@@ -233,7 +230,7 @@ class DoubleType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return _interned(cls, None, lambda t: setattr(t, "s", "double"))
+        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "double"))
 
     def __reduce__(self):
         return (DoubleType, ())
@@ -253,6 +250,10 @@ class PointerType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, pointee=None, addrspace: int = 0):
+        t = cls._cache.get(addrspace)
+        if t is not None:
+            return t
+
         def init(t):
             t.addrspace = addrspace
             t.s = "ptr" if addrspace == 0 else f"ptr addrspace({addrspace})"
@@ -285,6 +286,10 @@ class VectorType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, element: Type, count: int):
+        t = cls._cache.get((element, count))
+        if t is not None:
+            return t
+
         def init(t):
             t.element = element
             t.count = count
@@ -318,6 +323,10 @@ class ArrayType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, element: Type, count: int):
+        t = cls._cache.get((element, count))
+        if t is not None:
+            return t
+
         def init(t):
             t.element = element
             t.count = count
@@ -348,6 +357,9 @@ class LiteralStructType(Type):
 
     def __new__(cls, elems, packed: bool = False):
         elems = tuple(elems)
+        t = cls._cache.get((elems, bool(packed)))
+        if t is not None:
+            return t
 
         def init(t):
             t.elements = elems
@@ -378,6 +390,9 @@ class FunctionType(Type):
 
     def __new__(cls, return_type: Type, args, var_arg: bool = False):
         args = tuple(args)
+        t = cls._cache.get((return_type, args, bool(var_arg)))
+        if t is not None:
+            return t
 
         def init(t):
             t.return_type = return_type
@@ -546,14 +561,21 @@ FunctionAttributes = AttributeSet
 
 
 class Argument(Value):
-    __slots__ = ("_name", "attributes", "parent", "ref", "type")
+    __slots__ = ("_attributes", "_name", "parent", "ref", "type")
 
     def __init__(self, parent, typ: Type, name: str = ""):
         self.parent = parent
         self.type = typ
         self._name = name
         self.ref = _local_ref(parent, name)
-        self.attributes = AttributeSet()
+
+    @property
+    def attributes(self) -> AttributeSet:
+        try:
+            return self._attributes
+        except AttributeError:  # made when first asked for: most arguments have none
+            self._attributes = AttributeSet()
+            return self._attributes
 
     @property
     def name(self) -> str:
@@ -570,7 +592,7 @@ class Argument(Value):
         self.attributes.add(attr)
 
     def _decl(self) -> str:
-        if self.attributes:
+        if getattr(self, "_attributes", None):
             return f"{self.type.s} {' '.join(sorted(self.attributes))} {self.ref}"
         return f"{self.type.s} {self.ref}"
 
@@ -986,12 +1008,16 @@ class PredictableInstr(Instruction):
 
     def set_weights(self, weights) -> None:
         mod = self.parent.parent.parent
-        ops = [MetaDataString(mod, "branch_weights")]
-        for w in weights:
-            if w < 0:
-                raise ValueError("branch weight must be a positive integer")
-            ops.append(Constant(_I32, w))
-        self.set_metadata("prof", mod.add_metadata(ops))
+        key = tuple(weights)
+        md = mod._weights.get(key)  # one node per distinct weights (add_metadata shares them)
+        if md is None:
+            ops = [MetaDataString(mod, "branch_weights")]
+            for w in weights:
+                if w < 0:
+                    raise ValueError("branch weight must be a positive integer")
+                ops.append(Constant(_I32, w))
+            md = mod._weights[key] = mod.add_metadata(ops)
+        self.set_metadata("prof", md)
 
 
 class ConditionalBranch(PredictableInstr, Terminator):
@@ -1026,6 +1052,8 @@ _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
 _ICMP_S = {k: ("s" + v if k not in ("==", "!=") else v) for k, v in _CMP.items()}
 _ICMP_U = {k: ("u" + v if k not in ("==", "!=") else v) for k, v in _CMP.items()}
 _TAILS = frozenset(("tail", "musttail", "notail"))
+_NO_ATTRS = frozenset()  # a call's attributes when it has none
+_REG_READS: dict = {}  # (type, register) -> the InlineAsm that reads it (IRBuilder.load_reg)
 _ALL_ONES: dict = {}
 
 
@@ -1253,7 +1281,25 @@ class IRBuilder:
 
     # --- memory ---------------------------------------------------------------------------------
     def alloca(self, typ, size=None, name=""):
-        if size is not None and not isinstance(size, Value):
+        if size is None:  # the usual case, inline
+            fn = self._fn
+            n = fn._n
+            fn._n = n + 1
+            ref = f"{_HEADS.get(name) or _head(name)}{n}"
+            i = _new(AllocaInstr)
+            i.parent = self.block
+            i.type = _PTR
+            i.ref = ref
+            i.opname = "alloca"
+            i._a = None
+            i._ops = ()
+            i.text = f"{ref} = alloca {typ.s}"
+            i.md = None
+            i.allocated_type = typ
+            i._align = None
+            self._ins(i)
+            return i
+        if not isinstance(size, Value):
             size = Constant(_I32, size)
         ref = self._ref(name)
         i = _mk(AllocaInstr, self.block, _PTR, ref, "alloca", (size,) if size else (),
@@ -1410,12 +1456,16 @@ class IRBuilder:
             a = ", ".join([f"{x.type.s} {x.ref}" for x in args])
         if not (tail.__class__ is str and tail in _TAILS):
             tail = "tail" if tail else ""
-        attrs = AttributeSet(attrs)
-        text = "".join((f"{tail} call" if tail else "call",
-                        "".join(" " + f for f in sorted(fastmath)),
-                        f" {cconv}" if cconv else "",
-                        f" {fnty.s if fnty.var_arg else rt.s} {cref}({a})",
-                        "".join(" " + x for x in sorted(attrs))))
+        attrs = AttributeSet(attrs) if attrs else _NO_ATTRS
+        if fastmath or cconv or attrs:
+            text = "".join((f"{tail} call" if tail else "call",
+                            "".join(" " + f for f in sorted(fastmath)),
+                            f" {cconv}" if cconv else "",
+                            f" {fnty.s if fnty.var_arg else rt.s} {cref}({a})",
+                            "".join(" " + x for x in sorted(attrs))))
+        else:  # the usual call
+            text = (f"{tail} call {fnty.s if fnty.var_arg else rt.s} {cref}({a})" if tail
+                    else f"call {fnty.s if fnty.var_arg else rt.s} {cref}({a})")
         if rt is _VOID:
             ref = ""
         else:
@@ -1432,7 +1482,12 @@ class IRBuilder:
         return self.call(InlineAsm(ftype, asm, constraint, side_effect), args, name)
 
     def load_reg(self, reg_type, reg_name, name=""):
-        return self.asm(FunctionType(reg_type, []), "", f"={{{reg_name}}}", [], False, name)
+        key = (reg_type, reg_name)
+        asm = _REG_READS.get(key)
+        if asm is None:
+            asm = _REG_READS[key] = InlineAsm(FunctionType(reg_type, []), "",
+                                              f"={{{reg_name}}}", False)
+        return self.call(asm, (), name)
 
     def store_reg(self, value, reg_type, reg_name, name=""):
         return self.asm(FunctionType(_VOID, [reg_type]), "", f"{{{reg_name}}}", [value], True,
@@ -1514,6 +1569,7 @@ class Module:
         self.metadata: list[MDValue] = []
         self.namedmetadata: dict[str, NamedMetaData] = {}
         self._mdcache: dict[str, MDValue] = {}
+        self._weights: dict[tuple, MDValue] = {}  # PredictableInstr.set_weights
         self._unique: dict[str, int] = {}
         self._reserved: set[str] = set()
 

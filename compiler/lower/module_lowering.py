@@ -26,6 +26,7 @@ from . import irbuild as ir
 from . import types as T
 from .addressing import WIDE_FOLD_SYMBOL
 from .function import WITNESS_KEY, FunctionLowerer
+from .irbuild import Module as IRBuildModule
 
 
 class _IndirectCallee:
@@ -74,16 +75,19 @@ def glue_weight(module: Module) -> int:
             + sum(len(d.init) for d in module.datas) // 16)
 
 
-def plan_partitions(module: Module, partitions: int, giant_threshold: int) -> PartitionPlan:
+def plan_partitions(module: Module, partitions: int, giant_threshold: int,
+                    max_bytes: int | None = None) -> PartitionPlan:
     """Spread defined functions over partitions by body size (largest first, each to the
     lightest partition); a function of more than `giant_threshold` bytes gets a partition of its
-    own compiled with a cheaper pipeline, so one giant function cannot stall the build."""
+    own compiled with a cheaper pipeline, so one giant function cannot stall the build.
+    `max_bytes` bounds a partition (default MAX_PARTITION_BYTES; `1 << 62` with one partition and no giant: the whole module
+    in one LLVM module, for --emit=llvm and lower_module)."""
     sizes = sorted(((c.size, i) for i, c in enumerate(module.codes)), reverse=True)
     glue = glue_weight(module)
     total = sum(n for n, _ in sizes) + glue
     # Small modules stay in one partition: splitting costs inlining and process start-up.
     wanted = max(1, min(partitions, total // MIN_PARTITION_BYTES),
-                 -(-total // MAX_PARTITION_BYTES))
+                 -(-total // (max_bytes or MAX_PARTITION_BYTES)))
     wanted = min(wanted, max(1, len(sizes)))  # never an empty partition
     owner = [0] * len(sizes)
     giant: dict[int, int] = {}
@@ -156,6 +160,7 @@ class ModuleLowerer:
         self.entries: dict[int, ir.Function] = {}
         self.host_stubs: dict[int, ir.Function] = {}
         self.func_type_indices = module.func_type_indices()
+        self.fn_types: dict[tuple[str, str], ir.FunctionType] = {}  # by (params, results)
 
     def _wide_folds(self) -> tuple[bool, bool]:
         mems = self.module.mem_types()
@@ -228,8 +233,11 @@ class ModuleLowerer:
         fn = self.cur.funcs.get(idx)
         if fn is None:
             ft = self.module.func_type(idx)
-            fn = ir.Function(self.ir, T.func_llvm_type(ft.params, ft.results),
-                             f"wasm:{idx}:{self.module.func_name(idx)}")
+            fnty = self.fn_types.get((ft.params, ft.results))
+            if fnty is None:
+                fnty = self.fn_types[ft.params, ft.results] = T.func_llvm_type(ft.params,
+                                                                               ft.results)
+            fn = ir.Function(self.ir, fnty, f"wasm:{idx}:{self.module.func_name(idx)}")
             fn.attributes.add("nounwind")
             if self.parts[self.owner.get(idx, 0)] is self.cur:
                 # Unwind tables let the runtime walk the stack when (and only when) a trap
@@ -237,8 +245,12 @@ class ModuleLowerer:
                 fn.attributes.add("uwtable")
                 fn.section = CODE_SECTION
             # With one partition every function is internal (LLVM may then change its calling
-            # convention or drop it); across partitions they are hidden globals.
-            fn.linkage = "internal" if len(self.parts) == 1 else ""
+            # convention or drop it); across partitions they are hidden globals (never exported
+            # from a shared object).
+            if len(self.parts) == 1:
+                fn.linkage = "internal"
+            else:
+                fn.linkage, fn.visibility = "", "hidden"
             self.cur.funcs[idx] = fn
         return fn
 
@@ -609,7 +621,8 @@ class ModuleLowerer:
 
 def lower_module(module: Module, name: str = "wasm", bounds_checks: bool = False) -> ir.Module:
     """The whole module as one LLVM module."""
-    return lower_partitions(module, 1, 1 << 62, name, bounds_checks=bounds_checks)[0].ir
+    plan = plan_partitions(module, 1, 1 << 62, 1 << 62)
+    return lower_partitions(module, 1, 1 << 62, name, bounds_checks=bounds_checks, plan=plan)[0].ir
 
 
 def lower_partitions(module: Module, partitions: int, giant_threshold: int,
@@ -625,8 +638,10 @@ def count_partitions(module: Module, partitions: int, giant_threshold: int) -> i
 
 
 def partition_ir_text(part: Partition) -> str:
-    """LLVM IR text of a partition.  Functions shared between partitions must not be exported
-    from a shared object, so their definitions and declarations are given hidden visibility."""
+    """LLVM IR text of a partition."""
     text = str(part.ir)
+    if isinstance(part.ir, IRBuildModule):
+        return text
+    # llvmlite.ir (which tests/test_irbuild.py swaps in) does not print a function's visibility
     return re.sub(r'^(define|declare) (?!internal )(?=[^\n]*@"wasm:\d)', r"\1 hidden ", text,
                   flags=re.MULTILINE)

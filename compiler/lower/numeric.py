@@ -29,6 +29,14 @@ def suffix(ty: ir.Type) -> str:
 
 
 # --- constants ----------------------------------------------------------------------------------
+def lower_i32_const(fl: FunctionLowerer, instr) -> None:
+    fl.stack.append(ir.Constant(T.I32, instr[1] & 0xFFFFFFFF))
+
+
+def lower_i64_const(fl: FunctionLowerer, instr) -> None:
+    fl.stack.append(ir.Constant(T.I64, instr[1] & 0xFFFFFFFFFFFFFFFF))
+
+
 def lower_const(fl: FunctionLowerer, instr) -> None:
     t = instr.op.name[:3]
     if t in ("i32", "i64"):
@@ -42,7 +50,42 @@ def lower_const(fl: FunctionLowerer, instr) -> None:
 
 
 # --- integer operators --------------------------------------------------------------------------
+# Operators that are one LLVM instruction: the builder method, called without the general
+# handler's tests (the most common operators; a measurable share of the front end).
+SIMPLE_INT_BINOP = {"add": ir.IRBuilder.add, "sub": ir.IRBuilder.sub, "mul": ir.IRBuilder.mul,
+                    "and": ir.IRBuilder.and_, "or": ir.IRBuilder.or_, "xor": ir.IRBuilder.xor}
+# Wasm masks a shift count (LLVM would make a count >= width poison)
+SHIFT = {"shl": ir.IRBuilder.shl, "shr_s": ir.IRBuilder.ashr, "shr_u": ir.IRBuilder.lshr}
+
+
 def int_binop(op: str):
+    if op in SHIFT:
+        shift = SHIFT[op]
+
+        def lower_shift(fl: FunctionLowerer, instr) -> None:
+            stack = fl.stack
+            y = stack.pop()
+            x = stack.pop()
+            ty = x.type
+            b = fl.b
+            if y.__class__ is ir.Constant and y.constant.__class__ is int:
+                count = ir.Constant(ty, y.constant & (ty.width - 1))  # masked here, not by LLVM
+            else:
+                count = b.and_(y, ir.Constant(ty, ty.width - 1))
+            stack.append(shift(b, x, count, instr[0].name))
+        return lower_shift
+    build = SIMPLE_INT_BINOP.get(op)
+    if build is not None:
+        def lower_simple(fl: FunctionLowerer, instr) -> None:
+            stack = fl.stack
+            y = stack.pop()
+            x = stack.pop()
+            r = build(fl.b, x, y, instr[0].name)
+            if op == "add" and x.type is T.I32:
+                fl.addr.i32_add(r, x, y)  # a candidate for folding into an address
+            stack.append(r)
+        return lower_simple
+
     def lower(fl: FunctionLowerer, instr) -> None:
         b = fl.b
         y = fl.pop()
@@ -81,9 +124,6 @@ def int_binop(op: str):
             r = b.or_(x, y, name=name)
         elif op == "xor":
             r = b.xor(x, y, name=name)
-        elif op in ("shl", "shr_s", "shr_u"):
-            count = b.and_(y, ir.Constant(ty, w - 1))
-            r = {"shl": b.shl, "shr_s": b.ashr, "shr_u": b.lshr}[op](x, count, name=name)
         elif op == "rotl":
             r = intrinsic(fl, f"llvm.fshl.{suffix(ty)}", ty, [x, x, y])
         elif op == "rotr":
@@ -116,18 +156,23 @@ INT_PRED = {"eq": "==", "ne": "!=", "lt_s": "<", "lt_u": "<", "gt_s": ">", "gt_u
 
 
 def int_relop(op: str):
+    cmp = ir.IRBuilder.icmp_signed if op.endswith("_s") else ir.IRBuilder.icmp_unsigned
+    pred = INT_PRED[op]
+
     def lower(fl: FunctionLowerer, instr) -> None:
-        y = fl.pop()
-        x = fl.pop()
-        cmp = fl.b.icmp_signed if op.endswith("_s") else fl.b.icmp_unsigned
-        fl.push(fl.b.zext(cmp(INT_PRED[op], x, y), T.I32, name=instr.op.name))
+        stack = fl.stack
+        y = stack.pop()
+        x = stack.pop()
+        b = fl.b
+        stack.append(b.zext(cmp(b, pred, x, y), T.I32, instr[0].name))
     return lower
 
 
 def int_eqz(fl: FunctionLowerer, instr) -> None:
-    x = fl.pop()
-    fl.push(fl.b.zext(fl.b.icmp_unsigned("==", x, ir.Constant(x.type, 0)), T.I32,
-                      name=instr.op.name))
+    stack = fl.stack
+    x = stack.pop()
+    b = fl.b
+    stack.append(b.zext(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)), T.I32, instr[0].name))
 
 
 # --- float operators ----------------------------------------------------------------------------
@@ -283,7 +328,8 @@ def _register() -> None:
     for op in OPS:
         t, _, rest = op.name.partition(".")
         if op.kind is Kind.CONST:
-            HANDLERS[op.name] = lower_const
+            HANDLERS[op.name] = {"i32.const": lower_i32_const,
+                                 "i64.const": lower_i64_const}.get(op.name, lower_const)
         elif op.kind is Kind.NUMERIC:
             params, results = op.sig.split(":")
             if t in ("i32", "i64"):

@@ -1,0 +1,176 @@
+"""Build the largest real program of the compile-scale measurements (issue 7): the QuickJS
+JavaScript engine (Fabrice Bellard's, version 2021-03-27 with BigNum, as vendored in the `quickjs`
+PyPI sdist) as a WASI command that evaluates the script on its stdin.
+
+    python benchmarks/scale/build_quickjs.py -o build/quickjs.wasm   # downloads the sources
+    python benchmarks/scale/build_quickjs.py --check build/quickjs.wasm  # wasmc vs wasmtime
+
+The sources are downloaded at run time with `pip download` (never checked in) and compiled with
+`clang-16 --target=wasm32-wasi --sysroot=/usr -O2`, the C files of the engine plus a small `main`
+(below) that defines `print` and evaluates stdin.  `--check` compiles the module with wasmc and
+runs it and the `wasmtime` Python package on WORKLOAD (a script exercising objects, closures,
+strings, regular expressions, JSON, BigInt and floats); the outputs must be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+SDIST = "quickjs==1.19.4"
+SOURCES = ("quickjs.c", "libregexp.c", "libunicode.c", "cutils.c", "libbf.c")
+
+MAIN_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "quickjs.h"
+
+static JSValue js_print(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *s = JS_ToCString(ctx, argv[i]);
+        if (!s)
+            return JS_EXCEPTION;
+        fputs(s, stdout);
+        fputc(i + 1 < argc ? ' ' : '\n', stdout);
+        JS_FreeCString(ctx, s);
+    }
+    if (argc == 0)
+        fputc('\n', stdout);
+    return JS_UNDEFINED;
+}
+
+int main(void)
+{
+    size_t cap = 1 << 16, len = 0, n;
+    char *src = malloc(cap);
+    while ((n = fread(src + len, 1, cap - len - 1, stdin)) > 0) {
+        len += n;
+        if (len + 1 == cap)
+            src = realloc(src, cap *= 2);
+    }
+    src[len] = 0;
+    JSRuntime *rt = JS_NewRuntime();
+    JSContext *ctx = JS_NewContext(rt);
+    JSValue global = JS_GetGlobalObject(ctx);
+    JS_SetPropertyStr(ctx, global, "print", JS_NewCFunction(ctx, js_print, "print", 1));
+    JS_FreeValue(ctx, global);
+    JSValue r = JS_Eval(ctx, src, len, "<stdin>", JS_EVAL_TYPE_GLOBAL);
+    if (JS_IsException(r)) {
+        JSValue e = JS_GetException(ctx);
+        const char *s = JS_ToCString(ctx, e);
+        fprintf(stderr, "uncaught: %s\n", s ? s : "?");
+        return 1;
+    }
+    JS_FreeValue(ctx, r);
+    JS_FreeContext(ctx);
+    JS_FreeRuntime(rt);
+    return 0;
+}
+"""
+
+WORKLOAD = r"""
+function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+print("fib(22) =", fib(22));
+let primes = [];
+for (let i = 2; primes.length < 200; i++)
+    if (primes.every(p => i % p != 0)) primes.push(i);
+print("primes:", primes.length, primes[199], primes.reduce((a, b) => a + b, 0));
+class Point { constructor(x, y) { this.x = x; this.y = y; }
+              norm() { return Math.sqrt(this.x * this.x + this.y * this.y); } }
+let pts = Array.from({length: 1000}, (_, i) => new Point(i % 37, i % 91));
+print("norms:", pts.map(p => p.norm()).reduce((a, b) => a + b).toFixed(6));
+let words = "the quick brown fox jumps over the lazy dog ".repeat(200).split(" ");
+let counts = {};
+for (const w of words) counts[w] = (counts[w] || 0) + 1;
+print("words:", JSON.stringify(counts));
+print("regexp:", "a1b22c333d4444".replace(/[0-9]+/g, m => "<" + m.length + ">"));
+print("sorted:", [5, 3, 9, 1, 7, 2, 8].sort((a, b) => a - b).join(","));
+print("bigint:", (2n ** 200n).toString(), (123456789n * 987654321n) % 1000003n);
+print("floats:", Math.PI.toFixed(10), (0.1 + 0.2).toString(), (1e21).toString(), 1 / 3);
+let m = new Map(); for (let i = 0; i < 5000; i++) m.set("k" + (i * 7919 % 5000), i);
+let s = 0; for (const [k, v] of m) s = (s * 31 + v + k.length) % 1000000007;
+print("map:", m.size, s);
+print("json:", JSON.stringify(JSON.parse('{"a":[1,2,{"b":null}],"c":"x\\u00e9"}')));
+try { null.x; } catch (e) { print("error:", e instanceof TypeError, e.message); }
+print("date:", new Date(0).toISOString());
+"""
+
+
+def download(dest: Path) -> Path:
+    """The sdist's upstream-quickjs directory, downloaded and unpacked under `dest`."""
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:",
+                    "--no-deps", SDIST, "-d", str(dest)], check=True)
+    (tgz,) = dest.glob("quickjs-*.tar.gz")
+    with tarfile.open(tgz) as tar:
+        tar.extractall(dest, filter="data")
+    (src,) = dest.glob("quickjs-*/upstream-quickjs")
+    return src
+
+
+def build(out: Path, workdir: Path) -> None:
+    src = download(workdir)
+    version = (src / "VERSION").read_text().strip()
+    (src / "wasmc_main.c").write_text(MAIN_C)
+    cmd = ["clang-16", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-w",
+           f'-DCONFIG_VERSION="{version}"', "-DCONFIG_BIGNUM",
+           "-DEMSCRIPTEN",  # its portable settings: no threads/Atomics, no computed goto
+           # WASI has one rounding mode; fesetround() refuses these (toFixed's tie-breaking then
+           # differs from a native build, but identically under every Wasm engine)
+           "-DFE_UPWARD=0x800", "-DFE_DOWNWARD=0x400",
+           *[str(src / f) for f in (*SOURCES, "wasmc_main.c")],
+           "-lm", "-Wl,-z,stack-size=1048576", "-o", str(out)]
+    subprocess.run(cmd, check=True)
+    print(f"{out}: {out.stat().st_size} bytes")
+
+
+def check(wasm: Path) -> None:
+    """wasmc's executable and wasmtime print the same for WORKLOAD."""
+    import wasmtime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / "qjs"
+        subprocess.run([sys.executable, "-m", "wasmc.cli", str(wasm), "-o", str(exe)], check=True)
+        ours = subprocess.run([str(exe)], input=WORKLOAD, capture_output=True, text=True,
+                              check=False)
+        script = Path(tmp) / "w.js"
+        script.write_text(WORKLOAD)
+        engine = wasmtime.Engine()
+        store = wasmtime.Store(engine)
+        cfg = wasmtime.WasiConfig()
+        cfg.stdin_file = str(script)
+        cfg.stdout_file = str(Path(tmp) / "out")
+        store.set_wasi(cfg)
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+        inst = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm)))
+        try:
+            inst.exports(store)["_start"](store)
+        except wasmtime.ExitTrap as e:
+            assert e.code == 0, e
+        theirs = (Path(tmp) / "out").read_text()
+    print(ours.stdout, end="")
+    if ours.returncode != 0 or ours.stdout != theirs:
+        sys.exit(f"MISMATCH (exit {ours.returncode}, stderr {ours.stderr!r}):\n{theirs}")
+    print(f"same output as wasmtime ({len(theirs.splitlines())} lines)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-o", "--output", type=Path, help="build the module here")
+    ap.add_argument("--check", type=Path, help="compare wasmc with wasmtime on this module")
+    a = ap.parse_args()
+    if a.output:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(a.output, Path(tmp))
+    if a.check:
+        check(a.check)
+
+
+if __name__ == "__main__":
+    main()
