@@ -373,7 +373,7 @@ class FuncGen:
         if d <= 0 or self.budget <= 0:
             return ["nop"]
         k = self.rng.choice(["set", "set", "store", "store", "log", "if", "br_if", "drop", "block",
-                             "global", "bulk", "trap", "table_set", "loop"])
+                             "global", "bulk", "trap", "table_set", "loop", "stream"])
         return getattr(self, "s_" + k)(d - 1)
 
     def s_set(self, d):
@@ -426,6 +426,37 @@ class FuncGen:
 
     def s_loop(self, d):
         return self.block_like([], d)
+
+    def s_stream(self, d):
+        """A loop in the shape LLVM vectorises, as clang emits it for wasm32: two pointer locals
+        advanced together, `dst[k] = f(src[k], dst[k])` unrolled by one or two, a dead load, and
+        one exit on a counter.  wasmc sums its loads and gives each pointer its own memory base
+        (compiler/lower/witness.py, FunctionLowerer.loop_base); the pointers are aimed so that
+        they overlap, run off the end of memory, or wrap."""
+        t = self.rng.choice(["i32", "i64", "f32", "f64"])
+        size = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}[t]
+        dst, src, cnt = self.scratch("i32"), self.scratch("i32"), self.scratch("i32")
+        unroll = self.rng.choice([1, 2])
+        op = {"i32": "i32.add", "i64": "i64.xor", "f32": "f32.add", "f64": "f64.mul"}[t]
+        code = self.address(size) + [f"local.set {dst}"]
+        if self.chance(0.3):  # overlapping: src = dst + a few elements either way
+            code += [f"local.get {dst}", f"i32.const {size * self.rng.choice([-2, -1, 1, 2])}",
+                     "i32.add", f"local.set {src}"]
+        else:
+            code += self.address(size) + [f"local.set {src}"]
+        code += [f"i32.const {self.rng.choice([1, 2, 3, 8, 17, 64])}", f"local.set {cnt}", "loop"]
+        for k in range(unroll):
+            off = f" offset={k * size}" if k else ""
+            code += [f"local.get {dst}", f"local.get {src}", f"{t}.load{off}",
+                     f"local.get {dst}", f"{t}.load{off}", op, f"{t}.store{off}"]
+        if self.chance(0.5):
+            code += [f"local.get {src}", f"{t}.load offset={unroll * size}", "drop"]
+        step = str(unroll * size)
+        code += [f"local.get {dst}", f"i32.const {step}", "i32.add", f"local.set {dst}",
+                 f"local.get {src}", f"i32.const {step}", "i32.add", f"local.set {src}",
+                 f"local.get {cnt}", "i32.const 1", "i32.sub", f"local.tee {cnt}", "br_if 0",
+                 "end"]
+        return code
 
     def s_global(self, d):
         g = self.m.mutable_global()

@@ -443,6 +443,9 @@ if not hasattr(ML.ir.IRBuilder, "freeze"):  # llvmlite.ir has no `freeze`: its g
         self._insert(instr)
         return instr
     ML.ir.IRBuilder.freeze = _freeze
+if hasattr(ML.ir, "CallInstrAttributes"):  # llvmlite.ir knows few call-site attributes
+    from wasmc.lower import function as F, witness as W
+    ML.ir.CallInstrAttributes._known |= frozenset(W._ASM_ATTRS + F._BASE_ATTRS)
 ML.MIN_PARTITION_BYTES = 10  # several partitions even for the small modules
 for path in sys.argv[1:]:
     m = front_end(open(path, "rb").read())

@@ -30,19 +30,15 @@ dominating without any dominator tree.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import irbuild as ir
-
-if TYPE_CHECKING:
-    from .function import FunctionLowerer
 
 MAX_FOLD = 1 << 16  # largest folded constant: bounded by the guard reservation's slack
 WIDE_FOLD_SYMBOL = "wasmc_wide_address_folds"
 
 
 class AddressFacts:
-    __slots__ = ("facts", "keys", "local_keys", "next_key", "provenance", "wide_ok", "wide_used")
+    __slots__ = ("facts", "key_locals", "keys", "local_keys", "next_key", "provenance", "wide_ok",
+                 "wide_used")
 
     def __init__(self, wide_ok: bool):
         self.wide_ok = wide_ok  # may fold with C >= e (memory capped below 4 GiB - 64 KiB)
@@ -54,6 +50,7 @@ class AddressFacts:
         """A control-flow merge: nothing learnt before it is known to dominate what follows."""
         self.keys: dict[int, tuple[ir.Value, int]] = {}  # id(value) -> (value kept alive, key)
         self.local_keys: dict[int, int] = {}  # local index -> key of its current value
+        self.key_locals: dict[int, int] = {}  # key -> a local that held it (local_root)
         self.provenance: dict[int, tuple[ir.Value, int]] = {}  # key -> (root value, constant)
         self.facts: dict[int, int] = {}  # key -> largest proven access end (offset + width)
 
@@ -70,11 +67,18 @@ class AddressFacts:
         k = self.local_keys.get(index)
         if k is None:
             k = self.local_keys[index] = self.key(v)
+            self.key_locals[k] = index
         else:
             self.keys[id(v)] = (v, k)
 
     def local_set(self, index: int, v: ir.Value) -> None:
-        self.local_keys[index] = self.key(v)
+        k = self.local_keys[index] = self.key(v)
+        self.key_locals.setdefault(k, index)
+
+    def local_root(self, addr: ir.Value) -> int | None:
+        """The local an address value was read from (or stored to), if any: the pointer it
+        walks, for grouping a loop's accesses by pointer (FunctionLowerer.loop_base)."""
+        return self.key_locals.get(self.key(addr))
 
     def i32_add(self, result: ir.Value, x: ir.Value, y: ir.Value) -> None:
         """Remember `result = x + C` (either operand constant) for folding at an access."""

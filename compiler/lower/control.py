@@ -37,7 +37,7 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
     # long) would otherwise leave their witness dead, and LLVM would delete them and their traps.
     fl.flush_witness(fl.b, reset=True)
     pred = fl.b.block
-    fl.b.branch(header)
+    entry_br = fl.b.branch(header)
     fl.b.position_at_end(header)
     fl.addr.reset()  # the back edges merge here
     frame = Frame("loop", bt, len(fl.stack), header, exit_block)
@@ -47,6 +47,12 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
         frame.loop_phis.append(phi)
         fl.push(phi)
     fl.frames.append(frame)
+    # A loop LLVM may vectorise (witness.py) sums its loads and gives each pointer it walks its
+    # own copy of the memory base (FunctionLowerer.loop_base).
+    induction = fl.summed_loops.get(id(instr))
+    fl.loop_sums.append(induction is not None)
+    fl.loop_bases = {} if induction else None
+    fl.loop_entry, fl.loop_induction = entry_br, induction
 
 
 def lower_if(fl: FunctionLowerer, instr) -> None:
@@ -78,6 +84,9 @@ def lower_else(fl: FunctionLowerer, instr) -> None:
 
 def lower_end(fl: FunctionLowerer, instr) -> None:
     frame = fl.frames.pop()
+    if frame.kind == "loop":
+        fl.loop_sums.pop()
+        fl.loop_bases = None
     # Address facts survive only when the fall-through is the one way in (no branch, no false arm).
     if not (fl.reachable and not frame.incoming
             and (frame.kind != "if" or frame.else_block is None)):

@@ -14,21 +14,22 @@ hot path carries a compare and a rarely-taken branch.
 The load witness.  With guard pages a Wasm load traps by faulting, but to LLVM a load has no side
 effect: one whose value ends up unused (dropped, stored to a dead local, folded away by a constant
 `select`, narrowed by a `wrap`) is deleted or shrunk, and its out-of-bounds trap with it.  So every
-linear-memory load is also added, at full width, into a per-function sum (`witness`: allocas
-that mem2reg turns into registers, one per width), and every exit -- each return, each trap block, and
-each call, since a callee may trap and never come back, and each loop entry, since a loop may never
-end -- adds the sum into `instance->load_witness`.  (A load inside a loop that never ends is
-still lost: its sum only leaves through the loop's exits.)  The load's value is then always used, at
-the cost of an `add` per load (vectorisable as a reduction, unlike the `volatile` or inline-asm
-alternatives, which also pin the load in place).  Addition, not xor, because `x ^ x` would cancel
-two loads of the same address; functions without loads fold the flush (`w += 0`) away.
-Four things keep it cheap.  Loads wait in `pending` until the basic block ends and are then added
-as a balanced tree, so the loop-carried chain is one add per block, not one per load.  A load that
-an earlier access proves in bounds cannot trap and is not witnessed (addressing.py).  A pending
-load followed, before the block ends, by a store through the same address value that ends at or
-past it is dropped from the witness: that store traps wherever the load would, and it cannot be
-deleted as a no-op (storing back what was loaded) because its value goes through `freeze`.  And a
-pending `i32.load` whose value addresses a later access that stays (a store or a witnessed load)
+linear-memory load that may trap gets a use LLVM cannot remove.  Outside the loops LLVM may
+vectorise, that is an empty `asm` taking the value in a register (witness.py: no instruction, no
+loop-carried chain).  Inside them it is a per-function sum (`witness`: allocas that mem2reg turns
+into registers, one per width, vectorisable as a reduction where an asm call would stop the
+vectoriser), and every exit -- each return, each trap block, and each call, since a callee may
+trap and never come back, and each loop entry, since a loop may never end -- adds the sum into
+`instance->load_witness`.  (A summed load inside a loop that never ends is still lost: its sum only
+leaves through the loop's exits.)  Addition, not xor, because `x ^ x` would cancel two loads of the
+same address; functions without summed loads fold the flush (`w += 0`) away.
+Four things keep the sum cheap.  Loads wait in `pending` until the basic block ends and are then
+added as a balanced tree, so the loop-carried chain is one add per block, not one per load.  A load
+that an earlier access proves in bounds cannot trap and is not witnessed at all (addressing.py).  A
+pending load followed, before the block ends, by a store through the same address value that ends
+at or past it is dropped from the witness: that store traps wherever the load would, and it cannot
+be deleted as a no-op (storing back what was loaded) because its value goes through `freeze`.  And
+a pending `i32.load` whose value addresses a later access that stays (a store or a witnessed load)
 is dropped too: LLVM cannot delete a load its kept address depends on.
 
 Instruction handlers all share one signature, `handler(fl: FunctionLowerer, instr: Instr)`, and
@@ -45,6 +46,7 @@ from ..module import BlockType, Instr
 from . import irbuild as ir
 from . import types as T
 from .addressing import AddressFacts
+from .witness import keep_alive, summed_loops
 
 if TYPE_CHECKING:
     from .module_lowering import ModuleLowerer
@@ -77,6 +79,8 @@ WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes l
 ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
                         "loop", "return_call", "return_call_indirect"))
 
+_BASE_ATTRS = ("nounwind", "willreturn", "memory(none)")  # a pure copy: hoistable, removable
+
 _LOCAL_NAMES: list[str] = []
 _BLOCK_TYPES: dict[str | None, BlockType] = {}  # FunctionLowerer.block_type
 _OFFSETS: dict[int, ir.Constant] = {}  # FunctionLowerer.field_ptr
@@ -87,7 +91,6 @@ def local_names(n: int) -> list[str]:
     while len(_LOCAL_NAMES) < n:
         _LOCAL_NAMES.append(f"local{len(_LOCAL_NAMES)}")
     return _LOCAL_NAMES
-
 
 Handler = Callable[["FunctionLowerer", Instr], None]
 HANDLERS: dict[str, Handler] = {}
@@ -142,6 +145,14 @@ class FunctionLowerer:
                 t = WITNESS_TYPES[key]
                 slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
                 self.b.store(T.zero_of(t), slot)
+        # Which loops witness their loads by a sum (witness.py); one flag per open loop.
+        self.summed_loops = summed_loops(body) if self.witness_slots is not None else {}
+        self.loop_sums: list[bool] = []
+        # In a summed loop: its memory base per pointer local (loop_base), the branch into the
+        # loop (the bases are made before it) and the locals the loop sets.
+        self.loop_bases: dict[int, ir.Value] | None = None
+        self.loop_entry: ir.Instruction | None = None
+        self.loop_induction: set[int] | None = None
         # What earlier accesses prove about later ones (addressing.py).
         self.addr = AddressFacts(ml.wide_address_folds)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
@@ -205,6 +216,9 @@ class FunctionLowerer:
         for a `pointer` (an i32 that may address memory), an access that stays goes through it."""
         if self.witness_slots is None:
             return
+        if not (self.loop_sums and self.loop_sums[-1]):
+            keep_alive(self.b, v)  # witness.py: outside the loops LLVM may vectorise
+            return
         entry = [v, addr_key, end]
         self.pending.append(entry)
         if addr_key:
@@ -228,6 +242,34 @@ class FunctionLowerer:
                 entry[0] = None
                 covered = True
         return covered
+
+    def loop_base(self, addr: ir.Value) -> ir.Value:
+        """The memory base for an access at `addr` in a loop LLVM may vectorise.
+
+        All accesses are `mem0_base + zext(p) + off`, one underlying object to LLVM.  When its
+        loop-access analysis meets two pointers into one object whose distance it cannot compute
+        (`dst` and `src`), it gives up on dependence groups and checks every written pointer
+        against every other one at run time; a loop that clang unrolled or interleaved writes
+        `p` and `p + 8`, those two ranges always overlap, and the vector loop never runs
+        (matmul).  So in such a loop each pointer local the loop advances gets its own opaque
+        copy of the base (an empty asm, made before the loop): different underlying objects, so
+        LLVM groups each pointer's accesses and checks groups against each other, as for
+        separate C arrays.  The copy equals mem0_base; only what LLVM can prove changes.
+        Loop-invariant roots keep mem0_base, where constant offsets stay visible to alias
+        analysis after full unrolling (nbody)."""
+        k = self.addr.local_root(addr)
+        if k is None or k not in self.loop_induction:
+            return self.mem_base
+        base = self.loop_bases.get(k)
+        if base is None:
+            b = ir.IRBuilder()
+            b.position_before(self.loop_entry)
+            # A distinct asm string per base, so that no pass merges two copies into one.
+            asm = ir.InlineAsm(ir.FunctionType(T.PTR, [T.PTR]), f"# base {len(self.loop_bases)}",
+                               "=r,0", False)
+            base = b.call(asm, [self.mem_base], name="loop_base", attrs=_BASE_ATTRS)
+            self.loop_bases[k] = base
+        return base
 
     def commit_witness(self) -> None:
         """At the end of a block: add the pending loads into the witness, as a balanced tree."""

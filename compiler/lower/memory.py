@@ -3,8 +3,10 @@
 Loads and stores compute `mem0_base + zext(addr) + offset` with no bounds check: linear memory is an
 8 GiB guard-page reservation (see runtime_c/wasmc_rt.h), so every such address lies inside it and
 the hardware faults on the inaccessible part, which the runtime turns into the
-"out of bounds memory access" trap.  Each loaded value also feeds the function's load witness
-(function.py) so that LLVM cannot delete a load, and its trap, when the value goes unused.  Accesses use alignment 1 because Wasm alignment is only a hint.
+"out of bounds memory access" trap.  Each loaded value that may trap also gets a use LLVM cannot
+delete (witness.py), so that its trap survives when the value goes unused.  In a loop LLVM may
+vectorise, each pointer the loop advances addresses memory through its own copy of the base
+(FunctionLowerer.loop_base).  Accesses use alignment 1 because Wasm alignment is only a hint.
 `memory.copy`/`memory.fill` are one bounds check plus `llvm.memmove`/`llvm.memset`; the other
 bulk-memory and table instructions call the runtime, which checks bounds exactly as the spec says.
 """
@@ -38,10 +40,13 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
             if root is not addr:
                 fl.address_uses(fl.addr.key(root))
         addr = root
+    base = fl.mem_base
+    if facts and fl.loop_bases is not None and not isinstance(addr, ir.Constant):
+        base = fl.loop_base(addr)
     idx = fl.b.zext(addr, T.I64)
     if offset:
         idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
-    return fl.b.gep(fl.mem_base, [idx], source_etype=T.I8, name="addr"), covered, key
+    return fl.b.gep(base, [idx], source_etype=T.I8, name="addr"), covered, key
 
 
 def make_load(name: str, width: int):

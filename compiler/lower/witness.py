@@ -1,0 +1,127 @@
+"""How a linear-memory load is kept alive: a register use, or a sum (the load witness).
+
+With guard pages a Wasm load traps by faulting, but LLVM sees a load without side effects: one
+whose value ends up unused is deleted, or sunk into the one branch that uses it, and its trap goes
+with it.  So every load that may trap is given a use LLVM cannot remove, in one of two ways:
+
+* **Register use** (the default): right after the load, an empty `asm sideeffect` takes the value
+  in a register.  It emits no instruction; it declares that it touches only memory no IR can see
+  (`memory(inaccessiblemem: readwrite)`), so loads and stores of linear memory still move, merge
+  and hoist around it, and `willreturn`, so code after it still counts as reached.  LLVM never
+  deletes such an asm, and a use in the load's own block keeps the load from sinking.
+  (`llvm.fake.use` looks made for this, but LLVM drops it, and the load, once the value is
+  otherwise dead: a dead load inlined into a caller lost its trap in the test that tried it.)
+
+* **Sum** (in loops the loop vectoriser may take): the value is added into a per-function sum that
+  leaves through every exit into `instance->load_witness` (function.py).  An asm call in a loop
+  body stops LLVM's vectoriser; an add is a reduction it vectorises.  But a sum is a loop-carried
+  chain, and in loops that cannot vectorise anyway (an interpreter's dispatch loop) it costs 30-40%
+  of the run time, which is why it is kept to `summed_loops`.
+
+`summed_loops` is a heuristic for "LLVM may vectorise this": an innermost loop with exactly one
+exit, no calls or `br_table` (the vectoriser needs a single exit and no calls it cannot widen), and
+no exit or back-edge condition computed from a load (`while (*p)`, `p = p->next`, a heap's sift-
+down: the trip count is not computable, so it cannot vectorise either).
+Either choice is exact for loops that end; only speed depends on it.  A summed load in a loop that
+never ends is the one case still lost (its sum only leaves through the loop's exit), which is why
+a loop without any exit is never summed.
+"""
+
+from __future__ import annotations
+
+from . import irbuild as ir
+from . import types as T
+
+# Instructions that become calls (to Wasm functions or to the runtime) inside a loop body.
+_CALL_LIKE = frozenset(("call", "call_indirect", "return_call", "return_call_indirect",
+                        "memory.grow", "memory.init", "data.drop", "table.get", "table.set",
+                        "table.grow", "table.fill", "table.copy", "table.init", "elem.drop"))
+_NO_FALLTHROUGH = frozenset(("br", "br_table", "return", "unreachable", "return_call",
+                             "return_call_indirect"))
+
+
+_SLICE_LIMIT = 64  # instructions looked at behind a branch for its condition's loads
+_ARITY = {"local.get": (0, 1), "local.set": (1, 0), "local.tee": (1, 1), "global.get": (0, 1),
+          "global.set": (1, 0), "select": (3, 1), "drop": (1, 0), "nop": (0, 0)}
+
+
+def _arity(op) -> tuple[int, int] | None:
+    """(values popped, values pushed) of a straight-line instruction; None if not known here."""
+    if op.sig is not None:
+        params, results = op.sig.split(":")
+        return len(params), len(results)
+    return _ARITY.get(op.name)
+
+
+def _condition_loads(body, i: int) -> bool:
+    """Whether the condition popped by the branch `body[i]` is computed, on the value stack and
+    within a few instructions before it, from a linear-memory load (unknown counts as no)."""
+    need = 1
+    for j in range(i - 1, max(i - 1 - _SLICE_LIMIT, -1), -1):
+        op = body[j][0]
+        if op.mem_bytes and ".load" in op.name:
+            return True
+        ar = _arity(op)
+        if ar is None:
+            return False
+        need += ar[0] - ar[1]
+        if need <= 0:
+            return False
+    return False
+
+
+def summed_loops(body) -> dict[int, set[int]]:
+    """`id()`s of the `loop` instructions in `body` whose loads are witnessed by a sum, each with
+    the locals the loop body sets (its induction variables, among them the pointers it walks)."""
+    out: dict[int, set[int]] = {}
+    # One entry per open construct: None for block/if/the function, else
+    # [instr, ok, exits, locals set].
+    stack: list[list | None] = [None]
+    loops: list[int] = []  # stack positions of the open loops
+    prev = ""
+    for i, ins in enumerate(body):
+        name = ins[0].name
+        if name == "loop":
+            if loops:
+                stack[loops[-1]][1] = False  # not innermost
+            loops.append(len(stack))
+            stack.append([ins, True, 0, set()])
+        elif name in ("block", "if"):
+            stack.append(None)
+        elif name == "end":
+            top = stack.pop()
+            if top is not None:
+                loops.pop()
+                exits = top[2] + (prev not in _NO_FALLTHROUGH)
+                if top[1] and exits == 1:  # no exit: it runs forever, and cannot vectorise
+                    out[id(top[0])] = top[3]
+        elif loops:
+            inner = stack[loops[-1]]
+            if name in ("br", "br_if"):
+                target = len(stack) - 1 - ins[1]
+                if target < loops[-1]:  # a branch out of the loop
+                    inner[2] += 1
+                if name == "br_if" and target <= loops[-1] and _condition_loads(body, i):
+                    inner[1] = False  # its trip count depends on memory
+            elif name in ("local.set", "local.tee"):
+                inner[3].add(ins[1])
+            elif name in _CALL_LIKE or name in ("br_table", "return"):
+                inner[1] = False
+        prev = name
+    return out
+
+
+def keep_alive(b: ir.IRBuilder, v: ir.Value) -> None:
+    """Give the load `v`, just built by `b`, a use LLVM cannot delete (see the docstring)."""
+    t = v.type
+    if isinstance(t, ir.IntType):
+        constraint = "r"
+    elif isinstance(t, ir.VectorType) and t.count * t.element.width == 64:
+        v, constraint = b.bitcast(v, T.I64), "r"  # v128.load8x8_s and friends: a 64-bit vector
+    else:
+        constraint = "x"  # f32, f64, v128: an SSE register
+    b.call(ir.InlineAsm(ir.FunctionType(T.VOID, [v.type]), "", constraint, True), [v],
+           attrs=_ASM_ATTRS)
+
+
+_ASM_ATTRS = ("nounwind", "willreturn", "memory(inaccessiblemem: readwrite)")
