@@ -111,17 +111,18 @@ def summed_loops(body) -> dict[int, set[int]]:
     return out
 
 
+_ASM_ATTRS = ("nounwind", "willreturn", "memory(inaccessiblemem: readwrite)")
+_KEEP: dict = {}  # value type -> its empty asm callee (one per type, shared by every load)
+
+
 def keep_alive(b: ir.IRBuilder, v: ir.Value) -> None:
     """Give the load `v`, just built by `b`, a use LLVM cannot delete (see the docstring)."""
     t = v.type
-    if isinstance(t, ir.IntType):
-        constraint = "r"
-    elif isinstance(t, ir.VectorType) and t.count * t.element.width == 64:
-        v, constraint = b.bitcast(v, T.I64), "r"  # v128.load8x8_s and friends: a 64-bit vector
-    else:
-        constraint = "x"  # f32, f64, v128: an SSE register
-    b.call(ir.InlineAsm(ir.FunctionType(T.VOID, [v.type]), "", constraint, True), [v],
-           attrs=_ASM_ATTRS)
-
-
-_ASM_ATTRS = ("nounwind", "willreturn", "memory(inaccessiblemem: readwrite)")
+    if isinstance(t, ir.VectorType) and t.count * t.element.width == 64:
+        v = b.bitcast(v, T.I64)  # v128.load8x8_s and friends: a 64-bit vector
+        t = T.I64
+    asm = _KEEP.get(t)
+    if asm is None:
+        constraint = "r" if isinstance(t, ir.IntType) else "x"  # f32, f64, v128: an SSE register
+        asm = _KEEP[t] = ir.InlineAsm(ir.FunctionType(T.VOID, [t]), "", constraint, True)
+    b.call(asm, [v], attrs=_ASM_ATTRS)
