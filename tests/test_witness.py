@@ -78,6 +78,31 @@ DEAD_LOADS = "\n".join(
       (local.set $len (i32.add (local.get $len) (i32.const 1)))
       (br_if $l (local.tee $p (i32.load (local.get $p)))))
     (local.get $len))
+  (func (export "sift") (param $p i32) (param $n i32) (result i32) (local $i i32)
+    ;; a heap's sift-down: the back edge sits inside an `if` on two loaded values
+    (loop $l
+      (drop (i32.load offset=32 (local.get $p)))
+      (if (i32.lt_u (i32.load (i32.add (local.get $p) (local.get $i)))
+                    (i32.load offset=4 (i32.add (local.get $p) (local.get $i))))
+        (then
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))
+    (local.get $i))
+  (func (export "scan") (param $p i32) (param $n i32) (result i32) (local $c i32)
+    ;; `while ((c = *p++) == ' ')`: the exit tests a local the loop loads
+    (loop $l
+      (drop (i64.load offset=8 (local.get $p)))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $l (i32.eq (local.get $c) (i32.const 0))))
+    (local.get $p))
+  (func (export "loaded_bound") (param $p i32) (param $n i32) (local $i i32) (local $end i32)
+    ;; the bound is loaded once, before the loop: the trip count is still known on entry
+    (local.set $end (i32.and (i32.load (local.get $p)) (i32.const 7)))
+    (loop $l
+      (drop (f64.load offset=8 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $end)))))
   (func (export "forever") (param $p i32) (param $n i32)
     ;; no exit at all: never summed, so its dead load traps (the sum would never leave the loop)
     (loop $l
@@ -109,7 +134,8 @@ def plan() -> list[tuple[str, list[int]]]:
         calls += [(f"drop_{op}", [p]) for op in V128_LOADS]
         calls += [("inlined", [p]), ("narrowed", [p]), ("chosen_away", [p]),
                   ("one_path", [p, 0]), ("one_path", [p, 1])]
-        for f in ("summed_loop", "loop_with_call", "dispatch", "two_exits", "nested", "walk"):
+        for f in ("summed_loop", "loop_with_call", "dispatch", "two_exits", "nested", "walk",
+                  "sift", "scan", "loaded_bound"):
             calls += [(f, [p, 1]), (f, [p, 3])]
         if p >= 65533:  # in bounds it would spin
             calls.append(("forever", [p, 0]))
@@ -135,8 +161,9 @@ def test_which_loops_sum_their_loads():
     assert asm_uses("drop_i32.load") == 1 and asm_uses("drop_v128.load8x8_s") == 1
     assert asm_uses("callee") == 1 and asm_uses("one_path") == 1
     assert asm_uses("summed_loop") == 0 and summed("summed_loop")
-    for name in ("loop_with_call", "dispatch", "two_exits", "forever", "walk"):
-        assert asm_uses(name) >= 1, name
+    for name in ("loop_with_call", "dispatch", "two_exits", "forever", "walk", "sift", "scan"):
+        assert asm_uses(name) >= 1 and not summed(name), name
+    assert asm_uses("loaded_bound") == 1 and summed("loaded_bound")  # (the bound's load: asm)
     # The outer loop holds a loop, so its load gets an asm use; the inner one is summed.
     assert asm_uses("nested") == 1 and summed("nested")
 

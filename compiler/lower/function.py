@@ -157,6 +157,7 @@ class FunctionLowerer:
         self.addr = AddressFacts(ml.wide_address_folds)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
         self.mem_base = None
+        self.entry_values: dict = {}  # entry_value
         if ml.has_memory:
             self.mem_base = self.b.load(self.ctx, name="mem0_base", typ=T.PTR)
             self.mem_base.set_metadata("invariant.load", ml.empty_md)
@@ -189,17 +190,59 @@ class FunctionLowerer:
         return (b or self.b).gep(base, [c], inbounds=True, source_etype=T.I8, name=name)
 
     def load_rt(self, ptr: ir.Value, typ: ir.Type, name: str = "",
-                invariant: bool = False) -> ir.Value:
-        """Load from a runtime structure (instance, table, funcref record, memory object)."""
+                invariant: bool = False, points_to: int = 0) -> ir.Value:
+        """Load from a runtime structure (instance, table, funcref record, memory object).
+
+        `points_to`: the loaded pointer addresses at least this many bytes, 8-aligned.  With an
+        invariant load from a dereferenceable pointer (the instance is one), that lets LLVM hoist
+        a chain of such loads out of loops and branches (the table behind a `call_indirect`)."""
         v = self.b.load(ptr, name=name, typ=typ)
         v.set_metadata("tbaa", self.ml.tbaa["runtime"])
         if invariant:
             v.set_metadata("invariant.load", self.ml.empty_md)
+        if points_to:
+            v.set_metadata("dereferenceable", self.ml.ir.add_metadata([ir.Constant(T.I64,
+                                                                                   points_to)]))
+            v.set_metadata("align", self.ml.ir.add_metadata([ir.Constant(T.I64, 8)]))
         return v
 
     def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "",
-                   invariant: bool = False) -> ir.Value:
-        return self.load_rt(self.field_ptr(base, offset), typ, name, invariant)
+                   invariant: bool = False, points_to: int = 0) -> ir.Value:
+        return self.load_rt(self.field_ptr(base, offset), typ, name, invariant, points_to)
+
+    def entry_value(self, key, make) -> ir.Value:
+        """`make()` built once per function, in the entry block (before its terminator), so that
+        it dominates every use.  For invariant loads of runtime pointers: loaded where they are
+        used instead, LLVM could hoist only the first load of a chain out of a loop, since
+        hoisting drops the `!dereferenceable` that makes the next one safe to hoist."""
+        v = self.entry_values.get(key)
+        if v is None:
+            saved = self.b
+            if self.entry.terminator is not None:
+                self.b = ir.IRBuilder(self.entry)
+                self.b.position_before(self.entry.terminator)
+            elif saved.block is not self.entry:
+                self.b = ir.IRBuilder(self.entry)
+            try:
+                v = self.entry_values[key] = make()
+            finally:
+                self.b = saved
+        return v
+
+    def table_object(self, tableidx: int) -> ir.Value:
+        """The `wasmc_table` of table `tableidx` (both pointers are fixed at instantiation)."""
+        def make():
+            tables = self.load_field(self.ctx, T.INST_TABLES, T.PTR, "tables", invariant=True,
+                                     points_to=8 * len(self.module.table_types()))
+            return self.load_rt(self.array_elem(tables, tableidx, 8), T.PTR, f"table{tableidx}",
+                                invariant=True, points_to=T.TABLE_STRUCT_SIZE)
+        return self.entry_value(("table", tableidx), make)
+
+    def type_ids(self) -> ir.Value:
+        """The instance's canonical type id per type index."""
+        return self.entry_value("type_ids", lambda: self.load_field(
+            self.ctx, T.INST_TYPE_IDS, T.PTR, "type_ids", invariant=True,
+            points_to=4 * len(self.module.types)))
 
     def array_elem(self, array: ir.Value, index: ir.Value | int, elem_size: int,
                    name: str = "") -> ir.Value:

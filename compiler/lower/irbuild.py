@@ -514,6 +514,11 @@ def _formatted(typ: Type, text: str) -> Constant:
     return c
 
 
+def BlockAddress(function, block: Block) -> Constant:  # noqa: N802 (llvmlite.ir's name)
+    """`blockaddress(@f, %bb)`: the address of a block, a target for `indirectbr`."""
+    return _formatted(_PTR, f"blockaddress({function.ref}, {block.ref})")
+
+
 class MetaDataString(Value):
     __slots__ = ("parent", "ref", "string")
     type = _MD
@@ -560,6 +565,28 @@ class AttributeSet(set):
 FunctionAttributes = AttributeSet
 
 
+class ArgumentAttributes(AttributeSet):
+    """A parameter's attributes; `align` and `dereferenceable` as properties, as in llvmlite."""
+
+    def _set_int(self, key: str, text: str, n: int) -> None:
+        for a in [a for a in self if a.startswith(key)]:
+            self.discard(a)
+        if n:
+            self.add(text)
+
+    def _get_int(self, key: str) -> int:
+        for a in self:
+            if a.startswith(key):
+                return int(a[len(key):].rstrip(")"))
+        return 0
+
+    align = property(lambda self: self._get_int("align "),
+                     lambda self, n: self._set_int("align ", f"align {n}", n))
+    dereferenceable = property(lambda self: self._get_int("dereferenceable("),
+                               lambda self, n: self._set_int("dereferenceable(",
+                                                             f"dereferenceable({n})", n))
+
+
 class Argument(Value):
     __slots__ = ("_attributes", "_name", "parent", "ref", "type")
 
@@ -574,7 +601,7 @@ class Argument(Value):
         try:
             return self._attributes
         except AttributeError:  # made when first asked for: most arguments have none
-            self._attributes = AttributeSet()
+            self._attributes = ArgumentAttributes()
             return self._attributes
 
     @property
@@ -1046,6 +1073,17 @@ class Unreachable(Terminator):
     __slots__ = ()
 
 
+class IndirectBranch(_Lazy, Terminator):
+    __slots__ = ("destinations",)
+
+    def add_destination(self, block) -> None:
+        self.destinations.append(block)
+
+    def _line(self) -> str:
+        dests = ", ".join([f"label {d.ref}" for d in self.destinations])
+        return f"indirectbr ptr {self.operands[0].ref}, [{dests}]"
+
+
 # --- the builder ------------------------------------------------------------------------------------
 
 _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
@@ -1427,6 +1465,20 @@ class IRBuilder:
         i.md = None
         i.default = default
         i.cases = []
+        return self._terminate(i)
+
+    def branch_indirect(self, address):
+        """`indirectbr` to `address` (a `BlockAddress` loaded from somewhere); the possible
+        destinations are added with `add_destination`."""
+        i = _new(IndirectBranch)
+        i.parent = self.block
+        i.type = _VOID
+        i.ref = ""
+        i.opname = "indirectbr"
+        i._a = address
+        i._b = None
+        i.md = None
+        i.destinations = []
         return self._terminate(i)
 
     def ret_void(self):

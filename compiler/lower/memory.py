@@ -152,9 +152,11 @@ def lower_table_set(fl: FunctionLowerer, instr) -> None:
 
 
 def lower_table_size(fl: FunctionLowerer, instr) -> None:
-    tables = fl.load_field(fl.ctx, T.INST_TABLES, T.PTR, "tables", invariant=True)
-    table = fl.load_rt(fl.array_elem(tables, instr.imm, 8), T.PTR, "table")
-    fl.push(fl.load_field(table, T.TABLE_SIZE, T.I32, "table.size"))
+    fixed = fl.ml.fixed_table_size(instr.imm)
+    if fixed is not None:
+        fl.push(ir.Constant(T.I32, fixed))
+        return
+    fl.push(fl.load_field(fl.table_object(instr.imm), T.TABLE_SIZE, T.I32, "table.size"))
 
 
 def lower_table_grow(fl: FunctionLowerer, instr) -> None:

@@ -172,6 +172,12 @@ class ModuleLowerer:
         defined = not self.module.imported(ExternKind.MEMORY)
         return (defined and limits.min < 65536), True
 
+    def fixed_table_size(self, tableidx: int) -> int | None:
+        """The size of a table that can never change size (declared maximum = minimum, which
+        bounds an imported table too), else None."""
+        limits = self.module.table_types()[tableidx].limits
+        return limits.min if limits.max == limits.min else None
+
     def wide_fold_symbol(self) -> ir.GlobalVariable:
         """The current partition's view of WIDE_FOLD_SYMBOL: a weak reference (null unless some
         partition defines it), which the descriptor points to (`wide_address_folds`)."""
@@ -239,6 +245,12 @@ class ModuleLowerer:
                                                                                ft.results)
             fn = ir.Function(self.ir, fnty, f"wasm:{idx}:{self.module.func_name(idx)}")
             fn.attributes.add("nounwind")
+            # The instance: its public fields may be read anywhere (lets LLVM hoist invariant
+            # loads of them, and of what they point to, out of loops and branches).
+            ctx = fn.args[0].attributes
+            ctx.add("nonnull")
+            ctx.align = 8
+            ctx.dereferenceable = T.INSTANCE_SIZE
             if self.parts[self.owner.get(idx, 0)] is self.cur:
                 # Unwind tables let the runtime walk the stack when (and only when) a trap
                 # happens; the section's bounds tell it which return addresses are Wasm code.

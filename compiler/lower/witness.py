@@ -20,8 +20,9 @@ with it.  So every load that may trap is given a use LLVM cannot remove, in one 
 
 `summed_loops` is a heuristic for "LLVM may vectorise this": an innermost loop with exactly one
 exit, no calls or `br_table` (the vectoriser needs a single exit and no calls it cannot widen), and
-no exit or back-edge condition computed from a load (`while (*p)`, `p = p->next`, a heap's sift-
-down: the trip count is not computable, so it cannot vectorise either).
+no exit or back edge taken on a condition computed from a load, by `br_if` or inside an `if`
+(`while (*p)`, `p = p->next`, a heap's sift-down: the trip count is not computable, so it cannot
+vectorise either).
 Either choice is exact for loops that end; only speed depends on it.  A summed load in a loop that
 never ends is the one case still lost (its sum only leaves through the loop's exit), which is why
 a loop without any exit is never summed.
@@ -53,13 +54,16 @@ def _arity(op) -> tuple[int, int] | None:
     return _ARITY.get(op.name)
 
 
-def _condition_loads(body, i: int) -> bool:
-    """Whether the condition popped by the branch `body[i]` is computed, on the value stack and
-    within a few instructions before it, from a linear-memory load (unknown counts as no)."""
+def _condition_loads(body, i: int, loaded: set[int] = frozenset()) -> bool:
+    """Whether the value popped by `body[i]` (a branch's condition) is computed, on the value stack
+    and within a few instructions before it, from a linear-memory load or from a local in
+    `loaded` (locals last set to such a value); unknown counts as no."""
     need = 1
     for j in range(i - 1, max(i - 1 - _SLICE_LIMIT, -1), -1):
         op = body[j][0]
         if op.mem_bytes and ".load" in op.name:
+            return True
+        if op.name == "local.get" and body[j][1] in loaded:
             return True
         ar = _arity(op)
         if ar is None:
@@ -70,12 +74,16 @@ def _condition_loads(body, i: int) -> bool:
     return False
 
 
+_LOAD_IF = "if-on-a-load"  # summed_loops: an open `if` whose condition is computed from a load
+
+
 def summed_loops(body) -> dict[int, set[int]]:
     """`id()`s of the `loop` instructions in `body` whose loads are witnessed by a sum, each with
     the locals the loop body sets (its induction variables, among them the pointers it walks)."""
     out: dict[int, set[int]] = {}
-    # One entry per open construct: None for block/if/the function, else
-    # [instr, ok, exits, locals set].
+    # One entry per open construct: None for block/if/the function, _LOAD_IF for an `if` on a
+    # load, else (a loop) [instr, ok, exits, locals set, locals the loop last set (in program
+    # order) to a value computed from a load].
     stack: list[list | None] = [None]
     loops: list[int] = []  # stack positions of the open loops
     prev = ""
@@ -85,12 +93,15 @@ def summed_loops(body) -> dict[int, set[int]]:
             if loops:
                 stack[loops[-1]][1] = False  # not innermost
             loops.append(len(stack))
-            stack.append([ins, True, 0, set()])
-        elif name in ("block", "if"):
+            stack.append([ins, True, 0, set(), set()])
+        elif name == "block":
             stack.append(None)
+        elif name == "if":
+            stack.append(_LOAD_IF if loops and _condition_loads(body, i, stack[loops[-1]][4])
+                         else None)
         elif name == "end":
             top = stack.pop()
-            if top is not None:
+            if top.__class__ is list:
                 loops.pop()
                 exits = top[2] + (prev not in _NO_FALLTHROUGH)
                 if top[1] and exits == 1:  # no exit: it runs forever, and cannot vectorise
@@ -101,10 +112,16 @@ def summed_loops(body) -> dict[int, set[int]]:
                 target = len(stack) - 1 - ins[1]
                 if target < loops[-1]:  # a branch out of the loop
                     inner[2] += 1
-                if name == "br_if" and target <= loops[-1] and _condition_loads(body, i):
+                if target <= loops[-1] and (
+                        (name == "br_if" and _condition_loads(body, i, inner[4]))
+                        or _LOAD_IF in stack[loops[-1] + 1:]):
                     inner[1] = False  # its trip count depends on memory
             elif name in ("local.set", "local.tee"):
                 inner[3].add(ins[1])
+                if _condition_loads(body, i, inner[4]):
+                    inner[4].add(ins[1])
+                else:
+                    inner[4].discard(ins[1])
             elif name in _CALL_LIKE or name in ("br_table", "return"):
                 inner[1] = False
         prev = name
