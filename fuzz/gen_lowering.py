@@ -373,7 +373,8 @@ class FuncGen:
         if d <= 0 or self.budget <= 0:
             return ["nop"]
         k = self.rng.choice(["set", "set", "store", "store", "log", "if", "br_if", "drop", "block",
-                             "global", "bulk", "trap", "table_set", "loop", "stream"])
+                             "global", "bulk", "trap", "table_set", "loop", "stream",
+                             "dispatch"])
         return getattr(self, "s_" + k)(d - 1)
 
     def s_set(self, d):
@@ -457,6 +458,30 @@ class FuncGen:
                  f"local.get {cnt}", "i32.const 1", "i32.sub", f"local.tee {cnt}", "br_if 0",
                  "end"]
         return code
+
+    def s_dispatch(self, d):
+        """An interpreter's dispatch loop: a `br_table` over 8-20 handler blocks inside a loop,
+        which wasmc lowers to a jump through a table of block addresses (control.lower_dispatch).
+        The targets mix the handlers and the loop header itself; the index is random while the
+        loop counter lasts, then out of range, so the default (the last handler) leaves the loop.
+        Handlers run a statement or two, then re-enter the loop or fall into the next handler."""
+        k = self.rng.randint(8, 20)
+        targets = [str(j) for j in range(k + 1)] + \
+            [str(self.rng.randrange(k + 1)) for _ in range(self.rng.randint(0, k))]
+        self.rng.shuffle(targets)
+        code = ["loop"] + ["block"] * k
+        self.frames.append(Frame([], loop=True))
+        self.frames += [Frame([]) for _ in range(k)]
+        code += self.expr("i32", d) + ["i32.const 1000"] + self.fuel_check() + ["select"]
+        code.append(f"br_table {' '.join(targets)} {k - 1}")
+        for j in range(k):
+            code.append("end")
+            self.frames.pop()
+            code += self.stmt(d)
+            if j < k - 1 and self.chance(0.7):
+                code.append(f"br {k - 1 - j}")
+        self.frames.pop()
+        return code + ["end"]
 
     def s_global(self, d):
         g = self.m.mutable_global()
