@@ -40,7 +40,8 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
     entry_br = fl.b.branch(header)
     fl.b.position_at_end(header)
     fl.addr.reset()  # the back edges merge here
-    frame = Frame("loop", bt, len(fl.stack), header, exit_block)
+    frame = Frame("loop", bt, len(fl.stack), header, exit_block, entry_branch=entry_br,
+                  instr=instr)
     for i, (t, v) in enumerate(zip(bt.params, params)):
         phi = fl.b.phi(T.LLVM_TYPE[t], name=f"loop.param{i}")
         phi.add_incoming(v, pred)

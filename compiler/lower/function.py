@@ -64,12 +64,17 @@ class Frame:
     else_block: ir.Block | None = None  # `if`: the false arm (until `else` is seen)
     if_params: list[ir.Value] = field(default_factory=list)  # `if`: params for the false arm
     head_reachable: bool = True  # `if`: the condition was evaluated in reachable code
+    entry_branch: ir.Instruction | None = None  # `loop`: the branch into it (from its preheader)
+    instr: object = None  # `loop`: its instruction (the key of FunctionLowerer.loop_size)
+    invariants: dict = field(default_factory=dict)  # `loop`: loop_invariant's values
 
     @property
     def branch_types(self) -> str:
         """Types a branch to this frame carries: loop params, otherwise results."""
         return self.blocktype.params if self.kind == "loop" else self.blocktype.results
 
+
+SMALL_LOOP = 400  # Wasm instructions: loop_invariant hoists out of loops up to this size
 
 WITNESS_TYPES = {"i32": T.I32, "i64": T.I64, "v128": T.V128}
 WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes loaded
@@ -151,13 +156,13 @@ class FunctionLowerer:
         # In a summed loop: its memory base per pointer local (loop_base), the branch into the
         # loop (the bases are made before it) and the locals the loop sets.
         self.loop_bases: dict[int, ir.Value] | None = None
+        self.loop_sizes: dict[int, int] | None = None  # loop_size
         self.loop_entry: ir.Instruction | None = None
         self.loop_induction: set[int] | None = None
         # What earlier accesses prove about later ones (addressing.py).
         self.addr = AddressFacts(ml.wide_address_folds)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
         self.mem_base = None
-        self.entry_values: dict = {}  # entry_value
         if ml.has_memory:
             self.mem_base = self.b.load(self.ctx, name="mem0_base", typ=T.PTR)
             self.mem_base.set_metadata("invariant.load", ml.empty_md)
@@ -210,24 +215,45 @@ class FunctionLowerer:
                    invariant: bool = False, points_to: int = 0) -> ir.Value:
         return self.load_rt(self.field_ptr(base, offset), typ, name, invariant, points_to)
 
-    def entry_value(self, key, make) -> ir.Value:
-        """`make()` built once per function, in the entry block (before its terminator), so that
-        it dominates every use.  For invariant loads of runtime pointers: loaded where they are
-        used instead, LLVM could hoist only the first load of a chain out of a loop, since
-        hoisting drops the `!dereferenceable` that makes the next one safe to hoist."""
-        v = self.entry_values.get(key)
+    def loop_invariant(self, key, make) -> ir.Value:
+        """`make()`, built before the innermost open loop if that loop is small (once per loop and
+        key), else here.  For chains of invariant loads of runtime pointers (the table behind a
+        `call_indirect`): built inside the loop, LLVM hoists at most the first load of a chain out
+        of it, and none when the call sits in a branch.  Small loops only: before an interpreter's
+        dispatch loop the values would stay live across all of it (QuickJS's interpreter ran 14%
+        more instructions, in spills, with them before its outermost loop)."""
+        loop = next((f for f in reversed(self.frames) if f.kind == "loop"), None)
+        if loop is None or self.loop_size(loop.instr) > SMALL_LOOP:
+            return make()
+        v = loop.invariants.get(key)
         if v is None:
             saved = self.b
-            if self.entry.terminator is not None:
-                self.b = ir.IRBuilder(self.entry)
-                self.b.position_before(self.entry.terminator)
-            elif saved.block is not self.entry:
-                self.b = ir.IRBuilder(self.entry)
+            self.b = ir.IRBuilder(loop.entry_branch.parent)
+            self.b.position_before(loop.entry_branch)
             try:
-                v = self.entry_values[key] = make()
+                v = loop.invariants[key] = make()
             finally:
                 self.b = saved
         return v
+
+    def loop_size(self, loop_instr) -> int:
+        """Instructions in the body of the loop `loop_instr` (sizes found in one pass, on demand)."""
+        if self.loop_sizes is None:
+            self.loop_sizes = {}
+            open_loops: list[tuple[int, int]] = []  # (index, depth) of each open loop
+            depth = 0
+            for i, ins in enumerate(self.body):
+                name = ins[0].name
+                if name in ("block", "if", "loop"):
+                    if name == "loop":
+                        open_loops.append((i, depth))
+                    depth += 1
+                elif name == "end":
+                    depth -= 1
+                    if open_loops and open_loops[-1][1] == depth:
+                        start = open_loops.pop()[0]
+                        self.loop_sizes[id(self.body[start])] = i - start
+        return self.loop_sizes[id(loop_instr)]
 
     def table_object(self, tableidx: int) -> ir.Value:
         """The `wasmc_table` of table `tableidx` (both pointers are fixed at instantiation)."""
@@ -236,11 +262,11 @@ class FunctionLowerer:
                                      points_to=8 * len(self.module.table_types()))
             return self.load_rt(self.array_elem(tables, tableidx, 8), T.PTR, f"table{tableidx}",
                                 invariant=True, points_to=T.TABLE_STRUCT_SIZE)
-        return self.entry_value(("table", tableidx), make)
+        return self.loop_invariant(("table", tableidx), make)
 
     def type_ids(self) -> ir.Value:
         """The instance's canonical type id per type index."""
-        return self.entry_value("type_ids", lambda: self.load_field(
+        return self.loop_invariant("type_ids", lambda: self.load_field(
             self.ctx, T.INST_TYPE_IDS, T.PTR, "type_ids", invariant=True,
             points_to=4 * len(self.module.types)))
 

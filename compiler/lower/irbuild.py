@@ -565,28 +565,6 @@ class AttributeSet(set):
 FunctionAttributes = AttributeSet
 
 
-class ArgumentAttributes(AttributeSet):
-    """A parameter's attributes; `align` and `dereferenceable` as properties, as in llvmlite."""
-
-    def _set_int(self, key: str, text: str, n: int) -> None:
-        for a in [a for a in self if a.startswith(key)]:
-            self.discard(a)
-        if n:
-            self.add(text)
-
-    def _get_int(self, key: str) -> int:
-        for a in self:
-            if a.startswith(key):
-                return int(a[len(key):].rstrip(")"))
-        return 0
-
-    align = property(lambda self: self._get_int("align "),
-                     lambda self, n: self._set_int("align ", f"align {n}", n))
-    dereferenceable = property(lambda self: self._get_int("dereferenceable("),
-                               lambda self, n: self._set_int("dereferenceable(",
-                                                             f"dereferenceable({n})", n))
-
-
 class Argument(Value):
     __slots__ = ("_attributes", "_name", "parent", "ref", "type")
 
@@ -601,7 +579,7 @@ class Argument(Value):
         try:
             return self._attributes
         except AttributeError:  # made when first asked for: most arguments have none
-            self._attributes = ArgumentAttributes()
+            self._attributes = AttributeSet()
             return self._attributes
 
     @property

@@ -245,12 +245,6 @@ class ModuleLowerer:
                                                                                ft.results)
             fn = ir.Function(self.ir, fnty, f"wasm:{idx}:{self.module.func_name(idx)}")
             fn.attributes.add("nounwind")
-            # The instance: its public fields may be read anywhere (lets LLVM hoist invariant
-            # loads of them, and of what they point to, out of loops and branches).
-            ctx = fn.args[0].attributes
-            ctx.add("nonnull")
-            ctx.align = 8
-            ctx.dereferenceable = T.INSTANCE_SIZE
             if self.parts[self.owner.get(idx, 0)] is self.cur:
                 # Unwind tables let the runtime walk the stack when (and only when) a trap
                 # happens; the section's bounds tell it which return addresses are Wasm code.

@@ -40,7 +40,6 @@ INST_GLOBALS = 24
 INST_FUNCS = 32
 INST_TYPE_IDS = 40
 INST_LOAD_WITNESS = 80
-INSTANCE_SIZE = 88  # the fields above; the runtime's private fields follow
 
 # wasmc_memory / wasmc_table / wasmc_funcref field offsets
 MEMORY_BYTES = 8
