@@ -2,9 +2,11 @@
 
 Blocks carry parameters and results (multi-value) through phis built by `FunctionLowerer`.
 `br_table` gives every distinct target its own edge block so that a target's phis see exactly one
-incoming edge per predecessor.  Calls pass the instance first; an imported function is called
-through its `wasmc_funcref` record, and `call_indirect` checks bounds, null and the canonical type id
-before calling through the record.
+incoming edge per predecessor; a wide one inside a loop (an interpreter's dispatch) jumps through a
+table of block addresses instead of a `switch` (lower_dispatch).  Calls pass the instance first; an
+imported function is called through its `wasmc_funcref` record, and `call_indirect` checks bounds,
+null and the canonical type id before calling through the record (a table that cannot grow has a
+constant bound, and its loads are hoisted out of small loops).
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ def lower_br_if(fl: FunctionLowerer, instr) -> None:
     fl.b.position_at_end(cont)
 
 
+# A `br_table` with this many distinct targets inside a loop is taken for an interpreter's dispatch.
+DISPATCH_MIN_TARGETS = 8
+
+
 def lower_br_table(fl: FunctionLowerer, instr) -> None:
     labels, default = instr.imm
     index = fl.pop()
@@ -152,9 +158,6 @@ def lower_br_table(fl: FunctionLowerer, instr) -> None:
             sw.add_case(ir.Constant(T.I32, i), edge(depth))
     fl.reachable = False
 
-
-# A `br_table` with this many distinct targets inside a loop is taken for an interpreter's dispatch.
-DISPATCH_MIN_TARGETS = 8
 
 
 def lower_dispatch(fl: FunctionLowerer, index: ir.Value, slots: list[ir.Block]) -> None:

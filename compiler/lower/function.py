@@ -198,9 +198,9 @@ class FunctionLowerer:
                 invariant: bool = False, points_to: int = 0) -> ir.Value:
         """Load from a runtime structure (instance, table, funcref record, memory object).
 
-        `points_to`: the loaded pointer addresses at least this many bytes, 8-aligned.  With an
-        invariant load from a dereferenceable pointer (the instance is one), that lets LLVM hoist
-        a chain of such loads out of loops and branches (the table behind a `call_indirect`)."""
+        `points_to`: the loaded pointer addresses at least this many bytes, 8-aligned, so an
+        invariant load through it may be hoisted out of a loop even from a branch that does not
+        always run (the element array behind a `call_indirect`; see loop_invariant)."""
         v = self.b.load(ptr, name=name, typ=typ)
         v.set_metadata("tbaa", self.ml.tbaa["runtime"])
         if invariant:
