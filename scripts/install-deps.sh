@@ -13,6 +13,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if ! $PY -c "import wasmc, llvmlite, wasmtime, xdist, click" >/dev/null 2>&1; then
+# Installed, and `wasmc` is this checkout (an editable install of another clone would otherwise
+# be what `make test` tests).
+if ! $PY -c "import sys, pathlib, wasmc, llvmlite, wasmtime, xdist, click
+sys.exit(pathlib.Path(wasmc.__file__).resolve().parent != pathlib.Path('compiler').resolve())" \
+    >/dev/null 2>&1; then
   $PY -m pip install -q -e ".[test]"
 fi
