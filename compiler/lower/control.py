@@ -150,14 +150,13 @@ def lower_br_table(fl: FunctionLowerer, instr) -> None:
                 edges[depth] = blk
         return edges[depth]
 
-    if len(set(labels)) >= DISPATCH_MIN_TARGETS and any(f.kind == "loop" for f in fl.frames):
+    if len(set(labels)) >= DISPATCH_MIN_TARGETS and fl.innermost_loop() is not None:
         lower_dispatch(fl, index, [edge(d) for d in labels] + [edge(default)])
     else:
         sw = fl.b.switch(index, edge(default))
         for i, depth in enumerate(labels):
             sw.add_case(ir.Constant(T.I32, i), edge(depth))
     fl.reachable = False
-
 
 
 def lower_dispatch(fl: FunctionLowerer, index: ir.Value, slots: list[ir.Block]) -> None:

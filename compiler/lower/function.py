@@ -222,7 +222,7 @@ class FunctionLowerer:
         of it, and none when the call sits in a branch.  Small loops only: before an interpreter's
         dispatch loop the values would stay live across all of it (QuickJS's interpreter ran 14%
         more instructions, in spills, with them before its outermost loop)."""
-        loop = next((f for f in reversed(self.frames) if f.kind == "loop"), None)
+        loop = self.innermost_loop()
         if loop is None or self.loop_size(loop.instr) > SMALL_LOOP:
             return make()
         v = loop.invariants.get(key)
@@ -240,20 +240,20 @@ class FunctionLowerer:
         """Instructions in the body of the loop `loop_instr` (sizes found in one pass, on demand)."""
         if self.loop_sizes is None:
             self.loop_sizes = {}
-            open_loops: list[tuple[int, int]] = []  # (index, depth) of each open loop
-            depth = 0
-            for i, ins in enumerate(self.body):
+            starts: list[int] = []  # where each open block, if and loop starts
+            body = self.body
+            for i, ins in enumerate(body):
                 name = ins[0].name
                 if name in ("block", "if", "loop"):
-                    if name == "loop":
-                        open_loops.append((i, depth))
-                    depth += 1
-                elif name == "end":
-                    depth -= 1
-                    if open_loops and open_loops[-1][1] == depth:
-                        start = open_loops.pop()[0]
-                        self.loop_sizes[id(self.body[start])] = i - start
+                    starts.append(i)
+                elif name == "end" and starts:
+                    start = starts.pop()
+                    if body[start][0].name == "loop":
+                        self.loop_sizes[id(body[start])] = i - start
         return self.loop_sizes[id(loop_instr)]
+
+    def innermost_loop(self) -> Frame | None:
+        return next((f for f in reversed(self.frames) if f.kind == "loop"), None)
 
     def table_object(self, tableidx: int) -> ir.Value:
         """The `wasmc_table` of table `tableidx` (both pointers are fixed at instantiation)."""
