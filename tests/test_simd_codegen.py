@@ -47,7 +47,9 @@ def test_kernel_loop_uses_packed_instructions() -> None:
     assert re.search(r"\bv?paddd\b", asm), asm
     assert re.search(r"\bv?mulps\b", asm), asm
     assert not re.search(r"\b(addl|imull)\b.*\(", asm)  # no per-lane scalar arithmetic on memory
-    assert all(t.startswith("wasm:") for t in call_targets(asm)), call_targets(asm)
+    # No helper is called; the trap (the range witness's check after the loop) is not one.
+    assert all(t.startswith(("wasm:", "wasmc_rt_trap")) for t in call_targets(asm)), \
+        call_targets(asm)
 
 
 def single_op_func(op) -> str | None:

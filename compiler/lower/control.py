@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from . import irbuild as ir
 from . import types as T
-from .function import HANDLERS, Frame, FunctionLowerer
+from .function import HANDLERS, Frame, FunctionLowerer, RangeLoop
 
 
 def lower_nop(fl: FunctionLowerer, instr) -> None:
@@ -52,10 +52,13 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
     fl.frames.append(frame)
     # A loop LLVM may vectorise (witness.py) sums its loads and gives each pointer it walks its
     # own copy of the memory base (FunctionLowerer.loop_base).
-    induction = fl.summed_loops.get(id(instr))
-    fl.loop_sums.append(induction is not None)
+    summed = fl.summed_loops.get(id(instr))
+    induction = summed.induction if summed is not None else None
+    fl.loop_sums.append(summed is not None)
     fl.loop_bases = {} if induction else None
     fl.loop_entry, fl.loop_induction = entry_br, induction
+    # Its pointer steps allow range witnesses (FunctionLowerer.range_witness).
+    fl.range = RangeLoop(summed, entry_br) if summed and summed.steps and fl.range_slots else None
 
 
 def lower_if(fl: FunctionLowerer, instr) -> None:
@@ -90,6 +93,7 @@ def lower_end(fl: FunctionLowerer, instr) -> None:
     if frame.kind == "loop":
         fl.loop_sums.pop()
         fl.loop_bases = None
+        fl.range = None
     # Address facts survive only when the fall-through is the one way in (no branch, no false arm).
     if not (fl.reachable and not frame.incoming
             and (frame.kind != "if" or frame.else_block is None)):

@@ -46,7 +46,7 @@ from ..module import BlockType, Instr
 from . import irbuild as ir
 from . import types as T
 from .addressing import AddressFacts
-from .witness import keep_alive, summed_loops
+from .witness import SummedLoop, keep_alive, summed_loops
 
 if TYPE_CHECKING:
     from .module_lowering import ModuleLowerer
@@ -75,6 +75,7 @@ class Frame:
 
 
 SMALL_LOOP = 400  # Wasm instructions: loop_invariant hoists out of loops up to this size
+RANGE_SLOTS = 4  # range witnesses (pointer, segment) per loop; a loop's others use the sum
 
 WITNESS_TYPES = {"i32": T.I32, "i64": T.I64, "v128": T.V128}
 WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes loaded
@@ -85,6 +86,21 @@ ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return"
                         "loop", "return_call", "return_call_indirect"))
 
 _BASE_ATTRS = ("nounwind", "willreturn", "memory(none)")  # a pure copy: hoistable, removable
+_ZERO64 = ir.Constant(T.I64, 0)
+
+
+class RangeLoop:
+    """The range witnesses of the summed loop being lowered (FunctionLowerer.range_witness)."""
+
+    __slots__ = ("steps", "loads", "entry", "unwrapped", "stepped", "pairs")
+
+    def __init__(self, loop: SummedLoop, entry: ir.Instruction):
+        self.steps = loop.steps  # pointer local -> its step per iteration
+        self.loads = loop.range_loads  # id()s of the loads every iteration reaches
+        self.entry = entry  # the branch into the loop
+        self.unwrapped: dict[int, ir.AllocaInstr] = {}  # pointer local -> its 64-bit copy
+        self.stepped: set[int] = set()  # pointer locals already stepped in this iteration
+        self.pairs: dict[tuple[int, bool], list] = {}  # (local, stepped) -> [slot, largest end]
 
 _LOCAL_NAMES: list[str] = []
 _BLOCK_TYPES: dict[str | None, BlockType] = {}  # FunctionLowerer.block_type
@@ -151,8 +167,20 @@ class FunctionLowerer:
                 slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
                 self.b.store(T.zero_of(t), slot)
         # Which loops witness their loads by a sum (witness.py); one flag per open loop.
-        self.summed_loops = summed_loops(body) if self.witness_slots is not None else {}
+        self.summed_loops: dict[int, SummedLoop] = (
+            summed_loops(body) if self.witness_slots is not None else {})
         self.loop_sums: list[bool] = []
+        # Range witnesses (range_witness): the pending end of each, checked at every exit, and the
+        # summed loop being lowered if it has pointer steps.  They rely on memory 0 staying below
+        # 4 GiB - 64 KiB, as wide address folds do.
+        self.range_slots: list[ir.AllocaInstr] = []
+        self.range: RangeLoop | None = None
+        if ml.wide_address_folds:
+            pairs = max((2 * len(loop.steps) for loop in self.summed_loops.values()), default=0)
+            for _ in range(min(RANGE_SLOTS, pairs)):
+                slot = self.b.alloca(T.I64, name="range_end")
+                self.b.store(_ZERO64, slot)
+                self.range_slots.append(slot)
         # In a summed loop: its memory base per pointer local (loop_base), the branch into the
         # loop (the bases are made before it) and the locals the loop sets.
         self.loop_bases: dict[int, ir.Value] | None = None
@@ -278,15 +306,21 @@ class FunctionLowerer:
         return self.b.gep(array, [idx], inbounds=True, source_etype=ir.IntType(elem_size * 8),
                           name=name)
 
-    def witness(self, v: ir.Value, addr_key: int = 0, end: int = 0,
-                pointer: bool = False) -> None:
+    def witness(self, v: ir.Value, addr_key: int = 0, end: int = 0, pointer: bool = False,
+                instr: Instr | None = None, root: ir.Value | None = None,
+                root_end: int = 0) -> None:
         """A loaded value (by an access through the value keyed `addr_key`, ending `end` bytes
         after it) joins the load witness when the block ends, unless a store covers it first or,
-        for a `pointer` (an i32 that may address memory), an access that stays goes through it."""
+        for a `pointer` (an i32 that may address memory), an access that stays goes through it.
+        In a summed loop, a load `instr` addressed as `root + root_end - width` may take a range
+        witness instead."""
         if self.witness_slots is None:
             return
         if not (self.loop_sums and self.loop_sums[-1]):
             keep_alive(self.b, v)  # witness.py: outside the loops LLVM may vectorise
+            return
+        if (self.range is not None and id(instr) in self.range.loads
+                and self.range_witness(root, root_end)):
             return
         entry = [v, addr_key, end]
         self.pending.append(entry)
@@ -340,6 +374,82 @@ class FunctionLowerer:
             self.loop_bases[k] = base
         return base
 
+    def range_witness(self, root: ir.Value, end: int) -> bool:
+        """Witness a load of a range-witness loop (witness.SummedLoop) that reads the bytes before
+        `root + end`, if `root` is the current value of a pointer local the loop steps; False if it
+        is not (or the loop has used every slot), and the caller sums the load instead.
+
+        Stores `p64 + end` in the slot of (pointer, stepped yet in this iteration), where `p64` is
+        the pointer's value without wrap-around (range_step): at the loop's exits the slot holds
+        the end of the last such load that ran, the largest of them unless `p` wrapped past 2^32,
+        and then it is at least 2^32.  Either way `end > memory size` exactly when one of the
+        loads it stands for was out of bounds (memory 0 stays below 2^32 - 64 KiB and a step is
+        at most 64 KiB, so a wrapping pointer first passed the last 64 KiB, out of bounds), and
+        check_ranges traps then.  The load itself is left to LLVM, which may now delete it."""
+        r = self.range
+        k = self.addr.key(root)
+        local_keys = self.addr.local_keys
+        for p in r.steps:
+            if local_keys.get(p) == k:
+                break
+        else:
+            return False
+        pair = (p, p in r.stepped)
+        entry = r.pairs.get(pair)
+        if entry is None:
+            if len(r.pairs) == len(self.range_slots):
+                return False
+            entry = r.pairs[pair] = [self.range_slots[len(r.pairs)], 0]
+        entry[1] = max(entry[1], end)  # the same p64 all through the segment: keep the largest
+        b = self.b
+        b.store(b.add(b.load(self.unwrapped(p), typ=T.I64), ir.Constant(T.I64, entry[1])),
+                entry[0])
+        self.addr.wide_used = True  # needs the 4 GiB - 64 KiB cap when memory could reach 4 GiB
+        return True
+
+    def range_step(self, local: int) -> None:
+        """The loop's one `local = local + s` (just stored): the 64-bit copy steps too."""
+        r = self.range
+        slot = self.unwrapped(local)
+        b = self.b
+        b.store(b.add(b.load(slot, typ=T.I64), ir.Constant(T.I64, r.steps[local])), slot)
+        r.stepped.add(local)
+
+    def unwrapped(self, local: int) -> ir.AllocaInstr:
+        """The 64-bit copy of a pointer local that the range loop steps, set before the loop."""
+        r = self.range
+        slot = r.unwrapped.get(local)
+        if slot is None:
+            b = ir.IRBuilder()
+            b.position_at_start(self.entry)
+            slot = r.unwrapped[local] = b.alloca(T.I64, name="unwrapped")
+            b.position_before(r.entry)
+            b.store(b.zext(b.load(self.locals[local], typ=T.I32), T.I64), slot)
+        return slot
+
+    def check_ranges(self, b: ir.IRBuilder, reset: bool) -> None:
+        """Trap (out of bounds) if a pending range witness ends past memory 0; `reset` clears
+        them, so that the checks after this one fold away."""
+        saved, self.b = self.b, b
+        try:
+            size = self.memory0_bytes()
+            for slot in self.range_slots:
+                ok = self.fn.append_basic_block("in_range")
+                br = b.cbranch(b.icmp_unsigned(">", b.load(slot, typ=T.I64), size),
+                               self.trap_block(T.TRAP_MEMORY_OOB), ok)
+                br.set_weights([1, 1 << 20])
+                b.position_at_end(ok)
+                if reset:
+                    b.store(_ZERO64, slot)
+        finally:
+            self.b = saved
+
+    def memory0_bytes(self) -> ir.Value:
+        """Memory 0's current size in bytes (i64)."""
+        memories = self.load_field(self.ctx, T.INST_MEMORIES, T.PTR, "memories", invariant=True)
+        mem = self.load_rt(memories, T.PTR, "memory0", invariant=True)
+        return self.load_field(mem, T.MEMORY_BYTES, T.I64, "memory.bytes")
+
     def commit_witness(self) -> None:
         """At the end of a block: add the pending loads into the witness, as a balanced tree."""
         if not self.pending:
@@ -376,11 +486,14 @@ class FunctionLowerer:
             slot, wide = self.witness_slots[key], WITNESS_TYPES[key]
             b.store(b.add(b.load(slot, typ=wide), vals[0], name="witness"), slot)
 
-    def flush_witness(self, b: ir.IRBuilder, reset: bool = False) -> None:
-        """At an exit: `instance->load_witness += witness`, which no optimisation may drop.
-        Before a call (`reset`), the sums restart from zero so each load is counted once."""
+    def flush_witness(self, b: ir.IRBuilder, reset: bool = False, ranges: bool = True) -> None:
+        """At an exit: `instance->load_witness += witness`, which no optimisation may drop, and
+        (`ranges`) the range witnesses' checks.  Before a call (`reset`), the sums restart from
+        zero so each load is counted once."""
         if self.witness_slots is None:
             return
+        if self.range_slots and ranges:
+            self.check_ranges(b, reset)
         if b is self.b:
             self.commit_witness()
         slots = self.witness_slots
@@ -409,7 +522,7 @@ class FunctionLowerer:
         if blk is None:
             blk = self.fn.append_basic_block(f"trap{kind}")
             b = ir.IRBuilder(blk)
-            self.flush_witness(b)
+            self.flush_witness(b, ranges=kind != T.TRAP_MEMORY_OOB)
             b.call(self.ml.rt("wasmc_rt_trap"), [ir.Constant(T.I32, kind)])
             b.unreachable()
             self.trap_blocks[kind] = blk

@@ -22,16 +22,18 @@ VALUE_TYPE = {"i32": T.I32, "i64": T.I64, "f32": T.F32, "f64": T.F64}
 
 
 def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: int = 0,
-                      facts: bool = False, store: bool = False) -> tuple[ir.Value, bool, int]:
-    """The native address of a Wasm access, whether earlier accesses prove it in bounds, and the
-    address value's key (addressing.py; 0 without `facts`).
+                      facts: bool = False, store: bool = False
+                      ) -> tuple[ir.Value, bool, int, ir.Value, int]:
+    """The native address of a Wasm access, whether earlier accesses prove it in bounds, the
+    address value's key (addressing.py; 0 without `facts`), and the i32 value and constant
+    offset it is addressed by (`p + C` folded: `p` and `C + offset`).
     With `--bounds-checks` (exact trap semantics even for loads whose value LLVM would delete),
     accesses of `width` bytes are checked explicitly first.  With `facts`, the access consults
     and feeds the function's address facts (addressing.py), which may fold `p + C` into it."""
     covered, key = False, 0
     if width and fl.ml.bounds_checks:
         end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
-        fl.trap_if(fl.b.icmp_unsigned(">", end, memory0_bytes(fl)), T.TRAP_MEMORY_OOB)
+        fl.trap_if(fl.b.icmp_unsigned(">", end, fl.memory0_bytes()), T.TRAP_MEMORY_OOB)
     elif facts:
         key = fl.addr.key(addr)
         root, offset, covered = fl.addr.access(addr, offset, width)
@@ -46,7 +48,7 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
     idx = fl.b.zext(addr, T.I64)
     if offset:
         idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
-    return fl.b.gep(base, [idx], source_etype=T.I8, name="addr"), covered, key
+    return fl.b.gep(base, [idx], source_etype=T.I8, name="addr"), covered, key, addr, offset
 
 
 def make_load(name: str, width: int):
@@ -54,13 +56,15 @@ def make_load(name: str, width: int):
     signed = name.endswith("_s")
 
     def lower(fl: FunctionLowerer, instr) -> None:
-        ptr, covered, key = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True)
+        ptr, covered, key, root, offset = effective_address(fl, fl.pop(), instr.imm.offset, width,
+                                                            facts=True)
         mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
         v.set_metadata("tbaa", fl.ml.tbaa["memory"])
         if not covered:  # a covered load cannot trap, so LLVM may delete it if unused
-            fl.witness(v, key, instr.imm.offset + width, pointer=name == "i32.load")
+            fl.witness(v, key, instr.imm.offset + width, pointer=name == "i32.load",
+                       instr=instr, root=root, root_end=offset + width)
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
         fl.push(v)
@@ -70,8 +74,8 @@ def make_load(name: str, width: int):
 def make_store(name: str, width: int):
     def lower(fl: FunctionLowerer, instr) -> None:
         value = fl.pop()
-        ptr, _, key = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True,
-                                        store=True)
+        ptr, _, key, _, _ = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True,
+                                              store=True)
         if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
             value = fl.b.trunc(value, ir.IntType(width * 8))
         if fl.store_covers(key, instr.imm.offset + width):
@@ -106,16 +110,10 @@ def check_range(fl: FunctionLowerer, addr: ir.Value, n: ir.Value, size: ir.Value
     fl.trap_if(fl.b.icmp_unsigned(">", end, size), T.TRAP_MEMORY_OOB)
 
 
-def memory0_bytes(fl: FunctionLowerer) -> ir.Value:
-    memories = fl.load_field(fl.ctx, T.INST_MEMORIES, T.PTR, "memories", invariant=True)
-    mem = fl.load_rt(memories, T.PTR, "memory0", invariant=True)
-    return fl.load_field(mem, T.MEMORY_BYTES, T.I64, "memory.bytes")
-
-
 def lower_memory_fill(fl: FunctionLowerer, instr) -> None:
     """Inline: one bounds check, then llvm.memset (which LLVM expands or calls memset)."""
     n, val, d = fl.pop(), fl.pop(), fl.pop()
-    check_range(fl, d, n, memory0_bytes(fl))
+    check_range(fl, d, n, fl.memory0_bytes())
     fl.b.call(fl.ml.intrinsic("llvm.memset.p0.i64", T.VOID, [T.PTR, T.I8, T.I64, T.I1]),
               [effective_address(fl, d, 0)[0], fl.b.trunc(val, T.I8), fl.b.zext(n, T.I64),
                ir.Constant(T.I1, 0)])
@@ -124,7 +122,7 @@ def lower_memory_fill(fl: FunctionLowerer, instr) -> None:
 def lower_memory_copy(fl: FunctionLowerer, instr) -> None:
     """Inline: both ranges checked before any byte moves, then llvm.memmove (overlap-safe)."""
     n, s, d = fl.pop(), fl.pop(), fl.pop()
-    size = memory0_bytes(fl)
+    size = fl.memory0_bytes()
     check_range(fl, s, n, size)
     check_range(fl, d, n, size)
     fl.b.call(fl.ml.intrinsic("llvm.memmove.p0.p0.i64", T.VOID, [T.PTR, T.PTR, T.I64, T.I1]),

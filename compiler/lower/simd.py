@@ -106,17 +106,17 @@ def store_size(ty: ir.Type) -> int:
 
 def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, offset: int, ty: ir.Type) -> ir.Value:
     size = store_size(ty)
-    ptr, covered, key = effective_address(fl, addr, offset, size, facts=True)
+    ptr, covered, key, root, root_offset = effective_address(fl, addr, offset, size, facts=True)
     v = fl.b.load(ptr, typ=ty, name=instr.op.name, align=1)
     v.set_metadata("tbaa", fl.ml.tbaa["memory"])
     if not covered:  # LLVM must not delete it, and with it the out-of-bounds trap
-        fl.witness(v, key, offset + size)
+        fl.witness(v, key, offset + size, instr=instr, root=root, root_end=root_offset + size)
     return v
 
 
 def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, offset: int) -> None:
     size = store_size(value.type)
-    ptr, _, key = effective_address(fl, addr, offset, size, facts=True, store=True)
+    ptr, _, key, _, _ = effective_address(fl, addr, offset, size, facts=True, store=True)
     if fl.store_covers(key, offset + size):
         value = fl.b.freeze(value)  # see function.py: the covered load's trap stays with the store
     fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])

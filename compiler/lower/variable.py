@@ -47,6 +47,8 @@ def lower_local_set(fl: FunctionLowerer, instr) -> None:
     b = fl.b
     b.store(v, fl.locals[i])
     fl.local_values[i] = (b.block, v) if _forwardable(v) else None
+    if fl.range is not None and i in fl.range.steps:
+        fl.range_step(i)  # a pointer the loop steps: its 64-bit copy follows
 
 
 def lower_local_tee(fl: FunctionLowerer, instr) -> None:
@@ -56,6 +58,8 @@ def lower_local_tee(fl: FunctionLowerer, instr) -> None:
     b = fl.b
     b.store(v, fl.locals[i])
     fl.local_values[i] = (b.block, v) if _forwardable(v) else None
+    if fl.range is not None and i in fl.range.steps:
+        fl.range_step(i)  # a pointer the loop steps: its 64-bit copy follows
 
 
 def global_cell(fl: FunctionLowerer, idx: int) -> ir.Value:

@@ -75,55 +75,122 @@ def _condition_loads(body, i: int, loaded: set[int] = frozenset()) -> bool:
 
 
 _LOAD_IF = "if-on-a-load"  # summed_loops: an open `if` whose condition is computed from a load
+MAX_STEP = 1 << 16  # largest pointer step a range witness accepts (see SummedLoop)
 
 
-def summed_loops(body) -> dict[int, set[int]]:
-    """`id()`s of the `loop` instructions in `body` whose loads are witnessed by a sum, each with
-    the locals the loop body sets (its induction variables, among them the pointers it walks)."""
-    out: dict[int, set[int]] = {}
+class SummedLoop:
+    """What the lowering needs to know about a loop whose loads are summed.
+
+    `induction`: the locals the loop body sets (among them the pointers it walks).
+
+    `steps` and `range_loads` allow a cheaper witness than the sum, the *range witness*
+    (FunctionLowerer.range_witness).  `steps` maps each pointer local `p` that the loop sets exactly
+    once, as `p = p + s` (0 < s <= 64 KiB), at its top level and before any branch back to its
+    header, to `s`; `range_loads` holds the `id()`s of the loads at the loop's top level before any
+    such branch.  Each iteration that reaches such a load has run `p`'s update exactly once since
+    the previous one did, so the addresses one such load reads through `p` form an arithmetic
+    sequence, and whether any of them was out of bounds is decided by the last one alone -- as long
+    as the sequence does not wrap around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
+
+    __slots__ = ("induction", "steps", "range_loads")
+
+    def __init__(self, induction: set[int], steps: dict[int, int], range_loads: set[int]):
+        self.induction = induction
+        self.steps = steps
+        self.range_loads = range_loads
+
+
+class _OpenLoop:
+    __slots__ = ("instr", "innermost", "exits", "induction", "loaded", "set_counts", "steps",
+                 "range_loads", "continued")
+
+    def __init__(self, instr):
+        self.instr = instr
+        self.innermost = True  # no loop inside it, no call, no br_table, no loaded exit
+        self.exits = 0  # branches out of it
+        self.induction: set[int] = set()  # locals set in it
+        self.loaded: set[int] = set()  # locals it last set (in program order) from a load
+        self.set_counts: dict[int, int] = {}
+        self.steps: dict[int, int] = {}  # `p = p + s` at its top level, before `continued`
+        self.range_loads: set[int] = set()  # loads at its top level, before `continued`
+        self.continued = False  # a branch back to its header has been seen
+
+
+def _step(body, i: int, local: int) -> int:
+    """`s` if body[i - 3:i] computes `local + s` (either operand order) for `local.set`/`tee`
+    body[i], with 0 < s <= MAX_STEP; else 0."""
+    if i < 3 or body[i - 1][0].name != "i32.add":
+        return 0
+    a, c = body[i - 3], body[i - 2]
+    if a[0].name == "i32.const":
+        a, c = c, a
+    if a[0].name != "local.get" or a[1] != local or c[0].name != "i32.const":
+        return 0
+    s = c[1]
+    return s if 0 < s <= MAX_STEP else 0
+
+
+def summed_loops(body) -> dict[int, SummedLoop]:
+    """The loops in `body` (by the `id()` of their `loop` instruction) whose loads are witnessed
+    by a sum (see the module docstring)."""
+    out: dict[int, SummedLoop] = {}
     # One entry per open construct: None for block/if/the function, _LOAD_IF for an `if` on a
-    # load, else (a loop) [instr, ok, exits, locals set, locals the loop last set (in program
-    # order) to a value computed from a load].
-    stack: list[list | None] = [None]
+    # load, else (a loop) its _OpenLoop.
+    stack: list = [None]
     loops: list[int] = []  # stack positions of the open loops
     prev = ""
     for i, ins in enumerate(body):
         name = ins[0].name
         if name == "loop":
             if loops:
-                stack[loops[-1]][1] = False  # not innermost
+                stack[loops[-1]].innermost = False
             loops.append(len(stack))
-            stack.append([ins, True, 0, set(), set()])
+            stack.append(_OpenLoop(ins))
         elif name == "block":
             stack.append(None)
         elif name == "if":
-            stack.append(_LOAD_IF if loops and _condition_loads(body, i, stack[loops[-1]][4])
+            stack.append(_LOAD_IF if loops and _condition_loads(body, i, stack[loops[-1]].loaded)
                          else None)
         elif name == "end":
             top = stack.pop()
-            if top.__class__ is list:
+            if top.__class__ is _OpenLoop:
                 loops.pop()
-                exits = top[2] + (prev not in _NO_FALLTHROUGH)
-                if top[1] and exits == 1:  # no exit: it runs forever, and cannot vectorise
-                    out[id(top[0])] = top[3]
+                exits = top.exits + (prev not in _NO_FALLTHROUGH)
+                if top.innermost and exits == 1:  # no exit: it runs forever, and cannot vectorise
+                    steps = {p: s for p, s in top.steps.items() if top.set_counts[p] == 1}
+                    if not top.range_loads:
+                        steps = {}
+                    out[id(top.instr)] = SummedLoop(top.induction, steps,
+                                                    top.range_loads if steps else set())
         elif loops:
             inner = stack[loops[-1]]
+            top_level = len(stack) - 1 == loops[-1]
             if name in ("br", "br_if"):
                 target = len(stack) - 1 - ins[1]
                 if target < loops[-1]:  # a branch out of the loop
-                    inner[2] += 1
+                    inner.exits += 1
+                elif target == loops[-1]:
+                    inner.continued = True
                 if target <= loops[-1] and (
-                        (name == "br_if" and _condition_loads(body, i, inner[4]))
+                        (name == "br_if" and _condition_loads(body, i, inner.loaded))
                         or _LOAD_IF in stack[loops[-1] + 1:]):
-                    inner[1] = False  # its trip count depends on memory
+                    inner.innermost = False  # its trip count depends on memory
             elif name in ("local.set", "local.tee"):
-                inner[3].add(ins[1])
-                if _condition_loads(body, i, inner[4]):
-                    inner[4].add(ins[1])
+                local = ins[1]
+                inner.induction.add(local)
+                inner.set_counts[local] = inner.set_counts.get(local, 0) + 1
+                if top_level and not inner.continued:
+                    s = _step(body, i, local)
+                    if s:
+                        inner.steps[local] = s
+                if _condition_loads(body, i, inner.loaded):
+                    inner.loaded.add(local)
                 else:
-                    inner[4].discard(ins[1])
+                    inner.loaded.discard(local)
             elif name in _CALL_LIKE or name in ("br_table", "return"):
-                inner[1] = False
+                inner.innermost = False
+            elif top_level and not inner.continued and ins[0].mem_bytes and ".load" in name:
+                inner.range_loads.add(id(ins))
         prev = name
     return out
 

@@ -1,0 +1,218 @@
+"""Range witnesses: a load through a pointer a loop steps is checked once, at the loop's exits.
+
+In a loop LLVM may vectorise, a load whose trap must survive normally joins a sum (witness.py),
+which can cost a vectorised loop dearly (matmul's interleaved loads).  When the load goes through
+a pointer `p` that the loop steps by a constant `s` exactly once per iteration, the lowering
+instead records where the last such load ended, in a 64-bit copy of `p` that does not wrap, and
+checks that end against the memory size wherever the sum would leave the function
+(FunctionLowerer.range_witness).  Each case below is a loop shape that does or does not qualify;
+each is called with pointers that stay in bounds, leave memory at the first, a middle or the last
+iteration, or wrap around 2^32 into bounds again, and must trap (with the same kind) or not
+exactly as under wasmtime.  The IR test checks which loads take the range witness.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import wasmc
+import wasmtime
+from test_sandbox import differential
+
+LOOPS = r"""
+  (func $step_after (export "step_after") (param $p i32) (param $n i32) (local $i i32)
+    ;; two loads through p, then p += 16: the shape of a loop clang unrolled by two
+    (loop $l
+      (drop (f64.load (local.get $p)))
+      (drop (f64.load offset=8 (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $step_before (export "step_before") (param $p i32) (param $n i32) (local $i i32)
+    ;; p += 4 first, then loads through the new p
+    (loop $l
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (drop (i32.load (local.get $p)))
+      (drop (i32.load8_u offset=4 (local.get $p)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $axpy (export "axpy") (param $p i32) (param $n i32) (local $q i32) (local $i i32)
+    ;; q[j] += 3 * p[j], unrolled by two: p's loads feed stores through q (matmul's inner loop)
+    (local.set $q (i32.const 1024))
+    (loop $l
+      (f64.store (local.get $q) (f64.add (f64.load (local.get $q))
+                                         (f64.mul (f64.const 3) (f64.load (local.get $p)))))
+      (f64.store offset=8 (local.get $q)
+                 (f64.add (f64.load offset=8 (local.get $q))
+                          (f64.mul (f64.const 3) (f64.load (i32.add (local.get $p) (i32.const 8))))))
+      (local.set $q (i32.add (local.get $q) (i32.const 16)))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $i (i32.add (local.get $i) (i32.const 2)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $exit_first (export "exit_first") (param $p i32) (param $n i32) (local $i i32)
+    ;; the exit comes before the load, so the last iteration does not load
+    (block $out
+      (loop $l
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (drop (i64.load (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l))))
+  (func $exit_between (export "exit_between") (param $p i32) (param $n i32) (local $i i32)
+    ;; load, exit, step: the last iteration loads but does not step
+    (block $out
+      (loop $l
+        (drop (i64.load (local.get $p)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $l))))
+  (func $divides (export "divides") (param $p i32) (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    ;; a division that traps in the last iteration: an earlier out-of-bounds load must win
+    (loop $l
+      (drop (f32.load (local.get $p)))
+      (local.set $acc (i32.add (local.get $acc)
+        (i32.div_u (i32.const 1000) (i32.sub (local.get $n) (i32.add (local.get $i) (i32.const 1))))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $acc))
+  (func $vectors (export "vectors") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (drop (v128.load (local.get $p)))
+      (drop (v128.load64_splat offset=16 (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 32)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $big_step (export "big_step") (param $p i32) (param $n i32) (local $i i32)
+    ;; the largest step taken (64 KiB)
+    (loop $l
+      (drop (i32.load8_s (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 65536)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $five_pointers (export "five_pointers") (param $p i32) (param $n i32)
+    (local $a i32) (local $b i32) (local $c i32) (local $d i32) (local $i i32)
+    ;; more (pointer, segment) pairs than slots: the last ones are summed
+    (local.set $a (i32.add (local.get $p) (i32.const 8)))
+    (local.set $b (i32.add (local.get $p) (i32.const 16)))
+    (local.set $c (i32.add (local.get $p) (i32.const 24)))
+    (local.set $d (i32.add (local.get $p) (i32.const 32)))
+    (loop $l
+      (drop (i64.load (local.get $p))) (drop (i64.load (local.get $a)))
+      (drop (i64.load (local.get $b))) (drop (i64.load (local.get $c)))
+      (drop (i64.load (local.get $d)))
+      (local.set $p (i32.add (local.get $p) (i32.const 8)))
+      (local.set $a (i32.add (local.get $a) (i32.const 8)))
+      (local.set $b (i32.add (local.get $b) (i32.const 8)))
+      (local.set $c (i32.add (local.get $c) (i32.const 8)))
+      (local.set $d (i32.add (local.get $d) (i32.const 8)))
+      (drop (i64.load (local.get $p))) (drop (i64.load (local.get $a)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $old_value (export "old_value") (param $p i32) (param $n i32) (local $o i32) (local $i i32)
+    ;; the load goes through p's value from before the step: not the current p, so summed
+    (loop $l
+      (local.set $o (local.get $p))
+      (local.set $p (i32.add (local.get $p) (i32.const 8)))
+      (drop (i64.load (local.get $o)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $conditional_step (export "conditional_step") (param $p i32) (param $n i32) (local $i i32)
+    ;; p steps only on odd iterations: not an arithmetic sequence, so summed
+    (loop $l
+      (drop (i64.load (local.get $p)))
+      (if (i32.and (local.get $i) (i32.const 1))
+        (then (local.set $p (i32.add (local.get $p) (i32.const 8)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $skipped_load (export "skipped_load") (param $p i32) (param $n i32) (local $i i32)
+    ;; a `continue` before the load: not every iteration reaches it, so summed
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (local.set $p (i32.add (local.get $p) (i32.const 8)))
+      (br_if $l (i32.and (i32.lt_u (local.get $i) (local.get $n)) (i32.and (local.get $i) (i32.const 1))))
+      (drop (i64.load (local.get $p)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $backwards (export "backwards") (param $p i32) (param $n i32) (local $i i32)
+    ;; a negative step is not taken
+    (loop $l
+      (drop (i64.load (local.get $p)))
+      (local.set $p (i32.sub (local.get $p) (i32.const 8)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $then_call (export "then_call") (param $p i32) (param $n i32)
+    ;; after the loop, a call: the range is checked before it
+    (call $step_after (local.get $p) (local.get $n))
+    (call $step_after (i32.const 0) (i32.const 1)))
+"""
+
+FUNCS = re.findall(r'\(export "([^"]+)"\)', LOOPS)
+RANGE_TAKEN = {"step_after", "step_before", "axpy", "exit_first", "exit_between", "divides",
+               "vectors", "big_step", "five_pointers", "then_call"}
+RANGE_NOT_TAKEN = {"old_value", "conditional_step", "skipped_load", "backwards"}
+
+MEMORIES = {
+    "grows to 4 GiB": "(memory 1)",  # capped at 65,535 pages once a range witness is used
+    "maximum 2 pages": "(memory 1 2)",  # below 4 GiB - 64 KiB by declaration
+}
+
+
+def module(memory: str) -> str:
+    grow = '(func (export "grow") (drop (memory.grow (i32.const 1))))'
+    return f"(module {memory}\n  {grow}\n{LOOPS})"
+
+
+def starts(mem_bytes: int) -> list[int]:
+    """Pointers that stay in bounds, leave memory after a few iterations, start out of bounds,
+    or start just below 2^32 and wrap into bounds."""
+    return [0, 1000, mem_bytes - 64, mem_bytes - 40, mem_bytes - 17, mem_bytes - 8, mem_bytes - 1,
+            mem_bytes, mem_bytes + 65536, 0x7FFFFFF8, 0xFFFFFFF8, 0xFFFFFFE0, 0xFFFF0000]
+
+
+def plan(mem_bytes: int) -> list[tuple[str, list[int]]]:
+    calls = []
+    for p in starts(mem_bytes):
+        for n in (1, 2, 3, 5, 9):
+            calls += [(f, [p, n]) for f in FUNCS]
+    return calls
+
+
+@pytest.mark.parametrize("memory", list(MEMORIES), ids=list(MEMORIES))
+def test_range_witnesses_trap_like_wasmtime(memory):
+    wat = module(MEMORIES[memory])
+    calls = plan(65536)
+    # Grown by a page, the same loops meet the new end of memory.
+    calls += [("grow", [])] + plan(2 * 65536)
+    differential(wat, calls)
+
+
+def test_which_loads_take_a_range_witness():
+    text = wasmc.compile(wasmtime.wat2wasm(module("(memory 1)")), emit="llvm", opt_level=0)
+    funcs = dict(re.findall(r'define [^@]*@"wasm:\d+:([^"]+)"[^{]*\{(.*?)\n\}', text, re.DOTALL))
+
+    def ranged(name: str) -> bool:  # some load records its end in a range slot
+        return re.search(r"store i64 %[\w.]+, ptr %range_end", funcs[name]) is not None
+
+    def summed(name: str) -> bool:
+        return re.search(r"%witness[.\d]* = add ", funcs[name]) is not None
+
+    for name in RANGE_TAKEN - {"then_call"}:
+        assert ranged(name), name
+        # Every load in these loops is witnessed by its range, but for the fifth pointer's.
+        assert summed(name) == (name == "five_pointers"), name
+    for name in RANGE_NOT_TAKEN:
+        assert not ranged(name) and summed(name), name
+    # Each function checks its own ranges (`then_call` has none of its own until LLVM inlines),
+    # and the module is capped below 4 GiB.
+    assert not ranged("then_call")
+    assert "wasmc_wide_address_folds" in text
+
+
+def test_imported_memory_takes_no_range_witness():
+    """A memory the module does not define may reach 4 GiB: no cap, so no range witnesses."""
+    wat = module('(import "env" "memory" (memory 1))')
+    text = wasmc.compile(wasmtime.wat2wasm(wat), emit="llvm", opt_level=0)
+    assert "%unwrapped" not in text
