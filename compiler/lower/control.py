@@ -93,7 +93,8 @@ def lower_end(fl: FunctionLowerer, instr) -> None:
     if frame.kind == "loop":
         fl.loop_sums.pop()
         fl.loop_bases = None
-        fl.range = None
+        if fl.range is not None:
+            fl.finish_range()
     # Address facts survive only when the fall-through is the one way in (no branch, no false arm).
     if not (fl.reachable and not frame.incoming
             and (frame.kind != "if" or frame.else_block is None)):

@@ -90,9 +90,10 @@ _ZERO64 = ir.Constant(T.I64, 0)
 
 
 class RangeLoop:
-    """The range witnesses of the summed loop being lowered (FunctionLowerer.range_witness)."""
+    """The summed loop being lowered, when range witnesses may replace its sum
+    (FunctionLowerer.finish_range)."""
 
-    __slots__ = ("steps", "loads", "entry", "unwrapped", "stepped", "pairs")
+    __slots__ = ("steps", "loads", "entry", "unwrapped", "stepped", "deferred", "summed")
 
     def __init__(self, loop: SummedLoop, entry: ir.Instruction):
         self.steps = loop.steps  # pointer local -> its step per iteration
@@ -100,11 +101,30 @@ class RangeLoop:
         self.entry = entry  # the branch into the loop
         self.unwrapped: dict[int, ir.AllocaInstr] = {}  # pointer local -> its 64-bit copy
         self.stepped: set[int] = set()  # pointer locals already stepped in this iteration
-        self.pairs: dict[tuple[int, bool], list] = {}  # (local, stepped) -> [slot, largest end]
+        # Witnessed loads that can take a range witness, until the loop ends or sums a load:
+        # pending entries whose last item is (pointer local, stepped before the load, end).
+        self.deferred: list[list] = []
+        self.summed = False  # some load in the loop joined the sum
 
 _LOCAL_NAMES: list[str] = []
 _BLOCK_TYPES: dict[str | None, BlockType] = {}  # FunctionLowerer.block_type
 _OFFSETS: dict[int, ir.Constant] = {}  # FunctionLowerer.field_ptr
+
+
+def witness_bits(b: ir.IRBuilder, v: ir.Value) -> tuple[str, ir.Value]:
+    """The witness slot (WITNESS_TYPES key) a loaded value is summed into, and its bits."""
+    t = v.type
+    if isinstance(t, ir.VectorType):
+        if t.count * t.element.width == 64:  # v128.load8x8_s and friends read 64 bits
+            return "i64", b.bitcast(v, T.I64)
+        return "v128", v if t == T.V128 else b.bitcast(v, T.V128)
+    if isinstance(t, ir.FloatType):
+        return "i32", b.bitcast(v, T.I32)
+    if isinstance(t, ir.DoubleType):
+        return "i64", b.bitcast(v, T.I64)
+    if t.width == 64:
+        return "i64", v
+    return "i32", v if t.width == 32 else b.zext(v, T.I32)
 
 
 def local_names(n: int) -> list[str]:
@@ -176,7 +196,7 @@ class FunctionLowerer:
         self.range_slots: list[ir.AllocaInstr] = []
         self.range: RangeLoop | None = None
         if ml.wide_address_folds:
-            pairs = max((2 * len(loop.steps) for loop in self.summed_loops.values()), default=0)
+            pairs = max((loop.pairs for loop in self.summed_loops.values()), default=0)
             for _ in range(min(RANGE_SLOTS, pairs)):
                 slot = self.b.alloca(T.I64, name="range_end")
                 self.b.store(_ZERO64, slot)
@@ -313,16 +333,17 @@ class FunctionLowerer:
         after it) joins the load witness when the block ends, unless a store covers it first or,
         for a `pointer` (an i32 that may address memory), an access that stays goes through it.
         In a summed loop, a load `instr` addressed as `root + root_end - width` may take a range
-        witness instead."""
+        witness instead (finish_range)."""
         if self.witness_slots is None:
             return
         if not (self.loop_sums and self.loop_sums[-1]):
             keep_alive(self.b, v)  # witness.py: outside the loops LLVM may vectorise
             return
-        if (self.range is not None and id(instr) in self.range.loads
-                and self.range_witness(root, root_end)):
-            return
-        entry = [v, addr_key, end]
+        target = None
+        r = self.range
+        if r is not None and not r.summed and id(instr) in r.loads:
+            target = self.range_target(root, root_end)
+        entry = [v, addr_key, end, target]
         self.pending.append(entry)
         if addr_key:
             self.pending_by_addr.setdefault(addr_key, []).append(entry)
@@ -341,7 +362,9 @@ class FunctionLowerer:
         module docstring).  True if it covered any, so the caller freezes the stored value."""
         covered = False
         for entry in self.pending_by_addr.get(addr_key, ()):
-            if entry[0] is not None and entry[2] <= end:
+            # A load that may take a range witness keeps it: the `freeze` costs more (it stops
+            # LLVM from cancelling the shuffles of interleaved vector loads and stores).
+            if entry[0] is not None and entry[2] <= end and entry[3] is None:
                 entry[0] = None
                 covered = True
         return covered
@@ -374,50 +397,74 @@ class FunctionLowerer:
             self.loop_bases[k] = base
         return base
 
-    def range_witness(self, root: ir.Value, end: int) -> bool:
-        """Witness a load of a range-witness loop (witness.SummedLoop) that reads the bytes before
-        `root + end`, if `root` is the current value of a pointer local the loop steps; False if it
-        is not (or the loop has used every slot), and the caller sums the load instead.
-
-        Stores `p64 + end` in the slot of (pointer, stepped yet in this iteration), where `p64` is
-        the pointer's value without wrap-around (range_step): at the loop's exits the slot holds
-        the end of the last such load that ran, the largest of them unless `p` wrapped past 2^32,
-        and then it is at least 2^32.  Either way `end > memory size` exactly when one of the
-        loads it stands for was out of bounds (memory 0 stays below 2^32 - 64 KiB and a step is
-        at most 64 KiB, so a wrapping pointer first passed the last 64 KiB, out of bounds), and
-        check_ranges traps then.  The load itself is left to LLVM, which may now delete it."""
+    def range_target(self, root: ir.Value, end: int) -> tuple[int, bool, int] | None:
+        """(pointer local, stepped yet in this iteration, `end`) if `root` is the current value of
+        a pointer local the range loop steps, for a load that reads the bytes before
+        `root + end`; else None."""
         r = self.range
         k = self.addr.key(root)
         local_keys = self.addr.local_keys
         for p in r.steps:
             if local_keys.get(p) == k:
-                break
-        else:
-            return False
-        pair = (p, p in r.stepped)
-        entry = r.pairs.get(pair)
-        if entry is None:
-            if len(r.pairs) == len(self.range_slots):
-                return False
-            entry = r.pairs[pair] = [self.range_slots[len(r.pairs)], 0]
-        entry[1] = max(entry[1], end)  # the same p64 all through the segment: keep the largest
-        b = self.b
-        b.store(b.add(b.load(self.unwrapped(p), typ=T.I64), ir.Constant(T.I64, entry[1])),
-                entry[0])
+                return p, p in r.stepped, end
+        return None
+
+    def finish_range(self) -> None:
+        """At the end of a range loop: witness its deferred loads by range, or by the sum if the
+        loop sums some load anyway (a range witness costs a check at every exit and only pays
+        when it leaves the loop without a sum) or has more (pointer, segment) pairs than slots.
+
+        A range witness stores `p64 + end` in the slot of (pointer, stepped yet in this
+        iteration), right after each such load, where `p64` is the pointer's value without
+        wrap-around (range_step): at the loop's exits the slot holds the end of the last such
+        load that ran, the largest of them unless `p` wrapped past 2^32, and then it is at least
+        2^32.  Either way `end > memory size` exactly when one of the loads it stands for was out
+        of bounds (memory 0 stays below 2^32 - 64 KiB and a step is at most 64 KiB, so a wrapping
+        pointer first passed the last 64 KiB, out of bounds), and check_ranges traps then.  The
+        loads themselves are left to LLVM, which may now delete them."""
+        r = self.range
+        self.range = None
+        pairs: dict[tuple[int, bool], list] = {}  # -> [slot, largest end so far]
+        for entry in r.deferred:
+            p, stepped, _ = entry[3]
+            if (p, stepped) not in pairs:
+                if len(pairs) == len(self.range_slots):
+                    r.summed = True
+                    break
+                pairs[(p, stepped)] = [self.range_slots[len(pairs)], 0]
+        if r.summed:
+            self.sum_deferred(r)
+            return
+        b = ir.IRBuilder()
+        for entry in r.deferred:
+            p, stepped, end = entry[3]
+            pair = pairs[(p, stepped)]
+            pair[1] = max(pair[1], end)  # the same p64 all through a segment: keep the largest
+            b.position_after(entry[0])
+            b.store(b.add(b.load(self.unwrapped(r, p), typ=T.I64), ir.Constant(T.I64, pair[1])),
+                    pair[0])
         self.addr.wide_used = True  # needs the 4 GiB - 64 KiB cap when memory could reach 4 GiB
-        return True
+
+    def sum_deferred(self, r: RangeLoop) -> None:
+        """Add the loads deferred so far into the sum, each right after itself."""
+        b = ir.IRBuilder()
+        for entry in r.deferred:
+            b.position_after(entry[0])
+            key, bits = witness_bits(b, entry[0])
+            slot = self.witness_slots[key]
+            b.store(b.add(b.load(slot, typ=WITNESS_TYPES[key]), bits, name="witness"), slot)
+        r.deferred = []
 
     def range_step(self, local: int) -> None:
         """The loop's one `local = local + s` (just stored): the 64-bit copy steps too."""
         r = self.range
-        slot = self.unwrapped(local)
+        slot = self.unwrapped(r, local)
         b = self.b
         b.store(b.add(b.load(slot, typ=T.I64), ir.Constant(T.I64, r.steps[local])), slot)
         r.stepped.add(local)
 
-    def unwrapped(self, local: int) -> ir.AllocaInstr:
-        """The 64-bit copy of a pointer local that the range loop steps, set before the loop."""
-        r = self.range
+    def unwrapped(self, r: RangeLoop, local: int) -> ir.AllocaInstr:
+        """The 64-bit copy of a pointer local that the range loop `r` steps, set before it."""
         slot = r.unwrapped.get(local)
         if slot is None:
             b = ir.IRBuilder()
@@ -455,26 +502,18 @@ class FunctionLowerer:
         if not self.pending:
             return
         b = self.b
-        groups: dict[str, list[ir.Value]] = {}
-        for v, _, _ in self.pending:
-            if v is None:
-                continue
-            t = v.type
-            if isinstance(t, ir.VectorType):
-                if t.count * t.element.width == 64:  # v128.load8x8_s and friends read 64 bits
-                    key, bits = "i64", b.bitcast(v, T.I64)
-                else:
-                    key = "v128"
-                    bits = v if t == T.V128 else b.bitcast(v, T.V128)
-            elif isinstance(t, ir.FloatType):
-                key, bits = "i32", b.bitcast(v, T.I32)
-            elif isinstance(t, ir.DoubleType):
-                key, bits = "i64", b.bitcast(v, T.I64)
-            elif t.width == 64:
-                key, bits = "i64", v
+        live = [entry for entry in self.pending if entry[0] is not None]
+        r = self.range
+        if r is not None and live and not r.summed:
+            if all(entry[3] is not None for entry in live):
+                r.deferred += live  # finish_range decides
+                live = []
             else:
-                key = "i32"
-                bits = v if t.width == 32 else b.zext(v, T.I32)
+                r.summed = True
+                self.sum_deferred(r)
+        groups: dict[str, list[ir.Value]] = {}
+        for entry in live:
+            key, bits = witness_bits(b, entry[0])
             groups.setdefault(key, []).append(bits)
         self.pending = []
         self.pending_by_addr = {}

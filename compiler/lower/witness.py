@@ -83,26 +83,29 @@ class SummedLoop:
 
     `induction`: the locals the loop body sets (among them the pointers it walks).
 
-    `steps` and `range_loads` allow a cheaper witness than the sum, the *range witness*
+    `steps`, `range_loads` and `pairs` allow a cheaper witness than the sum, the *range witness*
     (FunctionLowerer.range_witness).  `steps` maps each pointer local `p` that the loop sets exactly
     once, as `p = p + s` (0 < s <= 64 KiB), at its top level and before any branch back to its
-    header, to `s`; `range_loads` holds the `id()`s of the loads at the loop's top level before any
-    such branch.  Each iteration that reaches such a load has run `p`'s update exactly once since
+    header, and that such a load reads through (`p` or `p + C`), to `s`; `range_loads` holds the
+    `id()`s of the loads at the loop's top level before any such branch; `pairs` counts the
+    (pointer, stepped yet) combinations those loads read through, one range slot each.  Each iteration that reaches such a load has run `p`'s update exactly once since
     the previous one did, so the addresses one such load reads through `p` form an arithmetic
     sequence, and whether any of them was out of bounds is decided by the last one alone -- as long
     as the sequence does not wrap around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
 
-    __slots__ = ("induction", "steps", "range_loads")
+    __slots__ = ("induction", "steps", "range_loads", "pairs")
 
-    def __init__(self, induction: set[int], steps: dict[int, int], range_loads: set[int]):
+    def __init__(self, induction: set[int], steps: dict[int, int], range_loads: set[int],
+                 pairs: int):
         self.induction = induction
         self.steps = steps
         self.range_loads = range_loads
+        self.pairs = pairs
 
 
 class _OpenLoop:
     __slots__ = ("instr", "innermost", "exits", "induction", "loaded", "set_counts", "steps",
-                 "range_loads", "continued")
+                 "range_loads", "addressed", "continued")
 
     def __init__(self, instr):
         self.instr = instr
@@ -113,6 +116,7 @@ class _OpenLoop:
         self.set_counts: dict[int, int] = {}
         self.steps: dict[int, int] = {}  # `p = p + s` at its top level, before `continued`
         self.range_loads: set[int] = set()  # loads at its top level, before `continued`
+        self.addressed: set[tuple[int, bool]] = set()  # their (pointer local, stepped before)
         self.continued = False  # a branch back to its header has been seen
 
 
@@ -128,6 +132,15 @@ def _step(body, i: int, local: int) -> int:
         return 0
     s = c[1]
     return s if 0 < s <= MAX_STEP else 0
+
+
+def _address_local(body, i: int) -> int | None:
+    """The local `p` if the load body[i] reads through `p` or `p + C` (the forms a range
+    witness takes), else None."""
+    a = body[i - 1]
+    if a[0].name == "i32.add" and i >= 3 and body[i - 2][0].name == "i32.const":
+        a = body[i - 3]
+    return a[1] if a[0].name == "local.get" else None
 
 
 def summed_loops(body) -> dict[int, SummedLoop]:
@@ -157,11 +170,11 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 loops.pop()
                 exits = top.exits + (prev not in _NO_FALLTHROUGH)
                 if top.innermost and exits == 1:  # no exit: it runs forever, and cannot vectorise
-                    steps = {p: s for p, s in top.steps.items() if top.set_counts[p] == 1}
-                    if not top.range_loads:
-                        steps = {}
+                    pairs = {(p, stepped) for p, stepped in top.addressed
+                             if top.set_counts.get(p) == 1 and p in top.steps}
+                    steps = {p: top.steps[p] for p, _ in pairs}
                     out[id(top.instr)] = SummedLoop(top.induction, steps,
-                                                    top.range_loads if steps else set())
+                                                    top.range_loads if steps else set(), len(pairs))
         elif loops:
             inner = stack[loops[-1]]
             top_level = len(stack) - 1 == loops[-1]
@@ -191,6 +204,9 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 inner.innermost = False
             elif top_level and not inner.continued and ins[0].mem_bytes and ".load" in name:
                 inner.range_loads.add(id(ins))
+                p = _address_local(body, i)
+                if p is not None:
+                    inner.addressed.add((p, p in inner.steps))
         prev = name
     return out
 
