@@ -431,9 +431,12 @@ class FuncGen:
     def s_stream(self, d):
         """A loop in the shape LLVM vectorises, as clang emits it for wasm32: two pointer locals
         advanced together, `dst[k] = f(src[k], dst[k])` unrolled by one or two, a dead load, and
-        one exit on a counter.  wasmc sums its loads and gives each pointer its own memory base
-        (compiler/lower/witness.py, FunctionLowerer.loop_base); the pointers are aimed so that
-        they overlap, run off the end of memory, or wrap."""
+        one exit on a counter.  wasmc sums its loads or gives them range witnesses, and gives
+        each pointer its own memory base (compiler/lower/witness.py, FunctionLowerer.loop_base);
+        the pointers are aimed so that they overlap, run off the end of memory, or wrap.  The
+        variants move what range witnesses depend on: `src` stepped before its loads, loads at
+        `src + C` rather than `offset=C`, the exit tested before the loads, a division that traps
+        in some iteration, and a pointer that steps backwards."""
         t = self.rng.choice(["i32", "i64", "f32", "f64"])
         size = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}[t]
         dst, src, cnt = self.scratch("i32"), self.scratch("i32"), self.scratch("i32")
@@ -445,18 +448,36 @@ class FuncGen:
                      "i32.add", f"local.set {src}"]
         else:
             code += self.address(size) + [f"local.set {src}"]
-        code += [f"i32.const {self.rng.choice([1, 2, 3, 8, 17, 64])}", f"local.set {cnt}", "loop"]
+        step = unroll * size
+        src_step = -step if self.chance(0.1) else step
+        step_first = self.chance(0.25)  # src steps before its loads (a later segment)
+        added = self.chance(0.3)  # src + C through i32.add, as clang emits unrolled loads
+        exit_first = self.chance(0.2)  # the exit is tested before the loads
+        code += [f"i32.const {self.rng.choice([1, 2, 3, 8, 17, 64])}", f"local.set {cnt}"]
+        code += ["block", "loop"] if exit_first else ["loop"]
+        if exit_first:
+            code += [f"local.get {cnt}", "i32.eqz", "br_if 1"]
+        if step_first:
+            code += [f"local.get {src}", f"i32.const {src_step}", "i32.add", f"local.set {src}"]
+
+        def src_at(off: int) -> list[str]:
+            if added and off:
+                return [f"local.get {src}", f"i32.const {off}", "i32.add", f"{t}.load"]
+            return [f"local.get {src}", f"{t}.load" + (f" offset={off}" if off else "")]
         for k in range(unroll):
             off = f" offset={k * size}" if k else ""
-            code += [f"local.get {dst}", f"local.get {src}", f"{t}.load{off}",
+            code += [f"local.get {dst}", *src_at(k * size),
                      f"local.get {dst}", f"{t}.load{off}", op, f"{t}.store{off}"]
         if self.chance(0.5):
-            code += [f"local.get {src}", f"{t}.load offset={unroll * size}", "drop"]
-        step = str(unroll * size)
-        code += [f"local.get {dst}", f"i32.const {step}", "i32.add", f"local.set {dst}",
-                 f"local.get {src}", f"i32.const {step}", "i32.add", f"local.set {src}",
-                 f"local.get {cnt}", "i32.const 1", "i32.sub", f"local.tee {cnt}", "br_if 0",
-                 "end"]
+            code += src_at(unroll * size) + ["drop"]
+        if self.chance(0.15):  # traps with a division by zero when the counter reaches k
+            code += ["i32.const 1000", f"local.get {cnt}",
+                     f"i32.const {self.rng.choice([1, 2, 5])}", "i32.sub", "i32.div_u", "drop"]
+        code += [f"local.get {dst}", f"i32.const {step}", "i32.add", f"local.set {dst}"]
+        if not step_first:
+            code += [f"local.get {src}", f"i32.const {src_step}", "i32.add", f"local.set {src}"]
+        code += [f"local.get {cnt}", "i32.const 1", "i32.sub", f"local.tee {cnt}"]
+        code += ["drop", "br 0", "end", "end"] if exit_first else ["br_if 0", "end"]
         return code
 
     def s_dispatch(self, d):
