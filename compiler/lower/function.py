@@ -23,6 +23,8 @@ trap and never come back, and each loop entry, since a loop may never end -- add
 `instance->load_witness`.  (A summed load inside a loop that never ends is still lost: its sum only
 leaves through the loop's exits.)  Addition, not xor, because `x ^ x` would cancel two loads of the
 same address; functions without summed loads fold the flush (`w += 0`) away.
+Loads through a pointer such a loop steps by a constant can instead take a range witness: the end
+of the last one is checked against the memory size at those same exits (finish_range, witness.py).
 Four things keep the sum cheap.  Loads wait in `pending` until the basic block ends and are then
 added as a balanced tree, so the loop-carried chain is one add per block, not one per load.  A load
 that an earlier access proves in bounds cannot trap and is not witnessed at all (addressing.py).  A
