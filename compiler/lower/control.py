@@ -57,7 +57,7 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
     fl.loop_sums.append(summed is not None)
     fl.loop_bases = {} if induction else None
     fl.loop_entry, fl.loop_induction = entry_br, induction
-    # Its pointer steps allow range witnesses (FunctionLowerer.range_witness).
+    # Its pointer steps allow range witnesses (FunctionLowerer.finish_range).
     fl.range = RangeLoop(summed, entry_br) if summed and summed.steps and fl.range_slots else None
 
 

@@ -192,7 +192,7 @@ class FunctionLowerer:
         self.summed_loops: dict[int, SummedLoop] = (
             summed_loops(body) if self.witness_slots is not None else {})
         self.loop_sums: list[bool] = []
-        # Range witnesses (range_witness): the pending end of each, checked at every exit, and the
+        # Range witnesses (finish_range): the pending end of each, checked at every exit, and the
         # summed loop being lowered if it has pointer steps.  They rely on memory 0 staying below
         # 4 GiB - 64 KiB, as wide address folds do.
         self.range_slots: list[ir.AllocaInstr] = []
@@ -426,6 +426,8 @@ class FunctionLowerer:
         loads themselves are left to LLVM, which may now delete them."""
         r = self.range
         self.range = None
+        if not r.deferred:
+            return
         pairs: dict[tuple[int, bool], list] = {}  # -> [slot, largest end so far]
         for entry in r.deferred:
             p, stepped, _ = entry[3]

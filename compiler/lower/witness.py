@@ -94,7 +94,7 @@ class SummedLoop:
     `induction`: the locals the loop body sets (among them the pointers it walks).
 
     `steps`, `range_loads` and `pairs` allow a cheaper witness than the sum, the *range witness*
-    (FunctionLowerer.range_witness).  `steps` maps each pointer local `p` that the loop sets exactly
+    (FunctionLowerer.finish_range).  `steps` maps each pointer local `p` that the loop sets exactly
     once, as `p = p + s` (0 < s <= 64 KiB), at its top level and before any branch back to its
     header, and that such a load reads through (`p` or `p + C`), to `s`; `range_loads` holds the
     `id()`s of the loads at the loop's top level before any such branch; `pairs` counts the
