@@ -112,15 +112,49 @@ LOOPS = r"""
       (drop (i64.load (local.get $p))) (drop (i64.load (local.get $a)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
-  (func $mixed (export "mixed") (param $p i32) (param $n i32) (local $i i32)
-    ;; one load through p, one through p - 8: the second is summed, so the first is too (a range
-    ;; witness only pays when it leaves the loop without a sum)
+  (func $deltas (export "deltas") (param $p i32) (param $n i32) (local $i i32)
+    ;; p - 48, p - 40, p + 8 and p, in one group based at p - 48 (nbody's loop reads its
+    ;; struct at negative offsets): a small p wraps the first ones around 2^32
+    (loop $l
+      (drop (f64.load (i32.sub (local.get $p) (i32.const 48))))
+      (drop (f32.load offset=4 (i32.sub (local.get $p) (i32.const 40))))
+      (drop (i32.load8_u (i32.add (i32.const 8) (local.get $p))))
+      (drop (i64.load (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 56)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $unfolded (export "unfolded") (param $p i32) (param $n i32) (local $i i32)
+    ;; p + 8 and p + 16 with no earlier access to fold them into: a group based at p + 8
+    (loop $l
+      (drop (i64.load (i32.add (local.get $p) (i32.const 16))))
+      (drop (i64.load (i32.add (local.get $p) (i32.const 8))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $mixed (export "mixed") (param $p i32) (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    ;; p - 8 read after a division that may trap: not early, so summed, and so is the load
+    ;; through p (a range witness only pays when it leaves the loop without a sum)
     (loop $l
       (drop (i64.load (local.get $p)))
+      (local.set $acc (i32.div_u (i32.const 1000) (i32.sub (local.get $n) (local.get $i))))
       (drop (i64.load (i32.sub (local.get $p) (i32.const 8))))
       (local.set $p (i32.add (local.get $p) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $acc))
+  (func $late_delta (export "late_delta") (param $p i32) (param $n i32) (local $i i32)
+    ;; p + 8, an exit, then p - 8: based at p - 8, the first load would count as wrapped when
+    ;; p + 8 wraps into bounds and the iteration leaves before p - 8 (p = 2^32 - 8, n = 1), so
+    ;; a delta load must come before anything that leaves the iteration; this loop is summed
+    (block $out
+      (loop $l
+        (drop (i64.load (i32.add (local.get $p) (i32.const 8))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (drop (i64.load (i32.sub (local.get $p) (i32.const 8))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $l))))
   (func $old_value (export "old_value") (param $p i32) (param $n i32) (local $o i32) (local $i i32)
     ;; the load goes through p's value from before the step: not the current p, so summed
     (loop $l
@@ -160,8 +194,8 @@ LOOPS = r"""
 
 FUNCS = re.findall(r'\(export "([^"]+)"\)', LOOPS)
 RANGE_TAKEN = {"step_after", "step_before", "axpy", "exit_first", "exit_between", "divides",
-               "vectors", "big_step", "then_call"}
-RANGE_NOT_TAKEN = {"five_pointers", "mixed", "old_value", "conditional_step", "skipped_load",
+               "vectors", "big_step", "deltas", "unfolded", "then_call"}
+RANGE_NOT_TAKEN = {"five_pointers", "mixed", "late_delta", "old_value", "conditional_step", "skipped_load",
                    "backwards"}
 
 MEMORIES = {
@@ -178,8 +212,9 @@ def module(memory: str) -> str:
 def starts(mem_bytes: int) -> list[int]:
     """Pointers that stay in bounds, leave memory after a few iterations, start out of bounds,
     or start just below 2^32 and wrap into bounds."""
-    return [0, 1000, mem_bytes - 64, mem_bytes - 40, mem_bytes - 17, mem_bytes - 8, mem_bytes - 1,
-            mem_bytes, mem_bytes + 65536, 0x7FFFFFF8, 0xFFFFFFF8, 0xFFFFFFE0, 0xFFFF0000]
+    return [0, 8, 40, 48, 1000, mem_bytes - 64, mem_bytes - 40, mem_bytes - 17, mem_bytes - 8,
+            mem_bytes - 1, mem_bytes, mem_bytes + 65536, 0x7FFFFFF8, 0xFFFFFFF8, 0xFFFFFFE0,
+            0xFFFF0000]
 
 
 def plan(mem_bytes: int) -> list[tuple[str, list[int]]]:

@@ -42,13 +42,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..module import BlockType, Instr
 from . import irbuild as ir
 from . import types as T
 from .addressing import AddressFacts
-from .witness import SummedLoop, keep_alive, summed_loops
+from .witness import MAX_STEP, SummedLoop, keep_alive, summed_loops
 
 if TYPE_CHECKING:
     from .module_lowering import ModuleLowerer
@@ -77,7 +77,7 @@ class Frame:
 
 
 SMALL_LOOP = 400  # Wasm instructions: loop_invariant hoists out of loops up to this size
-RANGE_SLOTS = 4  # range witnesses (pointer, segment) per loop; a loop's others use the sum
+RANGE_SLOTS = 4  # range-witness groups per loop (finish_range); a loop with more is summed
 
 WITNESS_TYPES = {"i32": T.I32, "i64": T.I64, "v128": T.V128}
 WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes loaded
@@ -95,18 +95,30 @@ class RangeLoop:
     """The summed loop being lowered, when range witnesses may replace its sum
     (FunctionLowerer.finish_range)."""
 
-    __slots__ = ("steps", "loads", "entry", "unwrapped", "stepped", "deferred", "summed")
+    __slots__ = ("steps", "loads", "early", "entry", "step_stores", "deferred", "summed")
 
     def __init__(self, loop: SummedLoop, entry: ir.Instruction):
         self.steps = loop.steps  # pointer local -> its step per iteration
         self.loads = loop.range_loads  # id()s of the loads every iteration reaches
+        self.early = loop.early_loads  # those of them before anything that leaves the iteration
         self.entry = entry  # the branch into the loop
-        self.unwrapped: dict[int, ir.AllocaInstr] = {}  # pointer local -> its 64-bit copy
-        self.stepped: set[int] = set()  # pointer locals already stepped in this iteration
+        self.step_stores: dict[int, ir.Instruction] = {}  # pointer local -> its step's store
         # Witnessed loads that can take a range witness, until the loop ends or sums a load:
-        # pending entries whose last item is (pointer local, stepped before the load, end).
+        # pending entries whose last item is a RangeTarget.
         self.deferred: list[list] = []
         self.summed = False  # some load in the loop joined the sum
+
+
+class RangeTarget(NamedTuple):
+    """How a load in a range loop addresses memory: `(p + delta) mod 2^32`, where `p` is a pointer
+    local the loop steps (`stepped`: already in this iteration), reading the bytes before that
+    plus `end`; `early`: the load comes before anything that can leave the iteration."""
+
+    local: int
+    stepped: bool
+    early: bool
+    delta: int
+    end: int
 
 _LOCAL_NAMES: list[str] = []
 _BLOCK_TYPES: dict[str | None, BlockType] = {}  # FunctionLowerer.block_type
@@ -198,8 +210,8 @@ class FunctionLowerer:
         self.range_slots: list[ir.AllocaInstr] = []
         self.range: RangeLoop | None = None
         if ml.wide_address_folds:
-            pairs = max((loop.pairs for loop in self.summed_loops.values()), default=0)
-            for _ in range(min(RANGE_SLOTS, pairs)):
+            groups = max((loop.groups for loop in self.summed_loops.values()), default=0)
+            for _ in range(min(RANGE_SLOTS, groups)):
                 slot = self.b.alloca(T.I64, name="range_end")
                 self.b.store(_ZERO64, slot)
                 self.range_slots.append(slot)
@@ -344,7 +356,7 @@ class FunctionLowerer:
         target = None
         r = self.range
         if r is not None and not r.summed and id(instr) in r.loads:
-            target = self.range_target(root, root_end)
+            target = self.range_target(root, root_end, id(instr) in r.early)
         entry = [v, addr_key, end, target]
         self.pending.append(entry)
         if addr_key:
@@ -399,54 +411,88 @@ class FunctionLowerer:
             self.loop_bases[k] = base
         return base
 
-    def range_target(self, root: ir.Value, end: int) -> tuple[int, bool, int] | None:
-        """(pointer local, stepped yet in this iteration, `end`) if `root` is the current value of
-        a pointer local the range loop steps, for a load that reads the bytes before
-        `root + end`; else None."""
+    def range_target(self, root: ir.Value, end: int, early: bool) -> RangeTarget | None:
+        """The RangeTarget of a load reading the bytes before `root + end`, if `root` is the
+        current value of a pointer local `p` the range loop steps, or (for an `early` load) `p`
+        plus or minus a constant below 64 KiB; else None."""
         r = self.range
-        k = self.addr.key(root)
         local_keys = self.addr.local_keys
+        k = self.addr.key(root)
         for p in r.steps:
             if local_keys.get(p) == k:
-                return p, p in r.stepped, end
+                return RangeTarget(p, p in r.step_stores, early, 0, end)
+        if not (early and root.__class__ is ir.Instruction and root.opname in ("add", "sub")):
+            return None
+        x, c = root.operands
+        if x.__class__ is ir.Constant and root.opname == "add":
+            x, c = c, x
+        if not (c.__class__ is ir.Constant and c.constant.__class__ is int):
+            return None
+        delta = c.constant if root.opname == "add" else -c.constant
+        delta = (delta + (1 << 31)) % (1 << 32) - (1 << 31)  # as a signed i32
+        k = self.addr.key(x)
+        for p in r.steps:
+            if local_keys.get(p) == k and 0 < abs(delta) <= MAX_STEP:
+                return RangeTarget(p, p in r.step_stores, early, delta, end)
         return None
 
     def finish_range(self) -> None:
         """At the end of a range loop: witness its deferred loads by range, or by the sum if the
         loop sums some load anyway (a range witness costs a check at every exit and only pays
-        when it leaves the loop without a sum) or has more (pointer, segment) pairs than slots.
+        when it leaves the loop without a sum) or has more groups than slots.
 
-        A range witness stores `p64 + end` in the slot of (pointer, stepped yet in this
-        iteration), right after each such load, where `p64` is the pointer's value without
-        wrap-around (range_step): at the loop's exits the slot holds the end of the last such
-        load that ran, the largest of them unless `p` wrapped past 2^32, and then it is at least
-        2^32.  Either way `end > memory size` exactly when one of the loads it stands for was out
-        of bounds (memory 0 stays below 2^32 - 64 KiB and a step is at most 64 KiB, so a wrapping
-        pointer first passed the last 64 KiB, out of bounds), and check_ranges traps then.  The
-        loads themselves are left to LLVM, which may now delete them."""
+        The loads of one group (same pointer local `p`, same side of its step, all early or all
+        at `delta` 0) read through `q = p + dmin` (mod 2^32, `dmin` the group's smallest delta)
+        plus at most 64 KiB.  `q64`, a 64-bit copy of `q` set before the loop and stepped with `p`,
+        never wraps; right after each load the group's slot gets `q64 + (delta - dmin) + end`, the
+        largest so far in the segment, so at the loop's exits it holds the end of the group's
+        last loads.  Their addresses form an arithmetic sequence, so that end lies past the memory
+        exactly when some load of the group was out of bounds, or wrapped: a `q` that wraps past
+        2^32 first passed the last 64 KiB below it, out of bounds (memory 0 stays below
+        2^32 - 64 KiB, and steps and deltas are at most 64 KiB), and `q64` and the end then lie
+        past 2^32; a load whose `q + delta - dmin` wraps does so only when `q` itself is in that
+        last 64 KiB, where the group's `dmin` load, early and so run in the same iteration, reads
+        out of bounds.  check_ranges traps then.  The loads themselves are left to LLVM, which may
+        now delete them."""
         r = self.range
         self.range = None
         if not r.deferred:
             return
-        pairs: dict[tuple[int, bool], list] = {}  # -> [slot, largest end so far]
+        groups: dict[tuple[int, bool, bool], list] = {}  # -> [slot, dmin, largest end so far]
         for entry in r.deferred:
-            p, stepped, _ = entry[3]
-            if (p, stepped) not in pairs:
-                if len(pairs) == len(self.range_slots):
+            t = entry[3]
+            g = groups.get((t.local, t.stepped, t.early))
+            if g is None:
+                if len(groups) == len(self.range_slots):
                     r.summed = True
                     break
-                pairs[(p, stepped)] = [self.range_slots[len(pairs)], 0]
+                g = groups[(t.local, t.stepped, t.early)] = [self.range_slots[len(groups)],
+                                                             t.delta, 0]
+            g[1] = min(g[1], t.delta)
         if r.summed:
             self.sum_deferred(r)
             return
         b = ir.IRBuilder()
+        q64: dict[tuple, ir.AllocaInstr] = {}
+        for key, (slot, dmin, _) in groups.items():
+            p = key[0]
+            q64[key] = var = self.alloca_at_entry(T.I64, "unwrapped")
+            b.position_before(r.entry)
+            q = b.load(self.locals[p], typ=T.I32)
+            if dmin:
+                q = b.add(q, ir.Constant(T.I32, dmin))
+            b.store(b.zext(q, T.I64), var)
+            step_store = r.step_stores.get(p)
+            if step_store is not None:  # (none if the step is unreachable: p never changes)
+                b.position_after(step_store)
+                b.store(b.add(b.load(var, typ=T.I64), ir.Constant(T.I64, r.steps[p])), var)
         for entry in r.deferred:
-            p, stepped, end = entry[3]
-            pair = pairs[(p, stepped)]
-            pair[1] = max(pair[1], end)  # the same p64 all through a segment: keep the largest
+            t = entry[3]
+            key = (t.local, t.stepped, t.early)
+            g = groups[key]
+            g[2] = max(g[2], t.delta - g[1] + t.end)  # one q64 all through a group: the largest
             b.position_after(entry[0])
-            b.store(b.add(b.load(self.unwrapped(r, p), typ=T.I64), ir.Constant(T.I64, pair[1])),
-                    pair[0])
+            b.store(b.add(b.load(q64[key], typ=T.I64), ir.Constant(T.I64, g[2])), g[0])
         self.addr.wide_used = True  # needs the 4 GiB - 64 KiB cap when memory could reach 4 GiB
 
     def sum_deferred(self, r: RangeLoop) -> None:
@@ -459,24 +505,15 @@ class FunctionLowerer:
             b.store(b.add(b.load(slot, typ=WITNESS_TYPES[key]), bits, name="witness"), slot)
         r.deferred = []
 
-    def range_step(self, local: int) -> None:
-        """The loop's one `local = local + s` (just stored): the 64-bit copy steps too."""
-        r = self.range
-        slot = self.unwrapped(r, local)
-        b = self.b
-        b.store(b.add(b.load(slot, typ=T.I64), ir.Constant(T.I64, r.steps[local])), slot)
-        r.stepped.add(local)
+    def range_step(self, local: int, store: ir.Instruction) -> None:
+        """The loop's one `local = local + s`, just stored by `store`: finish_range steps the
+        64-bit copies after it."""
+        self.range.step_stores[local] = store
 
-    def unwrapped(self, r: RangeLoop, local: int) -> ir.AllocaInstr:
-        """The 64-bit copy of a pointer local that the range loop `r` steps, set before it."""
-        slot = r.unwrapped.get(local)
-        if slot is None:
-            b = ir.IRBuilder()
-            b.position_at_start(self.entry)
-            slot = r.unwrapped[local] = b.alloca(T.I64, name="unwrapped")
-            b.position_before(r.entry)
-            b.store(b.zext(b.load(self.locals[local], typ=T.I32), T.I64), slot)
-        return slot
+    def alloca_at_entry(self, typ: ir.Type, name: str) -> ir.AllocaInstr:
+        b = ir.IRBuilder()
+        b.position_at_start(self.entry)
+        return b.alloca(typ, name=name)
 
     def check_ranges(self, b: ir.IRBuilder, reset: bool) -> None:
         """Trap (out of bounds) if a pending range witness ends past memory 0; `reset` clears

@@ -45,10 +45,10 @@ def lower_local_set(fl: FunctionLowerer, instr) -> None:
     i = instr[1]
     fl.addr.local_set(i, v)
     b = fl.b
-    b.store(v, fl.locals[i])
+    store = b.store(v, fl.locals[i])
     fl.local_values[i] = (b.block, v) if _forwardable(v) else None
     if fl.range is not None and i in fl.range.steps:
-        fl.range_step(i)  # a pointer the loop steps: its 64-bit copy follows
+        fl.range_step(i, store)  # a pointer the loop steps: its 64-bit copies follow
 
 
 def lower_local_tee(fl: FunctionLowerer, instr) -> None:
@@ -56,10 +56,10 @@ def lower_local_tee(fl: FunctionLowerer, instr) -> None:
     i = instr[1]
     fl.addr.local_set(i, v)
     b = fl.b
-    b.store(v, fl.locals[i])
+    store = b.store(v, fl.locals[i])
     fl.local_values[i] = (b.block, v) if _forwardable(v) else None
     if fl.range is not None and i in fl.range.steps:
-        fl.range_step(i)  # a pointer the loop steps: its 64-bit copy follows
+        fl.range_step(i, store)  # a pointer the loop steps: its 64-bit copies follow
 
 
 def global_cell(fl: FunctionLowerer, idx: int) -> ir.Value:

@@ -93,29 +93,33 @@ class SummedLoop:
 
     `induction`: the locals the loop body sets (among them the pointers it walks).
 
-    `steps`, `range_loads` and `pairs` allow a cheaper witness than the sum, the *range witness*
-    (FunctionLowerer.finish_range).  `steps` maps each pointer local `p` that the loop sets exactly
-    once, as `p = p + s` (0 < s <= 64 KiB), at its top level and before any branch back to its
-    header, and that such a load reads through (`p` or `p + C`), to `s`; `range_loads` holds the
-    `id()`s of the loads at the loop's top level before any such branch; `pairs` counts the
-    (pointer, stepped yet) combinations those loads read through, one range slot each.  Each iteration that reaches such a load has run `p`'s update exactly once since
+    `steps`, `range_loads`, `early_loads` and `groups` allow a cheaper witness than the sum, the
+    *range witness* (FunctionLowerer.finish_range).  `steps` maps each pointer local `p` that the
+    loop sets exactly once, as `p = p + s` (0 < s <= 64 KiB), at its top level and before any
+    branch back to its header, and that such a load reads through (`p`, `p + C` or `p - C`), to
+    `s`; `range_loads` holds the `id()`s of the loads at the loop's top level before any such
+    branch, `early_loads` those of them that come before anything that can leave the iteration
+    (a branch out of the loop or back to its header, a trap other than a memory access's); `groups`
+    counts the (pointer, stepped yet, early) combinations those loads read through, one range
+    slot each.  Each iteration that reaches such a load has run `p`'s update exactly once since
     the previous one did, so the addresses one such load reads through `p` form an arithmetic
     sequence, and whether any of them was out of bounds is decided by the last one alone -- as long
     as the sequence does not wrap around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
 
-    __slots__ = ("induction", "steps", "range_loads", "pairs")
+    __slots__ = ("induction", "steps", "range_loads", "early_loads", "groups")
 
     def __init__(self, induction: set[int], steps: dict[int, int], range_loads: set[int],
-                 pairs: int):
+                 early_loads: set[int], groups: int):
         self.induction = induction
         self.steps = steps
         self.range_loads = range_loads
-        self.pairs = pairs
+        self.early_loads = early_loads
+        self.groups = groups
 
 
 class _OpenLoop:
     __slots__ = ("instr", "innermost", "exits", "induction", "loaded", "set_counts", "steps",
-                 "range_loads", "addressed", "continued")
+                 "range_loads", "early_loads", "addressed", "continued", "left")
 
     def __init__(self, instr):
         self.instr = instr
@@ -126,8 +130,10 @@ class _OpenLoop:
         self.set_counts: dict[int, int] = {}
         self.steps: dict[int, int] = {}  # `p = p + s` at its top level, before `continued`
         self.range_loads: set[int] = set()  # loads at its top level, before `continued`
-        self.addressed: set[tuple[int, bool]] = set()  # their (pointer local, stepped before)
+        self.early_loads: set[int] = set()  # those of them before `left`
+        self.addressed: set[tuple[int, bool, bool]] = set()  # (pointer, stepped before, early)
         self.continued = False  # a branch back to its header has been seen
+        self.left = False  # something that can leave the iteration has been seen
 
 
 def _step(body, i: int, local: int) -> int:
@@ -145,12 +151,21 @@ def _step(body, i: int, local: int) -> int:
 
 
 def _address_local(body, i: int) -> int | None:
-    """The local `p` if the load body[i] reads through `p` or `p + C` (the forms a range
+    """The local `p` if the load body[i] reads through `p`, `p + C` or `p - C` (the forms a range
     witness takes), else None."""
     a = body[i - 1]
-    if a[0].name == "i32.add" and i >= 3 and body[i - 2][0].name == "i32.const":
+    if a[0].name in ("i32.add", "i32.sub") and i >= 3 and body[i - 2][0].name == "i32.const":
         a = body[i - 3]
     return a[1] if a[0].name == "local.get" else None
+
+
+_TRAPS = ("div_s", "div_u", "rem_s", "rem_u")  # and i32/i64.trunc_f*: numeric instructions that trap
+
+
+def _may_trap(name: str) -> bool:
+    """A trap other than a memory access's (whose kind the range check shares)."""
+    return name.endswith(_TRAPS) or (".trunc_f" in name and "_sat" not in name) \
+        or name == "unreachable"
 
 
 def summed_loops(body) -> dict[int, SummedLoop]:
@@ -180,11 +195,12 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 loops.pop()
                 exits = top.exits + (prev not in _NO_FALLTHROUGH)
                 if top.innermost and exits == 1:  # no exit: it runs forever, and cannot vectorise
-                    pairs = {(p, stepped) for p, stepped in top.addressed
-                             if top.set_counts.get(p) == 1 and p in top.steps}
-                    steps = {p: top.steps[p] for p, _ in pairs}
-                    out[id(top.instr)] = SummedLoop(top.induction, steps,
-                                                    top.range_loads if steps else set(), len(pairs))
+                    groups = {g for g in top.addressed
+                              if top.set_counts.get(g[0]) == 1 and g[0] in top.steps}
+                    steps = {g[0]: top.steps[g[0]] for g in groups}
+                    out[id(top.instr)] = SummedLoop(
+                        top.induction, steps, top.range_loads if steps else set(),
+                        top.early_loads if steps else set(), len(groups))
         elif loops:
             inner = stack[loops[-1]]
             top_level = len(stack) - 1 == loops[-1]
@@ -192,8 +208,9 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 target = len(stack) - 1 - ins[1]
                 if target < loops[-1]:  # a branch out of the loop
                     inner.exits += 1
+                    inner.left = True
                 elif target == loops[-1]:
-                    inner.continued = True
+                    inner.continued = inner.left = True
                 if target <= loops[-1] and (
                         (name == "br_if" and _condition_loads(body, i, inner.loaded))
                         or _LOAD_IF in stack[loops[-1] + 1:]):
@@ -214,9 +231,13 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 inner.innermost = False
             elif top_level and not inner.continued and ins[0].mem_bytes and ".load" in name:
                 inner.range_loads.add(id(ins))
+                if not inner.left:
+                    inner.early_loads.add(id(ins))
                 p = _address_local(body, i)
                 if p is not None:
-                    inner.addressed.add((p, p in inner.steps))
+                    inner.addressed.add((p, p in inner.steps, not inner.left))
+            elif _may_trap(name):
+                inner.left = True
         prev = name
     return out
 
