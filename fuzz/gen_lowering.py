@@ -435,8 +435,9 @@ class FuncGen:
         each pointer its own memory base (compiler/lower/witness.py, FunctionLowerer.loop_base);
         the pointers are aimed so that they overlap, run off the end of memory, or wrap.  The
         variants move what range witnesses depend on: `src` stepped before its loads, loads at
-        `src + C` rather than `offset=C`, the exit tested before the loads, a division that traps
-        in some iteration, and a pointer that steps backwards."""
+        `src + C` rather than `offset=C`, a load at `src - C` (which wraps when src is small), the
+        exit tested before the loads, a division that traps in some iteration, and a pointer that
+        steps backwards."""
         t = self.rng.choice(["i32", "i64", "f32", "f64"])
         size = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}[t]
         dst, src, cnt = self.scratch("i32"), self.scratch("i32"), self.scratch("i32")
@@ -459,6 +460,9 @@ class FuncGen:
             code += [f"local.get {cnt}", "i32.eqz", "br_if 1"]
         if step_first:
             code += [f"local.get {src}", f"i32.const {src_step}", "i32.add", f"local.set {src}"]
+        if self.chance(0.25):  # the element before src, through i32.sub
+            code += [f"local.get {src}", f"i32.const {self.rng.choice([size, 2 * size, 48])}",
+                     "i32.sub", f"{t}.load", "drop"]
 
         def src_at(off: int) -> list[str]:
             if added and off:

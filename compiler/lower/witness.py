@@ -18,11 +18,12 @@ with it.  So every load that may trap is given a use LLVM cannot remove, in one 
   chain, and in loops that cannot vectorise anyway (an interpreter's dispatch loop) it costs 30-40%
   of the run time, which is why it is kept to `summed_loops`.
 
-* **Range** (in those loops, for loads through a pointer the loop steps by a constant): no use of
-  the value at all.  The addresses such a load reads form an arithmetic sequence, so whether any
-  was out of bounds is decided by the last: the load records where it ended, from a 64-bit copy of
-  the pointer that cannot wrap, and every exit that would flush the sum traps if a recorded end
-  lies past the memory (SummedLoop, FunctionLowerer.finish_range).  LLVM may then delete the load:
+* **Range** (in those loops, for loads through a pointer the loop steps by a constant, at `p`,
+  `p + C` or `p - C`): no use of the value at all.  The addresses such a load reads form an
+  arithmetic sequence, so whether any was out of bounds is decided by the last: the load records
+  where it ended, from a 64-bit copy of the pointer that cannot wrap, and every exit that would
+  flush the sum traps if a recorded end lies past the memory (SummedLoop,
+  FunctionLowerer.finish_range).  LLVM may then delete the load:
   the check stands for it.  Even a vectorisable reduction costs a vectorised loop dearly when its
   loads are interleaved (a loop clang unrolled: the sum wants the even and odd elements apart,
   about 20 shuffles per vector iteration in matmul), and a range witness costs one compare per
