@@ -141,6 +141,26 @@ def witness_bits(b: ir.IRBuilder, v: ir.Value) -> tuple[str, ir.Value]:
     return "i32", v if t.width == 32 else b.zext(v, T.I32)
 
 
+def insert_after_each(emits: list[tuple[ir.Instruction, Callable[[ir.IRBuilder], None]]]) -> None:
+    """Call each `emit(b)` with `b` building right after its instruction: one pass over each block
+    (positioning a builder after an instruction searches its block, which is quadratic for a
+    loop body of thousands of loads)."""
+    after: dict[int, list] = {}
+    blocks: dict[int, ir.Block] = {}
+    for instr, emit in emits:
+        after.setdefault(id(instr), []).append(emit)
+        blocks[id(instr.parent)] = instr.parent
+    b = ir.IRBuilder()
+    for block in blocks.values():
+        old = block.instructions
+        block.instructions = new = []
+        b.position_at_end(block)
+        for instr in old:
+            new.append(instr)
+            for emit in after.get(id(instr), ()):
+                emit(b)
+
+
 def local_names(n: int) -> list[str]:
     """["local0", "local1", ...], at least n of them (values are named after their local)."""
     while len(_LOCAL_NAMES) < n:
@@ -486,23 +506,27 @@ class FunctionLowerer:
             if step_store is not None:  # (none if the step is unreachable: p never changes)
                 b.position_after(step_store)
                 b.store(b.add(b.load(var, typ=T.I64), ir.Constant(T.I64, r.steps[p])), var)
+        def record(var: ir.AllocaInstr, end: int, slot: ir.AllocaInstr):
+            return lambda b: b.store(b.add(b.load(var, typ=T.I64), ir.Constant(T.I64, end)), slot)
+        emits = []
         for entry in r.deferred:
             t = entry[3]
             key = (t.local, t.stepped, t.early)
             g = groups[key]
             g[2] = max(g[2], t.delta - g[1] + t.end)  # one q64 all through a group: the largest
-            b.position_after(entry[0])
-            b.store(b.add(b.load(q64[key], typ=T.I64), ir.Constant(T.I64, g[2])), g[0])
+            emits.append((entry[0], record(q64[key], g[2], g[0])))
+        insert_after_each(emits)
         self.addr.wide_used = True  # needs the 4 GiB - 64 KiB cap when memory could reach 4 GiB
 
     def sum_deferred(self, r: RangeLoop) -> None:
         """Add the loads deferred so far into the sum, each right after itself."""
-        b = ir.IRBuilder()
-        for entry in r.deferred:
-            b.position_after(entry[0])
-            key, bits = witness_bits(b, entry[0])
-            slot = self.witness_slots[key]
-            b.store(b.add(b.load(slot, typ=WITNESS_TYPES[key]), bits, name="witness"), slot)
+        def add(v: ir.Value):
+            def emit(b: ir.IRBuilder) -> None:
+                key, bits = witness_bits(b, v)
+                slot = self.witness_slots[key]
+                b.store(b.add(b.load(slot, typ=WITNESS_TYPES[key]), bits, name="witness"), slot)
+            return emit
+        insert_after_each([(entry[0], add(entry[0])) for entry in r.deferred])
         r.deferred = []
 
     def range_step(self, local: int, store: ir.Instruction) -> None:
