@@ -214,7 +214,7 @@ def starts(mem_bytes: int) -> list[int]:
     or start just below 2^32 and wrap into bounds."""
     return [0, 8, 40, 48, 1000, mem_bytes - 64, mem_bytes - 40, mem_bytes - 17, mem_bytes - 8,
             mem_bytes - 1, mem_bytes, mem_bytes + 65536, 0x7FFFFFF8, 0xFFFFFFF8, 0xFFFFFFE0,
-            0xFFFF0000]
+            0xFFFF0000, 0xFFFFFFFC, 0xFFFFFFF0]  # (the last two: stepped first, into bounds)
 
 
 def plan(mem_bytes: int) -> list[tuple[str, list[int]]]:

@@ -463,7 +463,8 @@ class FunctionLowerer:
 
         The loads of one group (same pointer local `p`, same side of its step, all early or all
         at `delta` 0) read through `q = p + dmin` (mod 2^32, `dmin` the group's smallest delta)
-        plus at most 64 KiB.  `q64`, a 64-bit copy of `q` set before the loop and stepped with `p`,
+        plus at most 64 KiB.  `q64`, a 64-bit copy of `q` that starts where the group's first
+        load reads (after the step, for a group that comes after it) and is stepped with `p`,
         never wraps; right after each load the group's slot gets `q64 + (delta - dmin) + end`, the
         largest so far in the segment, so at the loop's exits it holds the end of the group's
         last loads.  Their addresses form an arithmetic sequence, so that end lies past the memory
@@ -495,13 +496,19 @@ class FunctionLowerer:
         b = ir.IRBuilder()
         q64: dict[tuple, ir.AllocaInstr] = {}
         for key, (slot, dmin, _) in groups.items():
-            p = key[0]
+            p, stepped, _ = key
             q64[key] = var = self.alloca_at_entry(T.I64, "unwrapped")
             b.position_before(r.entry)
             q = b.load(self.locals[p], typ=T.I32)
-            if dmin:
-                q = b.add(q, ir.Constant(T.I32, dmin))
-            b.store(b.zext(q, T.I64), var)
+            # Loads after the step first read `p + s`: the entry value itself is never read, and
+            # its step may wrap (p = 2^32 - 16, s = 16 reads 0), so the copy starts from there.
+            first = dmin + (r.steps[p] if stepped else 0)
+            if first:
+                q = b.add(q, ir.Constant(T.I32, first))
+            q = b.zext(q, T.I64)
+            if stepped:
+                q = b.sub(q, ir.Constant(T.I64, r.steps[p]))  # (the step adds it back)
+            b.store(q, var)
             step_store = r.step_stores.get(p)
             if step_store is not None:  # (none if the step is unreachable: p never changes)
                 b.position_after(step_store)
