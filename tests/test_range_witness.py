@@ -68,6 +68,19 @@ LOOPS = r"""
         (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $p (i32.add (local.get $p) (i32.const 8)))
         (br $l))))
+  (func $exit_splits (export "exit_splits") (param $p i32) (param $n i32) (local $i i32)
+    ;; a division between two loads, p stepping by 4, the division trapping in the last
+    ;; iteration (i = n): by then the first load may read p..p+8 in bounds while the second read
+    ;; past the end at p+8..p+16 in the iteration before, so that the out-of-bounds trap comes
+    ;; first; the loads on either side of anything that can leave the iteration form separate
+    ;; groups (regions)
+    (loop $l
+      (drop (i64.load (local.get $p)))
+      (drop (i32.div_u (i32.const 1) (i32.sub (local.get $n) (local.get $i))))
+      (drop (i64.load offset=8 (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.le_u (local.get $i) (local.get $n)))))
   (func $divides (export "divides") (param $p i32) (param $n i32) (result i32)
     (local $i i32) (local $acc i32)
     ;; a division that traps in the last iteration: an earlier out-of-bounds load must win
@@ -131,22 +144,19 @@ LOOPS = r"""
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
-  (func $mixed (export "mixed") (param $p i32) (param $n i32) (result i32)
-    (local $i i32) (local $acc i32)
-    ;; p - 8 read after a division that may trap: not early, so summed, and so is the load
-    ;; through p (a range witness only pays when it leaves the loop without a sum)
+  (func $mixed (export "mixed") (param $p i32) (param $n i32) (local $i i32)
+    ;; a load through p and one at 8 * i: the second is summed, so the first is too (a range
+    ;; witness only pays when it leaves the loop without a sum)
     (loop $l
       (drop (i64.load (local.get $p)))
-      (local.set $acc (i32.div_u (i32.const 1000) (i32.sub (local.get $n) (local.get $i))))
-      (drop (i64.load (i32.sub (local.get $p) (i32.const 8))))
+      (drop (i64.load (i32.shl (local.get $i) (i32.const 3))))
       (local.set $p (i32.add (local.get $p) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
-    (local.get $acc))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
   (func $late_delta (export "late_delta") (param $p i32) (param $n i32) (local $i i32)
-    ;; p + 8, an exit, then p - 8: based at p - 8, the first load would count as wrapped when
-    ;; p + 8 wraps into bounds and the iteration leaves before p - 8 (p = 2^32 - 8, n = 1), so
-    ;; a delta load must come before anything that leaves the iteration; this loop is summed
+    ;; p + 8, an exit, then p - 8: in one group based at p - 8, the first load would count as
+    ;; wrapped when p + 8 wraps into bounds and the iteration leaves before p - 8 (p = 2^32 - 8,
+    ;; n = 1), so the exit splits them into two groups (regions)
     (block $out
       (loop $l
         (drop (i64.load (i32.add (local.get $p) (i32.const 8))))
@@ -193,9 +203,10 @@ LOOPS = r"""
 """
 
 FUNCS = re.findall(r'\(export "([^"]+)"\)', LOOPS)
-RANGE_TAKEN = {"step_after", "step_before", "axpy", "exit_first", "exit_between", "divides",
+RANGE_TAKEN = {"step_after", "step_before", "axpy", "exit_first", "exit_between", "exit_splits",
+               "divides", "late_delta",
                "vectors", "big_step", "deltas", "unfolded", "then_call"}
-RANGE_NOT_TAKEN = {"five_pointers", "mixed", "late_delta", "old_value", "conditional_step", "skipped_load",
+RANGE_NOT_TAKEN = {"five_pointers", "mixed", "old_value", "conditional_step", "skipped_load",
                    "backwards"}
 
 MEMORIES = {
@@ -212,7 +223,8 @@ def module(memory: str) -> str:
 def starts(mem_bytes: int) -> list[int]:
     """Pointers that stay in bounds, leave memory after a few iterations, start out of bounds,
     or start just below 2^32 and wrap into bounds."""
-    return [0, 8, 40, 48, 1000, mem_bytes - 64, mem_bytes - 40, mem_bytes - 17, mem_bytes - 8,
+    return [0, 8, 40, 48, 1000, mem_bytes - 64, mem_bytes - 40, mem_bytes - 20, mem_bytes - 17,
+            mem_bytes - 15, mem_bytes - 13, mem_bytes - 8,
             mem_bytes - 1, mem_bytes, mem_bytes + 65536, 0x7FFFFFF8, 0xFFFFFFF8, 0xFFFFFFE0,
             0xFFFF0000, 0xFFFFFFFC, 0xFFFFFFF0]  # (the last two: stepped first, into bounds)
 

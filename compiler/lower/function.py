@@ -95,12 +95,11 @@ class RangeLoop:
     """The summed loop being lowered, when range witnesses may replace its sum
     (FunctionLowerer.finish_range)."""
 
-    __slots__ = ("steps", "loads", "early", "entry", "step_stores", "deferred", "summed")
+    __slots__ = ("steps", "loads", "entry", "step_stores", "deferred", "summed")
 
     def __init__(self, loop: SummedLoop, entry: ir.Instruction):
         self.steps = loop.steps  # pointer local -> its step per iteration
-        self.loads = loop.range_loads  # id()s of the loads every iteration reaches
-        self.early = loop.early_loads  # those of them before anything that leaves the iteration
+        self.loads = loop.range_loads  # id() of each load every iteration reaches -> its region
         self.entry = entry  # the branch into the loop
         self.step_stores: dict[int, ir.Instruction] = {}  # pointer local -> its step's store
         # Witnessed loads that can take a range witness, until the loop ends or sums a load:
@@ -112,11 +111,11 @@ class RangeLoop:
 class RangeTarget(NamedTuple):
     """How a load in a range loop addresses memory: `(p + delta) mod 2^32`, where `p` is a pointer
     local the loop steps (`stepped`: already in this iteration), reading the bytes before that
-    plus `end`; `early`: the load comes before anything that can leave the iteration."""
+    plus `end`; `region`: see witness.SummedLoop."""
 
     local: int
     stepped: bool
-    early: bool
+    region: int
     delta: int
     end: int
 
@@ -375,8 +374,10 @@ class FunctionLowerer:
             return
         target = None
         r = self.range
-        if r is not None and not r.summed and id(instr) in r.loads:
-            target = self.range_target(root, root_end, id(instr) in r.early)
+        if r is not None and not r.summed:
+            region = r.loads.get(id(instr))
+            if region is not None:
+                target = self.range_target(root, root_end, region)
         entry = [v, addr_key, end, target]
         self.pending.append(entry)
         if addr_key:
@@ -431,17 +432,17 @@ class FunctionLowerer:
             self.loop_bases[k] = base
         return base
 
-    def range_target(self, root: ir.Value, end: int, early: bool) -> RangeTarget | None:
-        """The RangeTarget of a load reading the bytes before `root + end`, if `root` is the
-        current value of a pointer local `p` the range loop steps, or (for an `early` load) `p`
-        plus or minus a constant below 64 KiB; else None."""
+    def range_target(self, root: ir.Value, end: int, region: int) -> RangeTarget | None:
+        """The RangeTarget of a load (in `region`) reading the bytes before `root + end`, if
+        `root` is the current value of a pointer local `p` the range loop steps, or `p` plus or
+        minus a constant of at most 64 KiB; else None."""
         r = self.range
         local_keys = self.addr.local_keys
         k = self.addr.key(root)
         for p in r.steps:
             if local_keys.get(p) == k:
-                return RangeTarget(p, p in r.step_stores, early, 0, end)
-        if not (early and root.__class__ is ir.Instruction and root.opname in ("add", "sub")):
+                return RangeTarget(p, p in r.step_stores, region, 0, end)
+        if not (root.__class__ is ir.Instruction and root.opname in ("add", "sub")):
             return None
         x, c = root.operands
         if x.__class__ is ir.Constant and root.opname == "add":
@@ -453,7 +454,7 @@ class FunctionLowerer:
         k = self.addr.key(x)
         for p in r.steps:
             if local_keys.get(p) == k and 0 < abs(delta) <= MAX_STEP:
-                return RangeTarget(p, p in r.step_stores, early, delta, end)
+                return RangeTarget(p, p in r.step_stores, region, delta, end)
         return None
 
     def finish_range(self) -> None:
@@ -461,8 +462,8 @@ class FunctionLowerer:
         loop sums some load anyway (a range witness costs a check at every exit and only pays
         when it leaves the loop without a sum) or has more groups than slots.
 
-        The loads of one group (same pointer local `p`, same side of its step, all early or all
-        at `delta` 0) read through `q = p + dmin` (mod 2^32, `dmin` the group's smallest delta)
+        The loads of one group (same pointer local `p`, same side of its step, same region, so
+        they all run in every iteration that runs one of them) read through `q = p + dmin` (mod 2^32, `dmin` the group's smallest delta)
         plus at most 64 KiB.  `q64`, a 64-bit copy of `q` that starts where the group's first
         load reads (after the step, for a group that comes after it) and is stepped with `p`,
         never wraps; right after each load the group's slot gets `q64 + (delta - dmin) + end`, the
@@ -472,8 +473,8 @@ class FunctionLowerer:
         2^32 first passed the last 64 KiB below it, out of bounds (memory 0 stays below
         2^32 - 64 KiB, and steps and deltas are at most 64 KiB), and `q64` and the end then lie
         past 2^32; a load whose `q + delta - dmin` wraps does so only when `q` itself is in that
-        last 64 KiB, where the group's `dmin` load, early and so run in the same iteration, reads
-        out of bounds.  check_ranges traps then.  The loads themselves are left to LLVM, which may
+        last 64 KiB, where the group's `dmin` load, run in the same iteration, reads out of
+        bounds.  check_ranges traps then.  The loads themselves are left to LLVM, which may
         now delete them."""
         r = self.range
         self.range = None
@@ -482,12 +483,12 @@ class FunctionLowerer:
         groups: dict[tuple[int, bool, bool], list] = {}  # -> [slot, dmin, largest end so far]
         for entry in r.deferred:
             t = entry[3]
-            g = groups.get((t.local, t.stepped, t.early))
+            g = groups.get((t.local, t.stepped, t.region))
             if g is None:
                 if len(groups) == len(self.range_slots):
                     r.summed = True
                     break
-                g = groups[(t.local, t.stepped, t.early)] = [self.range_slots[len(groups)],
+                g = groups[(t.local, t.stepped, t.region)] = [self.range_slots[len(groups)],
                                                              t.delta, 0]
             g[1] = min(g[1], t.delta)
         if r.summed:
@@ -518,7 +519,7 @@ class FunctionLowerer:
         emits = []
         for entry in r.deferred:
             t = entry[3]
-            key = (t.local, t.stepped, t.early)
+            key = (t.local, t.stepped, t.region)
             g = groups[key]
             g[2] = max(g[2], t.delta - g[1] + t.end)  # one q64 all through a group: the largest
             emits.append((entry[0], record(q64[key], g[2], g[0])))

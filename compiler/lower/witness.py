@@ -94,33 +94,32 @@ class SummedLoop:
 
     `induction`: the locals the loop body sets (among them the pointers it walks).
 
-    `steps`, `range_loads`, `early_loads` and `groups` allow a cheaper witness than the sum, the
-    *range witness* (FunctionLowerer.finish_range).  `steps` maps each pointer local `p` that the
-    loop sets exactly once, as `p = p + s` (0 < s <= 64 KiB), at its top level and before any
-    branch back to its header, and that such a load reads through (`p`, `p + C` or `p - C`), to
-    `s`; `range_loads` holds the `id()`s of the loads at the loop's top level before any such
-    branch, `early_loads` those of them that come before anything that can leave the iteration
-    (a branch out of the loop or back to its header, a trap other than a memory access's); `groups`
-    counts the (pointer, stepped yet, early) combinations those loads read through, one range
-    slot each.  Each iteration that reaches such a load has run `p`'s update exactly once since
+    `steps`, `range_loads` and `groups` allow a cheaper witness than the sum, the *range witness*
+    (FunctionLowerer.finish_range).  `steps` maps each pointer local `p` that the loop sets exactly
+    once, as `p = p + s` (0 < s <= 64 KiB), at its top level and before any branch back to its
+    header, and that such a load reads through (`p`, `p + C` or `p - C`), to `s`; `range_loads`
+    maps the `id()` of each load at the loop's top level before any such branch to its *region*,
+    the number of things before it that can leave the iteration (a branch out of the loop or back
+    to its header, a trap other than a memory access's), so that the loads of one region run
+    together in every iteration that runs any of them; `groups` counts the (pointer, stepped yet,
+    region) combinations those loads read through, one range slot each.  Each iteration that reaches such a load has run `p`'s update exactly once since
     the previous one did, so the addresses one such load reads through `p` form an arithmetic
     sequence, and whether any of them was out of bounds is decided by the last one alone -- as long
     as the sequence does not wrap around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
 
-    __slots__ = ("induction", "steps", "range_loads", "early_loads", "groups")
+    __slots__ = ("induction", "steps", "range_loads", "groups")
 
-    def __init__(self, induction: set[int], steps: dict[int, int], range_loads: set[int],
-                 early_loads: set[int], groups: int):
+    def __init__(self, induction: set[int], steps: dict[int, int], range_loads: dict[int, int],
+                 groups: int):
         self.induction = induction
         self.steps = steps
         self.range_loads = range_loads
-        self.early_loads = early_loads
         self.groups = groups
 
 
 class _OpenLoop:
     __slots__ = ("instr", "innermost", "exits", "induction", "loaded", "set_counts", "steps",
-                 "range_loads", "early_loads", "addressed", "continued", "left")
+                 "range_loads", "addressed", "continued", "region")
 
     def __init__(self, instr):
         self.instr = instr
@@ -130,11 +129,10 @@ class _OpenLoop:
         self.loaded: set[int] = set()  # locals it last set (in program order) from a load
         self.set_counts: dict[int, int] = {}
         self.steps: dict[int, int] = {}  # `p = p + s` at its top level, before `continued`
-        self.range_loads: set[int] = set()  # loads at its top level, before `continued`
-        self.early_loads: set[int] = set()  # those of them before `left`
-        self.addressed: set[tuple[int, bool, bool]] = set()  # (pointer, stepped before, early)
+        self.range_loads: dict[int, int] = {}  # loads at its top level, before `continued`
+        self.addressed: set[tuple[int, bool, int]] = set()  # (pointer, stepped before, region)
         self.continued = False  # a branch back to its header has been seen
-        self.left = False  # something that can leave the iteration has been seen
+        self.region = 0  # things seen so far that can leave the iteration
 
 
 def _step(body, i: int, local: int) -> int:
@@ -200,8 +198,7 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                               if top.set_counts.get(g[0]) == 1 and g[0] in top.steps}
                     steps = {g[0]: top.steps[g[0]] for g in groups}
                     out[id(top.instr)] = SummedLoop(
-                        top.induction, steps, top.range_loads if steps else set(),
-                        top.early_loads if steps else set(), len(groups))
+                        top.induction, steps, top.range_loads if steps else {}, len(groups))
         elif loops:
             inner = stack[loops[-1]]
             top_level = len(stack) - 1 == loops[-1]
@@ -209,9 +206,10 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 target = len(stack) - 1 - ins[1]
                 if target < loops[-1]:  # a branch out of the loop
                     inner.exits += 1
-                    inner.left = True
+                    inner.region += 1
                 elif target == loops[-1]:
-                    inner.continued = inner.left = True
+                    inner.continued = True
+                    inner.region += 1
                 if target <= loops[-1] and (
                         (name == "br_if" and _condition_loads(body, i, inner.loaded))
                         or _LOAD_IF in stack[loops[-1] + 1:]):
@@ -231,14 +229,12 @@ def summed_loops(body) -> dict[int, SummedLoop]:
             elif name in _CALL_LIKE or name in ("br_table", "return"):
                 inner.innermost = False
             elif top_level and not inner.continued and ins[0].mem_bytes and ".load" in name:
-                inner.range_loads.add(id(ins))
-                if not inner.left:
-                    inner.early_loads.add(id(ins))
+                inner.range_loads[id(ins)] = inner.region
                 p = _address_local(body, i)
                 if p is not None:
-                    inner.addressed.add((p, p in inner.steps, not inner.left))
+                    inner.addressed.add((p, p in inner.steps, inner.region))
             elif _may_trap(name):
-                inner.left = True
+                inner.region += 1
         prev = name
     return out
 
