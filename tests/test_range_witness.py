@@ -144,6 +144,15 @@ LOOPS = r"""
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $wide_deltas (export "wide_deltas") (param $p i32) (param $n i32) (local $i i32)
+    ;; p - 40000 and p + 40000 span more than 64 KiB: with memory near 4 GiB, p + 40000 could
+    ;; wrap into bounds while p - 40000 reads in bounds too, so such a group is summed
+    (loop $l
+      (drop (i32.load8_u (i32.sub (local.get $p) (i32.const 40000))))
+      (drop (i32.load8_u (i32.add (local.get $p) (i32.const 40000))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
   (func $mixed (export "mixed") (param $p i32) (param $n i32) (local $i i32)
     ;; a load through p and one at 8 * i: the second is summed, so the first is too (a range
     ;; witness only pays when it leaves the loop without a sum)
@@ -206,7 +215,7 @@ FUNCS = re.findall(r'\(export "([^"]+)"\)', LOOPS)
 RANGE_TAKEN = {"step_after", "step_before", "axpy", "exit_first", "exit_between", "exit_splits",
                "divides", "late_delta",
                "vectors", "big_step", "deltas", "unfolded", "then_call"}
-RANGE_NOT_TAKEN = {"five_pointers", "mixed", "old_value", "conditional_step", "skipped_load",
+RANGE_NOT_TAKEN = {"five_pointers", "wide_deltas", "mixed", "old_value", "conditional_step", "skipped_load",
                    "backwards"}
 
 MEMORIES = {

@@ -464,7 +464,7 @@ class FunctionLowerer:
 
         The loads of one group (same pointer local `p`, same side of its step, same region, so
         they all run in every iteration that runs one of them) read through `q = p + dmin` (mod 2^32, `dmin` the group's smallest delta)
-        plus at most 64 KiB.  `q64`, a 64-bit copy of `q` that starts where the group's first
+        plus at most 64 KiB (a wider group is summed).  `q64`, a 64-bit copy of `q` that starts where the group's first
         load reads (after the step, for a group that comes after it) and is stepped with `p`,
         never wraps; right after each load the group's slot gets `q64 + (delta - dmin) + end`, the
         largest so far in the segment, so at the loop's exits it holds the end of the group's
@@ -480,17 +480,22 @@ class FunctionLowerer:
         self.range = None
         if not r.deferred:
             return
-        groups: dict[tuple[int, bool, bool], list] = {}  # -> [slot, dmin, largest end so far]
+        groups: dict[tuple[int, bool, int], list] = {}  # -> [slot, dmin, largest end so far]
+        dmax: dict[tuple[int, bool, int], int] = {}
         for entry in r.deferred:
             t = entry[3]
-            g = groups.get((t.local, t.stepped, t.region))
+            key = (t.local, t.stepped, t.region)
+            g = groups.get(key)
             if g is None:
                 if len(groups) == len(self.range_slots):
                     r.summed = True
                     break
-                g = groups[(t.local, t.stepped, t.region)] = [self.range_slots[len(groups)],
-                                                             t.delta, 0]
+                g = groups[key] = [self.range_slots[len(groups)], t.delta, 0]
             g[1] = min(g[1], t.delta)
+            dmax[key] = max(dmax.get(key, t.delta), t.delta)
+            if dmax[key] - g[1] > MAX_STEP:  # then `q + delta - dmin` could wrap in bounds
+                r.summed = True
+                break
         if r.summed:
             self.sum_deferred(r)
             return
