@@ -153,10 +153,10 @@ def insert_after_each(emits: list[tuple[ir.Instruction, Callable[[ir.IRBuilder],
     for block in blocks.values():
         old = block.instructions
         block.instructions = new = []
-        b.position_at_end(block)
         for instr in old:
             new.append(instr)
             for emit in after.get(id(instr), ()):
+                b.position_at_end(block)  # (after the append: llvmlite's builder keeps an index)
                 emit(b)
 
 
