@@ -463,19 +463,20 @@ class FunctionLowerer:
         when it leaves the loop without a sum) or has more groups than slots.
 
         The loads of one group (same pointer local `p`, same side of its step, same region, so
-        they all run in every iteration that runs one of them) read through `q = p + dmin` (mod 2^32, `dmin` the group's smallest delta)
-        plus at most 64 KiB (a wider group is summed).  `q64`, a 64-bit copy of `q` that starts where the group's first
-        load reads (after the step, for a group that comes after it) and is stepped with `p`,
-        never wraps; right after each load the group's slot gets `q64 + (delta - dmin) + end`, the
-        largest so far in the segment, so at the loop's exits it holds the end of the group's
-        last loads.  Their addresses form an arithmetic sequence, so that end lies past the memory
-        exactly when some load of the group was out of bounds, or wrapped: a `q` that wraps past
-        2^32 first passed the last 64 KiB below it, out of bounds (memory 0 stays below
-        2^32 - 64 KiB, and steps and deltas are at most 64 KiB), and `q64` and the end then lie
-        past 2^32; a load whose `q + delta - dmin` wraps does so only when `q` itself is in that
-        last 64 KiB, where the group's `dmin` load, run in the same iteration, reads out of
-        bounds.  check_ranges traps then.  The loads themselves are left to LLVM, which may
-        now delete them."""
+        they all run in every iteration that runs one of them) read through `q = p + dmin`
+        (mod 2^32, `dmin` the group's smallest delta) plus at most 64 KiB (a wider group is
+        summed).  `q64`, a 64-bit copy of `q` that starts where the group's first loads read
+        (after the step, for a group that comes after it) and is stepped with `p`, never wraps;
+        right after each load the group's slot gets `q64 + (delta - dmin) + end`, the largest so
+        far in the group, so at the loop's exits it holds the end of the group's last loads.
+        Their addresses form an arithmetic sequence, so that end lies past the memory exactly when
+        some load of the group was out of bounds, or wrapped: a `q` that wraps past 2^32 was first
+        read in the last 64 KiB below it, out of bounds (memory 0 stays below 2^32 - 64 KiB, and
+        steps and delta spans are at most 64 KiB), and `q64` and the end then lie past 2^32; a
+        load whose `q + delta - dmin` wraps does so only when `q` itself is in that last 64 KiB,
+        where the group's `dmin` load, run in the same iteration, reads out of bounds.
+        check_ranges traps then.  The loads themselves are left to LLVM, which may now delete
+        them."""
         r = self.range
         self.range = None
         if not r.deferred:
@@ -519,6 +520,7 @@ class FunctionLowerer:
             if step_store is not None:  # (none if the step is unreachable: p never changes)
                 b.position_after(step_store)
                 b.store(b.add(b.load(var, typ=T.I64), ir.Constant(T.I64, r.steps[p])), var)
+
         def record(var: ir.AllocaInstr, end: int, slot: ir.AllocaInstr):
             return lambda b: b.store(b.add(b.load(var, typ=T.I64), ir.Constant(T.I64, end)), slot)
         emits = []
