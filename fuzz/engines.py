@@ -99,6 +99,9 @@ class Outcome:
     log: list = field(default_factory=list)  # [call index, import name, [[t, bits], ...]]
     memories: dict = field(default_factory=dict)  # export name -> bytes (hex in JSON) | BigMemory
     globals: dict = field(default_factory=dict)  # export name -> [t, bits]
+    # wasmc only: memory 0's page limit after instantiation, 65535 when wasmc capped it (address
+    # folds and range witnesses need memory 0 below 4 GiB - 64 KiB; see compiler/lower/addressing.py)
+    mem0_max_pages: int | None = None
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -184,9 +187,14 @@ def _wasmtime_trap(e: BaseException) -> tuple[str, str]:
     raise e
 
 
-def run_wasmtime(wasm: bytes, plan: list[Call], fuel: int = FUEL_PER_CALL) -> Outcome:
+def run_wasmtime(wasm: bytes, plan: list[Call], fuel: int = FUEL_PER_CALL,
+                 memory_pages: int | None = None) -> Outcome:
+    """`memory_pages`: a limit on each memory's size (a `memory.grow` past it returns -1, which
+    the spec allows an implementation to do for any reason)."""
     out = Outcome()
     store = wasmtime.Store(engine())
+    if memory_pages is not None:
+        store.set_limits(memory_size=memory_pages * 65536)
     try:
         module = wasmtime.Module(engine(), wasm)
     except wasmtime.WasmtimeError as e:
@@ -288,6 +296,8 @@ def run_wasmc(wasm: bytes, plan: list[Call]) -> Outcome:
         return out
     except LinkError as e:
         return Outcome("unlinkable", str(e))
+    if inst.memories:
+        out.mem0_max_pages = inst.memories[0]._c.max_pages
     for k, call in enumerate(plan):
         current[0] = k
         f = inst.exports[call.export]

@@ -95,7 +95,7 @@ class RangeLoop:
     """The summed loop being lowered, when range witnesses may replace its sum
     (FunctionLowerer.finish_range)."""
 
-    __slots__ = ("steps", "loads", "entry", "step_stores", "deferred", "summed")
+    __slots__ = ("deferred", "entry", "loads", "step_stores", "steps", "summed")
 
     def __init__(self, loop: SummedLoop, entry: ir.Instruction):
         self.steps = loop.steps  # pointer local -> its step per iteration

@@ -107,7 +107,7 @@ class SummedLoop:
     sequence, and whether any of them was out of bounds is decided by the last one alone -- as long
     as the sequence does not wrap around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
 
-    __slots__ = ("induction", "steps", "range_loads", "groups")
+    __slots__ = ("groups", "induction", "range_loads", "steps")
 
     def __init__(self, induction: set[int], steps: dict[int, int], range_loads: dict[int, int],
                  groups: int):
@@ -118,8 +118,19 @@ class SummedLoop:
 
 
 class _OpenLoop:
-    __slots__ = ("instr", "innermost", "exits", "induction", "loaded", "set_counts", "steps",
-                 "range_loads", "addressed", "continued", "region")
+    __slots__ = (
+        "addressed",
+        "continued",
+        "exits",
+        "induction",
+        "innermost",
+        "instr",
+        "loaded",
+        "range_loads",
+        "region",
+        "set_counts",
+        "steps",
+    )
 
     def __init__(self, instr):
         self.instr = instr
