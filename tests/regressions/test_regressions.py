@@ -59,7 +59,7 @@ def test_regression_matches_wasmtime(path: Path):
     assert not diffs, "\n".join(diffs)
 
 
-@pytest.mark.parametrize("path", sorted(HERE.glob("*.wat")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", cases())
 def test_regression_exact_with_bounds_checks(path: Path, monkeypatch):
     """With explicit bounds checks every regression matches wasmtime completely: also the memory a
     trap leaves and the calls after it (fuzz/differential.py explains the two semantics)."""
