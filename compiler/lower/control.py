@@ -139,12 +139,16 @@ def lower_br_table(fl: FunctionLowerer, instr) -> None:
     arity = len(fl.frames[-1 - default].branch_types)
     values = fl.stack[len(fl.stack) - arity:] if arity else []
     edges: dict[int, ir.Block] = {}
+    dispatch = len(set(labels)) >= DISPATCH_MIN_TARGETS and fl.innermost_loop() is not None
 
     def edge(depth: int) -> ir.Block:
-        """One edge block per distinct target, so each target phi sees one entry per block."""
+        """One edge block per distinct target, so each target phi sees one entry per block.  A
+        loop header is a direct target of a `switch`, but never of an `indirectbr`: LLVM's loop
+        deletion, when it proves a back edge is not taken, rewrites the branch that takes it, and
+        crashed on an `indirectbr` (fuzz seed 62, regression dispatch_llvm_crash.wat)."""
         if depth not in edges:
             frame = fl.frames[-1 - depth]
-            if arity == 0 and frame.kind == "loop":
+            if arity == 0 and frame.kind == "loop" and not dispatch:
                 edges[depth] = frame.target
             else:
                 blk = fl.fn.append_basic_block(f"br_table.to{depth}")
@@ -155,7 +159,7 @@ def lower_br_table(fl: FunctionLowerer, instr) -> None:
                 edges[depth] = blk
         return edges[depth]
 
-    if len(set(labels)) >= DISPATCH_MIN_TARGETS and fl.innermost_loop() is not None:
+    if dispatch:
         lower_dispatch(fl, index, [edge(d) for d in labels] + [edge(default)])
     else:
         sw = fl.b.switch(index, edge(default))

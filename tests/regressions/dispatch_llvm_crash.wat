@@ -4,6 +4,10 @@
 ;;         the IR verifies and -O0 compiles.  It needs the interpreter-dispatch lowering
 ;;         (`indirectbr`, control.lower_dispatch): with DISPATCH_MIN_TARGETS raised it compiles.
 ;;         f4 (a 25-way br_table in a loop) calls f2; replacing either body stops the crash.
+;;         The crash is in LoopDeletionPass -> breakLoopBackedge -> BasicBlock::getTerminator on
+;;         a loop that is not in simplified form.  Giving each loop header its own edge block
+;;         when the dispatch targets it (so no back edge leaves an `indirectbr`) fixed
+;;         lowering-62-1317, not this one.
 ;; xfail: LLVM crashes optimising an indirectbr dispatch loop (pre-existing since 681c125), not yet isolated
 (module
   (type (func (param ) (result )))
