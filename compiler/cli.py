@@ -8,6 +8,7 @@ Errors print as `FILE:0xOFFSET: error: message`, never as a Python traceback.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import sys
 from pathlib import Path
@@ -40,6 +41,8 @@ def main() -> None:
       wasmc app.wasm --emit=llvm     print optimised LLVM IR
       wasmc wast tests/*.wast        run spec test scripts
     """
+    # A crash inside LLVM is a compiler bug that kills the process; at least say so and where.
+    faulthandler.enable()
 
 
 @main.command("compile")
