@@ -42,7 +42,10 @@ def main() -> None:
       wasmc wast tests/*.wast        run spec test scripts
     """
     # A crash inside LLVM is a compiler bug that kills the process; at least say so and where.
-    faulthandler.enable()
+    try:
+        faulthandler.enable()
+    except (AttributeError, OSError, ValueError):  # stderr without a file descriptor (captured)
+        pass
 
 
 @main.command("compile")
