@@ -17,6 +17,7 @@ import contextlib
 import gc
 import hashlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import tempfile
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from . import backend, cache, link
 from .decode import decode_module, read_bodies
-from .errors import DecodeError, LimitError, ValidationError, WasmcError
+from .errors import DecodeError, InternalError, LimitError, ValidationError, WasmcError
 from .lower.module_lowering import (
     PartitionPlan,
     lower_partitions,
@@ -323,18 +324,61 @@ def _run_partitions(opts: Options, plan: PartitionPlan, jobs: int,
         gc.collect()
         gc.freeze()
         try:
-            # One partition per process (maxtasksperchild=1): see _compile_partition.
-            with multiprocessing.get_context("fork").Pool(min(jobs, total),
-                                                          maxtasksperchild=1) as pool:
-                for k, r in pool.imap_unordered(_compile_task, [(opts, k) for k in order]):
-                    done(k, r)  # leaving the `with` on an error terminates the other tasks
+            for k, r in _forked_partitions(opts, order, min(jobs, total)):
+                done(k, r)  # an error stops here; _forked_partitions kills the other processes
         finally:
             gc.unfreeze()
     return [results[k] for k in range(total)]
 
 
-def _compile_task(args: tuple[Options, int]) -> tuple[int, _PartitionResult]:
-    return args[1], _compile_partition(*args, forked=True)
+def _forked_partitions(opts: Options, order: list[int], jobs: int):
+    """Yield (k, result) of `_compile_partition` for each partition in `order`, each in a forked
+    process of its own (see _compile_partition), at most `jobs` at a time, as they finish.  A
+    process that dies without a result (LLVM crashing on it) raises InternalError; a pool would
+    wait for it forever."""
+    ctx = multiprocessing.get_context("fork")
+    pending = list(order)
+    running: dict = {}  # receiving end of its pipe -> (k, process)
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                k = pending.pop(0)
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_partition_process, args=(opts, k, send), daemon=True)
+                proc.start()
+                send.close()
+                running[recv] = (k, proc)
+            for conn in multiprocessing.connection.wait(list(running)):
+                k, proc = running.pop(conn)
+                try:
+                    outcome = conn.recv()
+                except EOFError:
+                    proc.join()
+                    raise InternalError(f"the back-end process for partition {k} died (exit "
+                                        f"status {proc.exitcode}): a bug in wasmc or LLVM") from None
+                finally:
+                    conn.close()
+                proc.join()
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                yield k, outcome
+    finally:
+        for conn, (_, proc) in running.items():
+            proc.kill()
+            proc.join()
+            conn.close()
+
+
+def _partition_process(opts: Options, k: int, conn) -> None:
+    try:
+        outcome = _compile_partition(opts, k, forked=True)
+    except BaseException as e:  # noqa: BLE001 - handed to the parent, which raises it
+        outcome = e
+    try:
+        conn.send(outcome)
+    except Exception as e:  # noqa: BLE001 - an exception that does not pickle
+        conn.send(InternalError(f"partition {k}: {type(outcome).__name__}: {outcome} ({e})"))
+    conn.close()
 
 
 def build_executable(wasm: bytes, out: Path, opts: Options,

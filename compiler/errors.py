@@ -61,3 +61,9 @@ class ToolError(WasmcError):
     """An external tool (C compiler, linker) failed."""
 
     kind = "tool"
+
+
+class InternalError(WasmcError):
+    """wasmc itself failed (a back-end process died): a bug, not the input's fault."""
+
+    kind = "internal"
