@@ -437,25 +437,27 @@ class FunctionLowerer:
         `root` is the current value of a pointer local `p` the range loop steps, or `p` plus or
         minus a constant of at most 64 KiB; else None."""
         r = self.range
+        delta = 0
+        if root.__class__ is ir.Instruction and root.opname in ("add", "sub") \
+                and self.stepped_local(root) is None:
+            x, c = root.operands
+            if x.__class__ is ir.Constant and root.opname == "add":
+                x, c = c, x
+            if not (c.__class__ is ir.Constant and c.constant.__class__ is int):
+                return None
+            delta = c.constant if root.opname == "add" else -c.constant
+            delta = (delta + (1 << 31)) % (1 << 32) - (1 << 31)  # as a signed i32
+            if not 0 < abs(delta) <= MAX_STEP:
+                return None
+            root = x
+        p = self.stepped_local(root)
+        return None if p is None else RangeTarget(p, p in r.step_stores, region, delta, end)
+
+    def stepped_local(self, v: ir.Value) -> int | None:
+        """The pointer local the range loop steps whose current value `v` is, if any."""
+        k = self.addr.key(v)
         local_keys = self.addr.local_keys
-        k = self.addr.key(root)
-        for p in r.steps:
-            if local_keys.get(p) == k:
-                return RangeTarget(p, p in r.step_stores, region, 0, end)
-        if not (root.__class__ is ir.Instruction and root.opname in ("add", "sub")):
-            return None
-        x, c = root.operands
-        if x.__class__ is ir.Constant and root.opname == "add":
-            x, c = c, x
-        if not (c.__class__ is ir.Constant and c.constant.__class__ is int):
-            return None
-        delta = c.constant if root.opname == "add" else -c.constant
-        delta = (delta + (1 << 31)) % (1 << 32) - (1 << 31)  # as a signed i32
-        k = self.addr.key(x)
-        for p in r.steps:
-            if local_keys.get(p) == k and 0 < abs(delta) <= MAX_STEP:
-                return RangeTarget(p, p in r.step_stores, region, delta, end)
-        return None
+        return next((p for p in self.range.steps if local_keys.get(p) == k), None)
 
     def finish_range(self) -> None:
         """At the end of a range loop: witness its deferred loads by range, or by the sum if the
@@ -481,20 +483,19 @@ class FunctionLowerer:
         self.range = None
         if not r.deferred:
             return
-        groups: dict[tuple[int, bool, int], list] = {}  # -> [slot, dmin, largest end so far]
-        dmax: dict[tuple[int, bool, int], int] = {}
+        # (pointer, stepped, region) -> [slot, dmin, dmax, largest end so far]
+        groups: dict[tuple[int, bool, int], list] = {}
         for entry in r.deferred:
             t = entry[3]
-            key = (t.local, t.stepped, t.region)
-            g = groups.get(key)
+            g = groups.get((t.local, t.stepped, t.region))
             if g is None:
                 if len(groups) == len(self.range_slots):
                     r.summed = True
                     break
-                g = groups[key] = [self.range_slots[len(groups)], t.delta, 0]
-            g[1] = min(g[1], t.delta)
-            dmax[key] = max(dmax.get(key, t.delta), t.delta)
-            if dmax[key] - g[1] > MAX_STEP:  # then `q + delta - dmin` could wrap in bounds
+                g = groups[(t.local, t.stepped, t.region)] = [self.range_slots[len(groups)],
+                                                              t.delta, t.delta, 0]
+            g[1], g[2] = min(g[1], t.delta), max(g[2], t.delta)
+            if g[2] - g[1] > MAX_STEP:  # then `q + delta - dmin` could wrap in bounds
                 r.summed = True
                 break
         if r.summed:
@@ -502,7 +503,7 @@ class FunctionLowerer:
             return
         b = ir.IRBuilder()
         q64: dict[tuple, ir.AllocaInstr] = {}
-        for key, (slot, dmin, _) in groups.items():
+        for key, (_, dmin, _, _) in groups.items():
             p, stepped, _ = key
             q64[key] = var = self.alloca_at_entry(T.I64, "unwrapped")
             b.position_before(r.entry)
@@ -528,8 +529,8 @@ class FunctionLowerer:
             t = entry[3]
             key = (t.local, t.stepped, t.region)
             g = groups[key]
-            g[2] = max(g[2], t.delta - g[1] + t.end)  # one q64 all through a group: the largest
-            emits.append((entry[0], record(q64[key], g[2], g[0])))
+            g[3] = max(g[3], t.delta - g[1] + t.end)  # one q64 all through a group: the largest
+            emits.append((entry[0], record(q64[key], g[3], g[0])))
         insert_after_each(emits)
         self.addr.wide_used = True  # needs the 4 GiB - 64 KiB cap when memory could reach 4 GiB
 

@@ -23,11 +23,11 @@ with it.  So every load that may trap is given a use LLVM cannot remove, in one 
   arithmetic sequence, so whether any was out of bounds is decided by the last: the load records
   where it ended, from a 64-bit copy of the pointer that cannot wrap, and every exit that would
   flush the sum traps if a recorded end lies past the memory (SummedLoop,
-  FunctionLowerer.finish_range).  LLVM may then delete the load:
-  the check stands for it.  Even a vectorisable reduction costs a vectorised loop dearly when its
-  loads are interleaved (a loop clang unrolled: the sum wants the even and odd elements apart,
-  about 20 shuffles per vector iteration in matmul), and a range witness costs one compare per
-  exit; so a loop takes range witnesses only if they replace its sum entirely.
+  FunctionLowerer.finish_range).  LLVM may then delete the load: the check stands for it.  Even a
+  vectorisable reduction costs a vectorised loop dearly when its loads are interleaved (a loop
+  clang unrolled: the sum wants the even and odd elements apart, about 20 shuffles per vector
+  iteration in matmul), and a range witness costs one compare per exit; so a loop takes range
+  witnesses only if they replace its sum entirely.
 
 `summed_loops` is a heuristic for "LLVM may vectorise this": an innermost loop with exactly one
 exit, no calls or `br_table` (the vectoriser needs a single exit and no calls it cannot widen), and
@@ -102,10 +102,11 @@ class SummedLoop:
     the number of things before it that can leave the iteration (a branch out of the loop or back
     to its header, a trap other than a memory access's), so that the loads of one region run
     together in every iteration that runs any of them; `groups` counts the (pointer, stepped yet,
-    region) combinations those loads read through, one range slot each.  Each iteration that reaches such a load has run `p`'s update exactly once since
-    the previous one did, so the addresses one such load reads through `p` form an arithmetic
-    sequence, and whether any of them was out of bounds is decided by the last one alone -- as long
-    as the sequence does not wrap around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
+    region) combinations those loads read through, one range slot each.  Each iteration that
+    reaches such a load has run `p`'s update exactly once since the previous one did, so the
+    addresses one such load reads through `p` form an arithmetic sequence, and whether any of them
+    was out of bounds is decided by the last one alone -- as long as the sequence does not wrap
+    around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
 
     __slots__ = ("groups", "induction", "range_loads", "steps")
 
