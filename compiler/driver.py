@@ -14,11 +14,13 @@ holds the decoded module.  The partition objects are merged into one (link.merge
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import gc
 import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -148,27 +150,7 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     times = times or PhaseTimes()
     lazy = any(c.body is None for c in module.codes)
     if emit in ("llvm", "asm"):
-        plan = plan_partitions(module, 1, 1 << 62, 1 << 62)  # the whole module
-        if lazy:
-            with _Timer(times, "decode") as t:
-                t.note = f"{read_bodies(module, plan.members[0])} instructions"
-            with _Timer(times, "validate"):
-                check_bodies(check_declarations(module), module, plan.members[0])
-        with _Timer(times, "lower") as t, _no_gc():
-            part = lower_partitions(module, 1, 1 << 62, bounds_checks=opts.bounds_checks,
-                                    plan=plan)[0]
-            text = partition_ir_text(part)
-            t.note = f"{len(module.codes)} functions, {len(text)} chars of IR"
-        tm = backend.target_machine(opts.opt_level, opts.target_cpu)
-        with _Timer(times, "optimise"):
-            mod = backend.parse(text)
-            backend.optimise(mod, tm, opts.opt_level)
-        if emit == "llvm":
-            return str(mod)
-        with _Timer(times, "codegen") as t:
-            out = backend.emit_assembly(mod, tm)
-            t.note = f"{len(out)} chars"
-        return out
+        return _emit_text(module, opts, emit, times, lazy)
     jobs = opts.jobs or os.cpu_count() or 1
     plan = plan_partitions(module, jobs, opts.giant_threshold)
     # The module reaches the forked workers through this global, not as an argument: arguments
@@ -205,11 +187,57 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
     if giants and opts.opt_level > 1:
         times.notes.append(f"{len(giants)} giant function(s) compiled at -O1: " +
                            ", ".join(module.func_name(i) for i in giants[:10]))
+    for k, r in enumerate(results):
+        if r.dispatch_crash is not None:
+            times.notes.append(_dispatch_crash_note(k, r.dispatch_crash))
     if len(objs) == 1:
         return objs[0]
     with _Timer(times, "link") as t:
         t.note = f"{len(objs)} objects merged"
         return link.merge_objects(objs)
+
+
+def _emit_text(module: Module, opts: Options, emit: str, times: PhaseTimes, lazy: bool) -> str:
+    """LLVM IR (emit="llvm") or assembly ("asm") of the whole module as one partition."""
+    plan = plan_partitions(module, 1, 1 << 62, 1 << 62)
+    if lazy:
+        with _Timer(times, "decode") as t:
+            t.note = f"{read_bodies(module, plan.members[0])} instructions"
+        with _Timer(times, "validate"):
+            check_bodies(check_declarations(module), module, plan.members[0])
+
+    def lower(dispatch: bool = True) -> tuple[str, bool]:
+        with _Timer(times, "lower") as t, _no_gc():
+            part = lower_partitions(module, 1, 1 << 62, bounds_checks=opts.bounds_checks,
+                                    plan=plan, dispatch=dispatch)[0]
+            text = partition_ir_text(part)
+            t.note = f"{len(module.codes)} functions, {len(text)} chars of IR"
+        return text, part.dispatch
+
+    def back_end(text: str, times: PhaseTimes) -> tuple[str, PhaseTimes]:
+        tm = backend.target_machine(opts.opt_level, opts.target_cpu)
+        with _Timer(times, "optimise"):
+            mod = backend.parse(text)
+            backend.optimise(mod, tm, opts.opt_level)
+        if emit == "llvm":
+            return str(mod), times
+        with _Timer(times, "codegen") as t:
+            out = backend.emit_assembly(mod, tm)
+            t.note = f"{len(out)} chars"
+        return out, times
+
+    text, has_dispatch = lower()
+    if has_dispatch and opts.opt_level > 0:
+        done, crash = _guarded(lambda: back_end(text, PhaseTimes()))  # see _compile_partition
+        if done is None:
+            times.notes.append(_dispatch_crash_note(0, crash))
+            text = lower(dispatch=False)[0]
+        else:
+            out, child = done  # type: ignore[misc]
+            for row in child.phases:
+                times.add(*row)
+            return out
+    return back_end(text, times)[0]
 
 
 _FORK_SHARED: dict[str, object] = {}
@@ -242,6 +270,7 @@ class _PartitionResult:
     codegen: float = 0.0
     ir_chars: int = 0
     giant: list[int] = field(default_factory=list)
+    dispatch_crash: int | None = None  # exit status of LLVM's crash on the dispatch lowering
 
 
 def _compile_partition(opts: Options, k: int, forked: bool = False) -> _PartitionResult:
@@ -255,6 +284,36 @@ def _compile_partition(opts: Options, k: int, forked: bool = False) -> _Partitio
     members = plan.members[k]
     r = _PartitionResult()
     clock = time.process_time
+
+    def lower(dispatch: bool = True) -> tuple[str, int, bool]:
+        t0 = clock()
+        with _no_gc():
+            part = lower_partitions(module, plan.count, opts.giant_threshold, only=k,
+                                    bounds_checks=opts.bounds_checks, plan=plan,
+                                    dispatch=dispatch)[k]
+            text = partition_ir_text(part)
+        r.ir_chars, r.giant = len(text), part.giant
+        level = opts.opt_level if part.opt_level is None else min(part.opt_level,
+                                                                    opts.opt_level)
+        has_dispatch = part.dispatch
+        del part
+        # A big IR (cycles) is freed before LLVM makes its copy -- except in a forked process:
+        # it exits after this one partition, which frees everything without the collector's
+        # walk over millions of objects (measured: 3-4 s of a partition's 7 s of lowering).
+        if not forked and plan.weight[k] > 100_000:
+            gc.collect()
+        r.lower += clock() - t0
+        return text, level, has_dispatch
+
+    def back_end(text: str, level: int) -> tuple[bytes, float, float]:
+        t0 = clock()
+        tm = backend.target_machine(level, opts.target_cpu)
+        mod = backend.parse(text)
+        del text
+        backend.optimise(mod, tm, level)
+        t1 = clock()
+        return backend.emit_object(mod, tm), t1 - t0, clock() - t1
+
     try:
         if ctx is not None:
             t0 = clock()
@@ -268,34 +327,63 @@ def _compile_partition(opts: Options, k: int, forked: bool = False) -> _Partitio
                 r.error = True  # an exception would lose its offset on the way back
                 return r
             r.decode, r.validate = t1 - t0, clock() - t1
-        t0 = clock()
-        with _no_gc():
-            part = lower_partitions(module, plan.count, opts.giant_threshold, only=k,
-                                    bounds_checks=opts.bounds_checks, plan=plan)[k]
-            text = partition_ir_text(part)
-        r.ir_chars, r.giant = len(text), part.giant
-        level = opts.opt_level if part.opt_level is None else min(part.opt_level,
-                                                                    opts.opt_level)
-        del part
-        # A big IR (cycles) is freed before LLVM makes its copy -- except in a forked process:
-        # it exits after this one partition, which frees everything without the collector's
-        # walk over millions of objects (measured: 3-4 s of a partition's 7 s of lowering).
-        if not forked and plan.weight[k] > 100_000:
-            gc.collect()
-        r.lower = clock() - t0
+        text, level, has_dispatch = lower()
+        if has_dispatch and level > 0:
+            # The bodies are still here, for lowering again should LLVM crash (_guarded).
+            done, r.dispatch_crash = _guarded(lambda: back_end(text, level))
+            if done is not None:
+                r.obj, r.optimise, r.codegen = done
+                return r
+            text, level, _ = lower(dispatch=False)
     finally:
         if ctx is not None:
             for i in members:
                 module.codes[i].body = None
-    t0 = clock()
-    tm = backend.target_machine(level, opts.target_cpu)
-    mod = backend.parse(text)
-    del text
-    backend.optimise(mod, tm, level)
-    t1 = clock()
-    r.obj = backend.emit_object(mod, tm)
-    r.optimise, r.codegen = t1 - t0, clock() - t1
+    r.obj, r.optimise, r.codegen = back_end(text, level)
     return r
+
+
+def _dispatch_crash_note(k: int, status: int | None) -> str:
+    return (f"partition {k}: LLVM died (exit status {status}) optimising a dispatch loop's "
+            "indirect jump; lowered again with `switch` (an LLVM bug: dispatch_llvm_crash.wat)")
+
+
+def _guarded(work: Callable[[], object]) -> tuple[object | None, int | None]:
+    """`work()` in a forked process: (its result, None), or (None, exit status) when the process
+    dies without one.  LLVM has crashed (segfaulted) optimising an interpreter's dispatch loop
+    lowered as an `indirectbr` (regression dispatch_llvm_crash.wat), so a partition holding one
+    is optimised apart, and lowered again without it if that process dies; the forking costs a
+    few milliseconds and only such partitions pay it.  An exception in `work` is raised here."""
+    # os.fork, not multiprocessing: this may run in a partition's process, and multiprocessing
+    # forbids its (daemonic) processes children.
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's stack
+        try:
+            os.close(read_end)
+            faulthandler.disable()  # a crash here is expected and handled: no trace on stderr
+            try:
+                outcome: tuple[str, object] = ("ok", work())
+            except BaseException as e:  # noqa: BLE001 - handed to the parent, which raises it
+                outcome = ("raise", e)
+            try:
+                data = pickle.dumps(outcome)
+            except Exception as e:  # noqa: BLE001 - an exception that does not pickle
+                data = pickle.dumps(("raise", InternalError(f"{outcome[1]!r} ({e})")))
+            with os.fdopen(write_end, "wb") as f:
+                f.write(data)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        data = f.read()
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if not data:
+        return None, status
+    kind, value = pickle.loads(data)
+    if kind == "raise":
+        raise value  # type: ignore[misc]
+    return value, None
 
 
 def _run_partitions(opts: Options, plan: PartitionPlan, jobs: int,

@@ -10,13 +10,17 @@ check which `br_table`s take the new form.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 
 import pytest
 import wasmc
 import wasmtime
 from test_sandbox import differential
+from wasmc import backend, driver
+from wasmc.lower import module_lowering
 
 # Opcodes (one signed byte each, some followed by an immediate byte):
 #   0 halt   1 imm: acc = acc*31 + imm   2 acc += 7   3 imm: jump to imm
@@ -166,3 +170,47 @@ def test_which_br_tables_dispatch(level):
         assert "indirectbr" in funcs[name] and "switch" not in funcs[name], name
     for name in ("narrow", "straight"):
         assert "indirectbr" not in funcs[name], name
+
+
+def crash_on_indirectbr(monkeypatch) -> None:
+    """Make LLVM 'crash' (SIGSEGV) on any module holding an `indirectbr`, as it did on
+    tests/regressions/dispatch_llvm_crash.wat, so the fallback is tested whatever LLVM does."""
+    optimise = backend.optimise
+
+    def crashing(mod, tm, level):
+        if "indirectbr" in str(mod):
+            os.kill(os.getpid(), signal.SIGSEGV)
+        optimise(mod, tm, level)
+
+    monkeypatch.setattr(backend, "optimise", crashing)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_llvm_crash_on_dispatch_falls_back_to_switch(jobs, tmp_path, monkeypatch):
+    """A partition with a dispatch loop is optimised in a process of its own; when that dies,
+    it is lowered again with `switch` and the program still behaves as under wasmtime."""
+    crash_on_indirectbr(monkeypatch)
+    monkeypatch.setattr(module_lowering, "MIN_PARTITION_BYTES", 100)  # jobs=2: two partitions
+    wat = module().replace('(func $vm (export "vm")', '(func $start (export "_start") (drop (call '
+                           '$vm (i32.const 128) (i32.const 50))))\n  (func $vm')
+    wat = wat.replace("(memory 1)", "(memory 1) (func $pad (result i32) (i32.const 1) "
+                      + "(i32.add (i32.const 2))" * 60 + ")")
+    wasm = wasmtime.wat2wasm(wat)
+    times = driver.PhaseTimes()
+    exe = tmp_path / "vm"
+    driver.build_executable(wasm, exe, driver.Options(opt_level=2, jobs=jobs), times)
+    table = times.table()
+    assert "LLVM died (exit status -11) optimising a dispatch loop" in table, table
+    assert jobs == 1 or "2 partition(s)" in table, table
+    got = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=False)
+    assert got.returncode == 134 and "unreachable" in got.stderr, got
+    ir = wasmc.compile(wasm, emit="llvm", opt_level=2)  # --emit takes the same fallback
+    assert "indirectbr" not in ir and "switch" in ir
+
+
+def test_dispatch_partition_unaffected_without_crash(monkeypatch):
+    """Optimised in a forked process, the dispatch IR comes back intact (no fallback taken)."""
+    times = driver.PhaseTimes()
+    ir = driver.compile_module(wasmtime.wat2wasm(module()), driver.Options(opt_level=2),
+                               "llvm", times)[0]
+    assert "indirectbr" in ir and "LLVM died" not in times.table()

@@ -139,7 +139,8 @@ def lower_br_table(fl: FunctionLowerer, instr) -> None:
     arity = len(fl.frames[-1 - default].branch_types)
     values = fl.stack[len(fl.stack) - arity:] if arity else []
     edges: dict[int, ir.Block] = {}
-    dispatch = len(set(labels)) >= DISPATCH_MIN_TARGETS and fl.innermost_loop() is not None
+    dispatch = (fl.ml.dispatch and len(set(labels)) >= DISPATCH_MIN_TARGETS
+                and fl.innermost_loop() is not None)
 
     def edge(depth: int) -> ir.Block:
         """One edge block per distinct target, so each target phi sees one entry per block.  A
@@ -188,6 +189,7 @@ def lower_dispatch(fl: FunctionLowerer, index: ir.Value, slots: list[ir.Block]) 
     jump = b.branch_indirect(target)
     for s in dict.fromkeys(slots):
         jump.add_destination(s)
+    fl.ml.cur.dispatch = True
 
 
 def lower_return(fl: FunctionLowerer, instr) -> None:

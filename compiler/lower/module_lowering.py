@@ -142,12 +142,15 @@ class Partition:
     tbaa: dict[str, ir.MDValue] = field(default_factory=dict)
     giant: list[int] = field(default_factory=list)  # functions that forced a cheaper pipeline
     wide_flag: ir.GlobalVariable | None = None  # WIDE_FOLD_SYMBOL (ModuleLowerer.note_wide_folds)
+    dispatch: bool = False  # holds an `indirectbr` (control.lower_dispatch)
 
 
 class ModuleLowerer:
-    def __init__(self, module: Module, name: str = "wasm", bounds_checks: bool = False):
+    def __init__(self, module: Module, name: str = "wasm", bounds_checks: bool = False,
+                 dispatch: bool = True):
         self.module = module
         self.bounds_checks = bounds_checks
+        self.dispatch = dispatch  # lower a dispatch loop's `br_table` as an `indirectbr`
         self.name = name
         self.has_memory = bool(module.mem_types())
         # Address folding past a proven access (addressing.py): `wide_address_folds` allows the
@@ -634,9 +637,9 @@ def lower_module(module: Module, name: str = "wasm", bounds_checks: bool = False
 def lower_partitions(module: Module, partitions: int, giant_threshold: int,
                      name: str = "wasm", only: int | None = None,
                      bounds_checks: bool = False,
-                     plan: PartitionPlan | None = None) -> list[Partition]:
+                     plan: PartitionPlan | None = None, dispatch: bool = True) -> list[Partition]:
     plan = plan or plan_partitions(module, partitions, giant_threshold)
-    return ModuleLowerer(module, name, bounds_checks).lower(plan, only)
+    return ModuleLowerer(module, name, bounds_checks, dispatch).lower(plan, only)
 
 
 def count_partitions(module: Module, partitions: int, giant_threshold: int) -> int:

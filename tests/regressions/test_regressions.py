@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fuzz.differential import compare, first_trap
-from fuzz.engines import Call, export_types, run_wasmc_isolated, run_wasmtime
+from fuzz.engines import Call, Outcome, export_types, run_wasmc_isolated, run_wasmtime
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,12 +43,22 @@ def plan_of(text: str, wasm: bytes) -> list[Call]:
     return [Call(name, [0] * len(params)) for name, (params, _) in export_types(wasm).items()]
 
 
+def oracle(wasm: bytes, plan: list[Call]) -> tuple[list[Call], Outcome]:
+    """wasmtime's outcome, with the plan cut before a call that runs out of fuel (as
+    fuzz.differential does): such a loop may just be long (a counter wrapping at 2^32, which
+    dispatch_llvm_crash.wat's f4 runs natively in seconds), so it is not compared."""
+    exp = run_wasmtime(wasm, plan)
+    if exp.calls and exp.calls[-1].status == "hang":
+        plan = plan[:len(exp.calls) - 1]
+        exp = run_wasmtime(wasm, plan)
+    return plan, exp
+
+
 @pytest.mark.parametrize("path", cases())
 def test_regression_matches_wasmtime(path: Path):
     text = path.read_text()
     wasm = wasmtime.wat2wasm(text)
-    plan = plan_of(text, wasm)
-    exp = run_wasmtime(wasm, plan)
+    plan, exp = oracle(wasm, plan_of(text, wasm))
     k = first_trap(exp)
     if k is not None:  # default (guard-page) mode: a trap ends the run, as it ends a command
         plan = plan[:k + 1]
@@ -66,7 +76,7 @@ def test_regression_exact_with_bounds_checks(path: Path, monkeypatch):
     monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
     text = path.read_text()
     wasm = wasmtime.wat2wasm(text)
-    plan = plan_of(text, wasm)
-    diffs, skip = compare(run_wasmtime(wasm, plan), run_wasmc_isolated(wasm, plan, timeout=120))
+    plan, exp = oracle(wasm, plan_of(text, wasm))
+    diffs, skip = compare(exp, run_wasmc_isolated(wasm, plan, timeout=120))
     assert skip is None, skip
     assert not diffs, diffs
