@@ -102,3 +102,74 @@ def test_a_fixed_table_has_a_constant_bound_and_hoisted_loads():
         assert not re.search(rf"%{name}\.\d+ = load", in_loop), name
     growable = "".join(run_blocks("6").values())
     assert re.search(r"%table\.size\.\d+ = load", growable)
+
+
+# A table no instruction changes, filled only by active segments: its elements are known when
+# compiling (ModuleLowerer.static_table), so calls load the code pointer from a constant array.
+STATIC = """(module
+  {imports}
+  {funcs}
+  (type $none (func))
+  (table $t 8 {max} funcref)
+  (elem (table $t) (i32.const 0) func $add $xor $mul $neg)
+  (elem (table $t) (i32.const 2) func $xor)           ;; overwrites $mul: segments apply in order
+  (elem (table $t) (i32.const 5) funcref (ref.null func) (ref.func $neg) {extra})
+  (elem $passive func $mul)                          ;; never applied: no table.init
+  (func (export "bin") (param $i i32) (param $a i32) (result i32)
+    (call_indirect $t (type $bin) (local.get $a) (i32.const 3) (local.get $i)))
+  (func (export "un") (param $i i32) (result i32)
+    (call_indirect $t (type $un) (i32.const 7) (local.get $i)))
+  (func (export "loop") (param $sel i32) (param $n i32) (result i32) (local $acc i32)
+    (local.set $acc (i32.const 1))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $acc (call_indirect $t (type $bin) (local.get $acc) (local.get $n)
+                                         (i32.and (local.get $sel) (i32.const 3))))
+      (local.set $sel (i32.rotr (local.get $sel) (i32.const 2)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l)))
+    (local.get $acc))
+  {more}
+)"""
+
+STATIC_CALLS = [("bin", [0, 5]), ("bin", [1, 5]), ("bin", [2, 5]),  # $add, $xor, $xor
+                ("un", [3]), ("un", [6]),                             # $neg twice
+                ("loop", [0x1B, 9]), ("loop", [0xE4E4, 12]),
+                ("bin", [3, 1]),         # $neg: signature mismatch
+                ("un", [0]),             # $add: signature mismatch
+                ("bin", [4, 1]),         # never filled: null
+                ("un", [5]),             # explicitly null
+                ("bin", [8, 1]), ("un", [-1]), ("bin", [0x7FFF_FFFF, 1])]  # past the end
+
+
+def static_module(variant: str = "") -> str:
+    parts = {"imports": "", "funcs": FUNCS, "max": "8", "extra": "", "more": ""}
+    if variant == "growable":
+        parts["max"] = ""  # no maximum, but nothing grows it: still static
+    elif variant == "imported_func":
+        parts["imports"] = '(import "m" "f" (func $imp (param i32) (result i32)))'
+        parts["extra"] = "(ref.func $imp)"
+    elif variant == "exported":
+        parts["more"] = '(export "t" (table $t))'
+    elif variant == "table_set":  # a write to any table, even one never called through
+        parts["more"] = "(table $u 1 funcref) (func (table.set $u (i32.const 0) (ref.null func)))"
+    elif variant == "global_offset":
+        parts["imports"] = '(import "m" "g" (global $g i32))'
+        parts["more"] = "(elem (table $t) (global.get $g) func $add)"
+    return STATIC.format(**parts)
+
+
+@pytest.mark.parametrize("variant", ["", "growable", "exported", "table_set"])
+def test_static_table_calls_like_wasmtime(variant):
+    differential(static_module(variant), STATIC_CALLS)
+
+
+@pytest.mark.parametrize("variant,static", [("", True), ("growable", True), ("exported", False),
+                                            ("table_set", False), ("global_offset", False),
+                                            ("imported_func", False)])
+def test_which_tables_are_static(variant, static):
+    """A static table's calls read the constant code array and no runtime table; the others
+    keep the general path (element record, type id)."""
+    text = wasmc.compile(wasmtime.wat2wasm(static_module(variant)), emit="llvm", opt_level=0)
+    assert ("table0.code" in text) == static, variant
+    assert ('"funcref' in text or "%funcref" in text) != static, variant

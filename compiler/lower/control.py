@@ -238,6 +238,9 @@ def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
     typeidx, tableidx = instr.imm
     ft = fl.module.types[typeidx]
     index = fl.pop()
+    if fl.ml.call_table(tableidx) is not None:
+        call_static_table(fl, index, typeidx, tableidx)
+        return
     table = fl.table_object(tableidx)
     fixed = fl.ml.fixed_table_size(tableidx)
     if fixed is None:  # `table.grow` (here or in a callee) may change both: reload them
@@ -255,6 +258,33 @@ def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
     actual = fl.load_field(rec, T.FUNCREF_TYPE_ID, T.I32, "actual_type")
     fl.trap_if(fl.b.icmp_unsigned("!=", actual, expected), T.TRAP_INDIRECT_CALL_TYPE)
     call_through_record(fl, rec, ft.params, ft.results, "call_indirect")
+
+
+def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tableidx: int) -> None:
+    """`call_indirect` through a table whose elements the module alone decides
+    (ModuleLowerer.static_table): the element's code pointer and type class come from two
+    constant arrays, loaded side by side, and the callee runs in this instance.  Native code's
+    indirect call loads one pointer; the general path chains three loads (element, record,
+    code) before the jump can be predicted and checked."""
+    ft = fl.module.types[typeidx]
+    codes, classes = fl.ml.call_table(tableidx)  # type: ignore[misc]
+    size = len(fl.ml.static_table(tableidx))  # type: ignore[arg-type]
+    fl.trap_if(fl.b.icmp_unsigned(">=", index, ir.Constant(T.I32, size)),
+               T.TRAP_UNDEFINED_ELEMENT)
+    slot = [ir.Constant(T.I64, 0), fl.b.zext(index, T.I64)]
+    array = ir.ArrayType(T.PTR, size)
+    code = fl.b.load(fl.b.gep(codes, slot, inbounds=True, source_etype=array), typ=T.PTR,
+                     name="code")
+    cls = fl.b.load(fl.b.gep(classes, slot, inbounds=True, source_etype=ir.ArrayType(T.I32, size)),
+                    typ=T.I32, name="class")
+    fl.trap_if(fl.b.icmp_signed("<", cls, ir.Constant(T.I32, 0)), T.TRAP_UNINITIALIZED_ELEMENT)
+    fl.trap_if(fl.b.icmp_unsigned("!=", cls, ir.Constant(T.I32, fl.ml.type_class(typeidx))),
+               T.TRAP_INDIRECT_CALL_TYPE)
+    args = fl.popn(len(ft.params))
+    fl.flush_witness(fl.b, reset=True)
+    call = fl.ml.call_indirect_ptr(fl.b, T.func_llvm_type(ft.params, ft.results), code,
+                                   [fl.ctx] + args, "call_indirect" if ft.results else "")
+    push_results(fl, call, ft.results)
 
 
 HANDLERS.update({

@@ -29,6 +29,10 @@ from .function import WITNESS_KEY, FunctionLowerer
 from .irbuild import Module as IRBuildModule
 
 
+# Instructions that change a table's elements or size (static_table).
+_TABLE_WRITES = frozenset({"table.set", "table.fill", "table.copy", "table.init", "table.grow"})
+
+
 class _IndirectCallee:
     """Makes llvmlite emit `call <ret> %ptr(...)` for a call through an opaque pointer."""
 
@@ -143,6 +147,8 @@ class Partition:
     giant: list[int] = field(default_factory=list)  # functions that forced a cheaper pipeline
     wide_flag: ir.GlobalVariable | None = None  # WIDE_FOLD_SYMBOL (ModuleLowerer.note_wide_folds)
     dispatch: bool = False  # holds an `indirectbr` (control.lower_dispatch)
+    call_tables: dict[int, tuple[ir.GlobalVariable, ir.GlobalVariable]] = field(
+        default_factory=dict)  # ModuleLowerer.call_table
 
 
 class ModuleLowerer:
@@ -151,6 +157,8 @@ class ModuleLowerer:
         self.module = module
         self.bounds_checks = bounds_checks
         self.dispatch = dispatch  # lower a dispatch loop's `br_table` as an `indirectbr`
+        self.static_tables: dict[int, list[int | None] | None] | None = None  # (static_table)
+        self._type_classes: list[int] | None = None
         self.name = name
         self.has_memory = bool(module.mem_types())
         # Address folding past a proven access (addressing.py): `wide_address_folds` allows the
@@ -180,6 +188,79 @@ class ModuleLowerer:
         bounds an imported table too), else None."""
         limits = self.module.table_types()[tableidx].limits
         return limits.min if limits.max == limits.min else None
+
+    def static_table(self, tableidx: int) -> list[int | None] | None:
+        """The elements (function index or None for null) table `tableidx` holds for the
+        instance's whole life, when the module alone decides them, else None.
+
+        That is a table the module defines and does not export, that no instruction changes
+        (`table.set`, `table.fill`, `table.copy`, `table.init`, `table.grow`: any of them in any
+        body counts, whatever table it names) and that only active segments fill, at constant
+        offsets inside it, with `ref.func` of the module's own functions or `ref.null`.  C
+        programs' tables (wasm-ld's `__indirect_function_table`) are.  Only known with every
+        body decoded (one partition, or the eager front end); otherwise None."""
+        if self.static_tables is None:
+            self.static_tables = self._find_static_tables()
+        return self.static_tables.get(tableidx)
+
+    def _find_static_tables(self) -> dict[int, list[int | None] | None]:
+        m = self.module
+        if any(c.body is None for c in m.codes):
+            return {}
+        for code in m.codes:
+            if not _TABLE_WRITES.isdisjoint(ins[0].name for ins in code.body):
+                return {}
+        exported = {e.index for e in m.exports if e.kind is ExternKind.TABLE}
+        first = len(m.imported(ExternKind.TABLE))
+        tables: dict[int, list[int | None] | None] = {
+            first + i: [None] * t.limits.min for i, t in enumerate(m.tables)
+            if first + i not in exported and t.elem == "F"}
+        base = m.num_imported_funcs
+        for e in m.elems:
+            contents = tables.get(e.table)
+            if e.mode is not SegmentMode.ACTIVE or contents is None:
+                continue
+            ok = len(e.offset_expr or []) == 1 and e.offset_expr[0][0].name == "i32.const"
+            start = e.offset_expr[0][1] & 0xFFFFFFFF if ok else 0
+            ok = ok and start + len(e.items) <= len(contents)
+            for k, item in enumerate(e.items if ok else []):
+                name = item[0][0].name if len(item) == 1 else ""
+                if name == "ref.func" and item[0][1] >= base:
+                    contents[start + k] = item[0][1]
+                elif name == "ref.null":
+                    contents[start + k] = None
+                else:
+                    ok = False
+                    break
+            if not ok:
+                tables[e.table] = None
+        return tables
+
+    def call_table(self, tableidx: int) -> tuple[ir.GlobalVariable, ir.GlobalVariable] | None:
+        """For a `call_indirect` through a static table (static_table): two constant arrays, the
+        code pointer of each element and its type's class (type_class; -1 for null), or None
+        when the table is not static."""
+        pair = self.cur.call_tables.get(tableidx)
+        if pair is None:
+            contents = self.static_table(tableidx)
+            if not contents:
+                return None
+            null = ir.Constant(T.PTR, None)
+            codes = self.const_array(f"table{tableidx}.code", T.PTR,
+                                     [null if f is None else self.func(f) for f in contents])
+            classes = self.const_array(f"table{tableidx}.class", T.I32, [
+                ir.Constant(T.I32, -1 if f is None else self.type_class(
+                    self.module.func_type_indices()[f])) for f in contents])
+            pair = self.cur.call_tables[tableidx] = (codes, classes)
+        return pair
+
+    def type_class(self, typeidx: int) -> int:
+        """The first type index with the same signature: two types match in `call_indirect`
+        exactly when their classes are equal (the runtime's canonical type ids, by signature)."""
+        if self._type_classes is None:
+            first: dict[object, int] = {}
+            self._type_classes = [first.setdefault(t, i) for i, t in enumerate(self.module.types)]
+        return self._type_classes[typeidx]
 
     def wide_fold_symbol(self) -> ir.GlobalVariable:
         """The current partition's view of WIDE_FOLD_SYMBOL: a weak reference (null unless some
