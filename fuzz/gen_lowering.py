@@ -436,8 +436,9 @@ class FuncGen:
         the pointers are aimed so that they overlap, run off the end of memory, or wrap.  The
         variants move what range witnesses depend on: `src` stepped before its loads, loads at
         `src + C` rather than `offset=C`, a load at `src - C` (which wraps when src is small), the
-        exit tested before the loads, a division that traps in some iteration, and a pointer that
-        steps backwards."""
+        exit tested before the loads, a division that traps in some iteration, a pointer that
+        steps backwards, and a derived pointer (`q = i + src` each iteration, `i` stepped, `src`
+        fixed: the loads of clang's vectorised loops)."""
         t = self.rng.choice(["i32", "i64", "f32", "f64"])
         size = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}[t]
         dst, src, cnt = self.scratch("i32"), self.scratch("i32"), self.scratch("i32")
@@ -454,20 +455,27 @@ class FuncGen:
         step_first = self.chance(0.25)  # src steps before its loads (a later segment)
         added = self.chance(0.3)  # src + C through i32.add, as clang emits unrolled loads
         exit_first = self.chance(0.2)  # the exit is tested before the loads
+        stepped = ptr = src
+        if self.chance(0.3):  # loads through q = i + src; i steps, src stays
+            stepped, ptr = self.scratch("i32"), self.scratch("i32")
+            code += ["i32.const 0", f"local.set {stepped}"]
         code += [f"i32.const {self.rng.choice([1, 2, 3, 8, 17, 64])}", f"local.set {cnt}"]
         code += ["block", "loop"] if exit_first else ["loop"]
         if exit_first:
             code += [f"local.get {cnt}", "i32.eqz", "br_if 1"]
         if step_first:
-            code += [f"local.get {src}", f"i32.const {src_step}", "i32.add", f"local.set {src}"]
+            code += [f"local.get {stepped}", f"i32.const {src_step}", "i32.add",
+                     f"local.set {stepped}"]
+        if ptr != src:
+            code += [f"local.get {stepped}", f"local.get {src}", "i32.add", f"local.set {ptr}"]
         if self.chance(0.25):  # the element before src, through i32.sub
-            code += [f"local.get {src}", f"i32.const {self.rng.choice([size, 2 * size, 48])}",
+            code += [f"local.get {ptr}", f"i32.const {self.rng.choice([size, 2 * size, 48])}",
                      "i32.sub", f"{t}.load", "drop"]
 
         def src_at(off: int) -> list[str]:
             if added and off:
-                return [f"local.get {src}", f"i32.const {off}", "i32.add", f"{t}.load"]
-            return [f"local.get {src}", f"{t}.load" + (f" offset={off}" if off else "")]
+                return [f"local.get {ptr}", f"i32.const {off}", "i32.add", f"{t}.load"]
+            return [f"local.get {ptr}", f"{t}.load" + (f" offset={off}" if off else "")]
         for k in range(unroll):
             off = f" offset={k * size}" if k else ""
             code += [f"local.get {dst}", *src_at(k * size),
@@ -478,8 +486,10 @@ class FuncGen:
             code += ["i32.const 1000", f"local.get {cnt}",
                      f"i32.const {self.rng.choice([1, 2, 5])}", "i32.sub", "i32.div_u", "drop"]
         code += [f"local.get {dst}", f"i32.const {step}", "i32.add", f"local.set {dst}"]
-        if not step_first:
-            code += [f"local.get {src}", f"i32.const {src_step}", "i32.add", f"local.set {src}"]
+        if not step_first:  # (clang writes `i += 64` as `i - -64`: one byte shorter)
+            code += [f"local.get {stepped}", f"i32.const {-src_step}", "i32.sub"] \
+                if self.chance(0.3) else [f"local.get {stepped}", f"i32.const {src_step}", "i32.add"]
+            code += [f"local.set {stepped}"]
         code += [f"local.get {cnt}", "i32.const 1", "i32.sub", f"local.tee {cnt}"]
         code += ["drop", "br 0", "end", "end"] if exit_first else ["br_if 0", "end"]
         return code

@@ -205,6 +205,46 @@ LOOPS = r"""
       (local.set $p (i32.sub (local.get $p) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func $derived_after (export "derived_after") (param $p i32) (param $n i32)
+        (local $i i32) (local $q i32) (local $k i32)
+    ;; clang's vectorised loops: q = i + p (p never set in the loop), loads through q (the first
+    ;; through its tee), then i -= -16 (clang's shorter form of i += 16)
+    (loop $l
+      (drop (i64.load offset=8 (local.tee $q (i32.add (local.get $i) (local.get $p)))))
+      (drop (i64.load (local.get $q)))
+      (local.set $i (i32.sub (local.get $i) (i32.const -16)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $k) (local.get $n)))))
+  (func $derived_before (export "derived_before") (param $p i32) (param $n i32)
+        (local $i i32) (local $q i32) (local $k i32)
+    ;; i steps first, then q = p + i: q first reads p + 8 (minus 8)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (local.set $q (i32.add (local.get $p) (local.get $i)))
+      (drop (i64.load (i32.sub (local.get $q) (i32.const 8))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $k) (local.get $n)))))
+  (func $derived_too_early (export "derived_too_early") (param $p i32) (param $n i32)
+        (local $i i32) (local $q i32) (local $k i32)
+    ;; a load through q before its definition reads the previous iteration's q (0 at first):
+    ;; not in the sequence, so summed
+    (loop $l
+      (drop (i64.load (local.get $q)))
+      (local.set $q (i32.add (local.get $i) (local.get $p)))
+      (drop (i64.load (local.get $q)))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $k) (local.get $n)))))
+  (func $derived_moving_base (export "derived_moving_base") (param $p i32) (param $n i32)
+        (local $i i32) (local $q i32) (local $k i32)
+    ;; the loop sets the base too (q = i + p is then no sequence in general): summed
+    (loop $l
+      (local.set $q (i32.add (local.get $i) (local.get $p)))
+      (drop (i64.load (local.get $q)))
+      (local.set $p (i32.or (local.get $p) (local.get $k)))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $k) (local.get $n)))))
   (func $then_call (export "then_call") (param $p i32) (param $n i32)
     ;; after the loop, a call: the range is checked before it
     (call $step_after (local.get $p) (local.get $n))
@@ -214,9 +254,10 @@ LOOPS = r"""
 FUNCS = re.findall(r'\(export "([^"]+)"\)', LOOPS)
 RANGE_TAKEN = {"step_after", "step_before", "axpy", "exit_first", "exit_between", "exit_splits",
                "divides", "late_delta",
-               "vectors", "big_step", "deltas", "unfolded", "then_call"}
+               "vectors", "big_step", "deltas", "unfolded", "then_call", "derived_after",
+               "derived_before"}
 RANGE_NOT_TAKEN = {"five_pointers", "wide_deltas", "mixed", "old_value", "conditional_step", "skipped_load",
-                   "backwards"}
+                   "backwards", "derived_too_early", "derived_moving_base"}
 
 MEMORIES = {
     "grows to 4 GiB": "(memory 1)",  # capped at 65,535 pages once a range witness is used

@@ -95,10 +95,11 @@ class RangeLoop:
     """The summed loop being lowered, when range witnesses may replace its sum
     (FunctionLowerer.finish_range)."""
 
-    __slots__ = ("deferred", "entry", "loads", "step_stores", "steps", "summed")
+    __slots__ = ("deferred", "derived", "entry", "loads", "step_stores", "steps", "summed")
 
     def __init__(self, loop: SummedLoop, entry: ir.Instruction):
         self.steps = loop.steps  # pointer local -> its step per iteration
+        self.derived = loop.derived  # derived pointer local -> (i, b, i stepped first)
         self.loads = loop.range_loads  # id() of each load every iteration reaches -> its region
         self.entry = entry  # the branch into the loop
         self.step_stores: dict[int, ir.Instruction] = {}  # pointer local -> its step's store
@@ -451,7 +452,9 @@ class FunctionLowerer:
                 return None
             root = x
         p = self.stepped_local(root)
-        return None if p is None else RangeTarget(p, p in r.step_stores, region, delta, end)
+        if p is None or (p in r.derived and p not in r.step_stores):
+            return None  # a derived pointer's value before its definition is not in its sequence
+        return RangeTarget(p, p in r.step_stores, region, delta, end)
 
     def stepped_local(self, v: ir.Value) -> int | None:
         """The pointer local the range loop steps whose current value `v` is, if any."""
@@ -507,7 +510,15 @@ class FunctionLowerer:
             p, stepped, _ = key
             q64[key] = var = self.alloca_at_entry(T.I64, "unwrapped")
             b.position_before(r.entry)
-            q = b.load(self.locals[p], typ=T.I32)
+            if p in r.derived:
+                # As if `p` were stepped at its definition, from `i + b` one step back, or two
+                # when `i`'s step comes first (`p` first reads `i + s + b`).
+                i, base, first_step = r.derived[p]
+                q = b.add(b.load(self.locals[i], typ=T.I32), b.load(self.locals[base], typ=T.I32))
+                if not first_step:
+                    q = b.sub(q, ir.Constant(T.I32, r.steps[p]))
+            else:
+                q = b.load(self.locals[p], typ=T.I32)
             # Loads after the step first read `p + s`: the entry value itself is never read, and
             # its step may wrap (p = 2^32 - 16, s = 16 reads 0), so the copy starts from there.
             first = dmin + (r.steps[p] if stepped else 0)

@@ -106,22 +106,31 @@ class SummedLoop:
     reaches such a load has run `p`'s update exactly once since the previous one did, so the
     addresses one such load reads through `p` form an arithmetic sequence, and whether any of them
     was out of bounds is decided by the last one alone -- as long as the sequence does not wrap
-    around 2^32, which the lowering tracks in a 64-bit copy of `p`."""
+    around 2^32, which the lowering tracks in a 64-bit copy of `p`.
 
-    __slots__ = ("groups", "induction", "range_loads", "steps")
+    A *derived* pointer counts as stepped too: a local `p` the loop sets exactly once, at its top
+    level and before any branch back, as `p = i + b`, where `i` is a stepped local (set once) and
+    `b` a local the loop never sets (clang's vectorised loops address `i + base`).  Its values
+    form the same arithmetic sequence as `i`'s; but its value on entry is not one of them, so
+    only the loads after its definition count.  `derived` maps `p` to (`i`, `b`, whether `i`'s
+    step comes before `p`'s definition) and `steps[p]` is `i`'s step."""
+
+    __slots__ = ("derived", "groups", "induction", "range_loads", "steps")
 
     def __init__(self, induction: set[int], steps: dict[int, int], range_loads: dict[int, int],
-                 groups: int):
+                 groups: int, derived: dict[int, tuple[int, int, bool]]):
         self.induction = induction
         self.steps = steps
         self.range_loads = range_loads
         self.groups = groups
+        self.derived = derived
 
 
 class _OpenLoop:
     __slots__ = (
         "addressed",
         "continued",
+        "defs",
         "exits",
         "induction",
         "innermost",
@@ -141,6 +150,7 @@ class _OpenLoop:
         self.loaded: set[int] = set()  # locals it last set (in program order) from a load
         self.set_counts: dict[int, int] = {}
         self.steps: dict[int, int] = {}  # `p = p + s` at its top level, before `continued`
+        self.defs: dict[int, tuple[int, int, bool]] = {}  # `p = i + b` there (SummedLoop.derived)
         self.range_loads: dict[int, int] = {}  # loads at its top level, before `continued`
         self.addressed: set[tuple[int, bool, int]] = set()  # (pointer, stepped before, region)
         self.continued = False  # a branch back to its header has been seen
@@ -148,26 +158,37 @@ class _OpenLoop:
 
 
 def _step(body, i: int, local: int) -> int:
-    """`s` if body[i - 3:i] computes `local + s` (either operand order) for `local.set`/`tee`
-    body[i], with 0 < s <= MAX_STEP; else 0."""
-    if i < 3 or body[i - 1][0].name != "i32.add":
+    """`s` if body[i - 3:i] computes `local + s` (either operand order) or `local - (-s)` (as
+    clang writes `+ 64`: its constant is one byte shorter) for `local.set`/`tee` body[i], with
+    0 < s <= MAX_STEP; else 0."""
+    if i < 3 or body[i - 1][0].name not in ("i32.add", "i32.sub"):
         return 0
     a, c = body[i - 3], body[i - 2]
-    if a[0].name == "i32.const":
+    if a[0].name == "i32.const" and body[i - 1][0].name == "i32.add":
         a, c = c, a
     if a[0].name != "local.get" or a[1] != local or c[0].name != "i32.const":
         return 0
-    s = c[1]
+    s = c[1] if body[i - 1][0].name == "i32.add" else -c[1]
     return s if 0 < s <= MAX_STEP else 0
+
+
+def _sum_of_locals(body, i: int) -> tuple[int, int] | None:
+    """(x, y) if body[i - 3:i] is `local.get x; local.get y; i32.add`, else None."""
+    if i < 3 or body[i - 1][0].name != "i32.add":
+        return None
+    a, c = body[i - 3], body[i - 2]
+    if a[0].name != "local.get" or c[0].name != "local.get":
+        return None
+    return a[1], c[1]
 
 
 def _address_local(body, i: int) -> int | None:
     """The local `p` if the load body[i] reads through `p`, `p + C` or `p - C` (the forms a range
-    witness takes), else None."""
+    witness takes; `p` read by `local.get` or just set by `local.tee`), else None."""
     a = body[i - 1]
     if a[0].name in ("i32.add", "i32.sub") and i >= 3 and body[i - 2][0].name == "i32.const":
         a = body[i - 3]
-    return a[1] if a[0].name == "local.get" else None
+    return a[1] if a[0].name in ("local.get", "local.tee") else None
 
 
 _TRAPS = ("div_s", "div_u", "rem_s", "rem_u")  # and i32/i64.trunc_f*: numeric instructions that trap
@@ -206,11 +227,14 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 loops.pop()
                 exits = top.exits + (prev not in _NO_FALLTHROUGH)
                 if top.innermost and exits == 1:  # no exit: it runs forever, and cannot vectorise
-                    groups = {g for g in top.addressed
-                              if top.set_counts.get(g[0]) == 1 and g[0] in top.steps}
-                    steps = {g[0]: top.steps[g[0]] for g in groups}
+                    derived = _derived(top)
+                    groups = {g for g in top.addressed if top.set_counts.get(g[0]) == 1 and (
+                        g[0] in top.steps or (g[0] in derived and g[1]))}
+                    steps = {g[0]: top.steps[derived[g[0]][0] if g[0] in derived else g[0]]
+                             for g in groups}
                     out[id(top.instr)] = SummedLoop(
-                        top.induction, steps, top.range_loads if steps else {}, len(groups))
+                        top.induction, steps, top.range_loads if steps else {}, len(groups),
+                        {p: d for p, d in derived.items() if p in steps})
         elif loops:
             inner = stack[loops[-1]]
             top_level = len(stack) - 1 == loops[-1]
@@ -234,6 +258,9 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                     s = _step(body, i, local)
                     if s:
                         inner.steps[local] = s
+                    xy = _sum_of_locals(body, i)
+                    if xy and local not in xy:
+                        inner.defs[local] = (*xy, xy[0] in inner.steps or xy[1] in inner.steps)
                 if _condition_loads(body, i, inner.loaded):
                     inner.loaded.add(local)
                 else:
@@ -244,10 +271,22 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 inner.range_loads[id(ins)] = inner.region
                 p = _address_local(body, i)
                 if p is not None:
-                    inner.addressed.add((p, p in inner.steps, inner.region))
+                    inner.addressed.add((p, p in inner.steps or p in inner.defs, inner.region))
             elif _may_trap(name):
                 inner.region += 1
         prev = name
+    return out
+
+
+def _derived(top: _OpenLoop) -> dict[int, tuple[int, int, bool]]:
+    """The loop's derived pointers (SummedLoop): p -> (i, b, i stepped before p is set)."""
+    out = {}
+    for p, (x, y, before) in top.defs.items():
+        for i, b in ((x, y), (y, x)):
+            if (top.set_counts.get(p) == 1 and i in top.steps and top.set_counts.get(i) == 1
+                    and b not in top.induction):
+                out[p] = (i, b, before)
+                break
     return out
 
 
