@@ -245,6 +245,27 @@ LOOPS = r"""
       (local.set $i (i32.add (local.get $i) (i32.const 8)))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $k) (local.get $n)))))
+  (func $derived_reset (export "derived_reset") (param $p i32) (param $n i32)
+        (local $i i32) (local $q i32) (local $k i32)
+    ;; q = i + p, loads, then q = q + 16 (clang reuses the local: saxpy) and a load through it
+    (loop $l
+      (local.set $q (i32.add (local.get $i) (local.get $p)))
+      (drop (i64.load (local.get $q)))
+      (local.set $q (i32.add (local.get $q) (i32.const 16)))
+      (drop (i64.load (local.get $q)))
+      (local.set $i (i32.add (local.get $i) (i32.const 32)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $k) (local.get $n)))))
+  (func $derived_reloaded (export "derived_reloaded") (param $p i32) (param $n i32)
+        (local $i i32) (local $q i32) (local $k i32)
+    ;; q = i + p, then q = load(q) and a load through that: not in the sequence, so summed
+    (loop $l
+      (local.set $q (i32.add (local.get $i) (local.get $p)))
+      (local.set $q (i32.load (local.get $q)))
+      (drop (i64.load (local.get $q)))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $k) (local.get $n)))))
   (func $then_call (export "then_call") (param $p i32) (param $n i32)
     ;; after the loop, a call: the range is checked before it
     (call $step_after (local.get $p) (local.get $n))
@@ -255,9 +276,10 @@ FUNCS = re.findall(r'\(export "([^"]+)"\)', LOOPS)
 RANGE_TAKEN = {"step_after", "step_before", "axpy", "exit_first", "exit_between", "exit_splits",
                "divides", "late_delta",
                "vectors", "big_step", "deltas", "unfolded", "then_call", "derived_after",
-               "derived_before"}
+               "derived_before", "derived_reset"}
 RANGE_NOT_TAKEN = {"five_pointers", "wide_deltas", "mixed", "old_value", "conditional_step", "skipped_load",
-                   "backwards", "derived_too_early", "derived_moving_base"}
+                   "backwards", "derived_too_early", "derived_moving_base",
+                   "derived_reloaded"}
 
 MEMORIES = {
     "grows to 4 GiB": "(memory 1)",  # capped at 65,535 pages once a range witness is used

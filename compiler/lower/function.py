@@ -95,11 +95,13 @@ class RangeLoop:
     """The summed loop being lowered, when range witnesses may replace its sum
     (FunctionLowerer.finish_range)."""
 
-    __slots__ = ("deferred", "derived", "entry", "loads", "step_stores", "steps", "summed")
+    __slots__ = ("deferred", "derived", "derived_keys", "entry", "loads", "step_stores", "steps",
+                 "summed")
 
     def __init__(self, loop: SummedLoop, entry: ir.Instruction):
         self.steps = loop.steps  # pointer local -> its step per iteration
         self.derived = loop.derived  # derived pointer local -> (i, b, i stepped first)
+        self.derived_keys: dict[int, int] = {}  # derived pointer -> its definition's value key
         self.loads = loop.range_loads  # id() of each load every iteration reaches -> its region
         self.entry = entry  # the branch into the loop
         self.step_stores: dict[int, ir.Instruction] = {}  # pointer local -> its step's store
@@ -457,10 +459,14 @@ class FunctionLowerer:
         return RangeTarget(p, p in r.step_stores, region, delta, end)
 
     def stepped_local(self, v: ir.Value) -> int | None:
-        """The pointer local the range loop steps whose current value `v` is, if any."""
+        """The pointer local the range loop steps whose current value `v` is, if any; for a
+        derived pointer, `v` must be the value its definition gave (any later set of the local
+        gives values outside its sequence)."""
         k = self.addr.key(v)
         local_keys = self.addr.local_keys
-        return next((p for p in self.range.steps if local_keys.get(p) == k), None)
+        derived_keys = self.range.derived_keys
+        return next((p for p in self.range.steps if (
+            derived_keys.get(p) if p in self.range.derived else local_keys.get(p)) == k), None)
 
     def finish_range(self) -> None:
         """At the end of a range loop: witness its deferred loads by range, or by the sum if the
@@ -556,10 +562,15 @@ class FunctionLowerer:
         insert_after_each([(entry[0], add(entry[0])) for entry in r.deferred])
         r.deferred = []
 
-    def range_step(self, local: int, store: ir.Instruction) -> None:
-        """The loop's one `local = local + s`, just stored by `store`: finish_range steps the
-        64-bit copies after it."""
-        self.range.step_stores[local] = store
+    def range_step(self, local: int, store: ir.Instruction, value: ir.Value) -> None:
+        """The loop's one `local = local + s`, or a derived pointer's definition (its first set),
+        just stored by `store`: finish_range steps the 64-bit copies after it."""
+        r = self.range
+        if local in r.derived:
+            if local in r.step_stores:
+                return  # a later set: its values are not followed (stepped_local)
+            r.derived_keys[local] = self.addr.key(value)
+        r.step_stores[local] = store
 
     def alloca_at_entry(self, typ: ir.Type, name: str) -> ir.AllocaInstr:
         b = ir.IRBuilder()

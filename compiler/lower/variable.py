@@ -48,7 +48,7 @@ def lower_local_set(fl: FunctionLowerer, instr) -> None:
     store = b.store(v, fl.locals[i])
     fl.local_values[i] = (b.block, v) if _forwardable(v) else None
     if fl.range is not None and i in fl.range.steps:
-        fl.range_step(i, store)  # a pointer the loop steps: its 64-bit copies follow
+        fl.range_step(i, store, v)  # a pointer the loop steps: its 64-bit copies follow
 
 
 def lower_local_tee(fl: FunctionLowerer, instr) -> None:
@@ -59,7 +59,7 @@ def lower_local_tee(fl: FunctionLowerer, instr) -> None:
     store = b.store(v, fl.locals[i])
     fl.local_values[i] = (b.block, v) if _forwardable(v) else None
     if fl.range is not None and i in fl.range.steps:
-        fl.range_step(i, store)  # a pointer the loop steps: its 64-bit copies follow
+        fl.range_step(i, store, v)  # a pointer the loop steps: its 64-bit copies follow
 
 
 def global_cell(fl: FunctionLowerer, idx: int) -> ir.Value:

@@ -108,11 +108,12 @@ class SummedLoop:
     was out of bounds is decided by the last one alone -- as long as the sequence does not wrap
     around 2^32, which the lowering tracks in a 64-bit copy of `p`.
 
-    A *derived* pointer counts as stepped too: a local `p` the loop sets exactly once, at its top
-    level and before any branch back, as `p = i + b`, where `i` is a stepped local (set once) and
-    `b` a local the loop never sets (clang's vectorised loops address `i + base`).  Its values
-    form the same arithmetic sequence as `i`'s; but its value on entry is not one of them, so
-    only the loads after its definition count.  `derived` maps `p` to (`i`, `b`, whether `i`'s
+    A *derived* pointer counts as stepped too: a local `p` whose first set in the loop, at its top
+    level and before any branch back, is `p = i + b`, where `i` is a stepped local (set once) and
+    `b` a local the loop never sets (clang's vectorised loops address `i + base`).  The values
+    that definition gives form the same arithmetic sequence as `i`'s; `p`'s value on entry, or
+    after a later set (clang reuses locals), is not one of them, so the lowering follows the
+    definition's value, not the local (FunctionLowerer.stepped_local).  `derived` maps `p` to (`i`, `b`, whether `i`'s
     step comes before `p`'s definition) and `steps[p]` is `i`'s step."""
 
     __slots__ = ("derived", "groups", "induction", "range_loads", "steps")
@@ -228,8 +229,8 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 exits = top.exits + (prev not in _NO_FALLTHROUGH)
                 if top.innermost and exits == 1:  # no exit: it runs forever, and cannot vectorise
                     derived = _derived(top)
-                    groups = {g for g in top.addressed if top.set_counts.get(g[0]) == 1 and (
-                        g[0] in top.steps or (g[0] in derived and g[1]))}
+                    groups = {g for g in top.addressed if (g[0] in derived and g[1]) or (
+                        g[0] in top.steps and top.set_counts.get(g[0]) == 1)}
                     steps = {g[0]: top.steps[derived[g[0]][0] if g[0] in derived else g[0]]
                              for g in groups}
                     out[id(top.instr)] = SummedLoop(
@@ -253,12 +254,13 @@ def summed_loops(body) -> dict[int, SummedLoop]:
             elif name in ("local.set", "local.tee"):
                 local = ins[1]
                 inner.induction.add(local)
+                first = local not in inner.set_counts
                 inner.set_counts[local] = inner.set_counts.get(local, 0) + 1
                 if top_level and not inner.continued:
                     s = _step(body, i, local)
                     if s:
                         inner.steps[local] = s
-                    xy = _sum_of_locals(body, i)
+                    xy = _sum_of_locals(body, i) if first else None
                     if xy and local not in xy:
                         inner.defs[local] = (*xy, xy[0] in inner.steps or xy[1] in inner.steps)
                 if _condition_loads(body, i, inner.loaded):
@@ -283,8 +285,7 @@ def _derived(top: _OpenLoop) -> dict[int, tuple[int, int, bool]]:
     out = {}
     for p, (x, y, before) in top.defs.items():
         for i, b in ((x, y), (y, x)):
-            if (top.set_counts.get(p) == 1 and i in top.steps and top.set_counts.get(i) == 1
-                    and b not in top.induction):
+            if i in top.steps and top.set_counts.get(i) == 1 and b not in top.induction:
                 out[p] = (i, b, before)
                 break
     return out
