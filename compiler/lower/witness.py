@@ -113,8 +113,8 @@ class SummedLoop:
     `b` a local the loop never sets (clang's vectorised loops address `i + base`).  The values
     that definition gives form the same arithmetic sequence as `i`'s; `p`'s value on entry, or
     after a later set (clang reuses locals), is not one of them, so the lowering follows the
-    definition's value, not the local (FunctionLowerer.stepped_local).  `derived` maps `p` to (`i`, `b`, whether `i`'s
-    step comes before `p`'s definition) and `steps[p]` is `i`'s step."""
+    definition's value, not the local (FunctionLowerer.stepped_local).  `derived` maps `p` to
+    (`i`, `b`, whether `i`'s step comes before `p`'s definition) and `steps[p]` is `i`'s step."""
 
     __slots__ = ("derived", "groups", "induction", "range_loads", "steps")
 
