@@ -214,3 +214,13 @@ def test_dispatch_partition_unaffected_without_crash(monkeypatch):
     ir = driver.compile_module(wasmtime.wat2wasm(module()), driver.Options(opt_level=2),
                                "llvm", times)[0]
     assert "indirectbr" in ir and "LLVM died" not in times.table()
+
+
+def test_guarded_reports_results_exceptions_and_deaths():
+    """driver._guarded: the child's result comes back, its exception is raised here (a real
+    error, not a crash to work around), and a child that dies gives its exit status."""
+    assert driver._guarded(lambda: ("obj", 1.5)) == (("obj", 1.5), None)
+    with pytest.raises(ZeroDivisionError):
+        driver._guarded(lambda: 1 // 0)
+    assert driver._guarded(lambda: os._exit(3)) == (None, 3)
+    assert driver._guarded(lambda: os.kill(os.getpid(), signal.SIGSEGV)) == (None, -11)
