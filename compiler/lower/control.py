@@ -227,6 +227,12 @@ def call_through_record(fl: FunctionLowerer, rec: ir.Value, params: str, results
                         name: str) -> None:
     code = fl.load_field(rec, T.FUNCREF_CODE, T.PTR, "code")
     inst = fl.load_field(rec, T.FUNCREF_INSTANCE, T.PTR, "callee_instance")
+    call_code(fl, code, inst, params, results, name)
+
+
+def call_code(fl: FunctionLowerer, code: ir.Value, inst: ir.Value, params: str, results: str,
+              name: str) -> None:
+    """Call through a code pointer with the callee's instance and the arguments on the stack."""
     args = fl.popn(len(params))
     fl.flush_witness(fl.b, reset=True)
     fnty = T.func_llvm_type(params, results)
@@ -238,8 +244,9 @@ def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
     typeidx, tableidx = instr.imm
     ft = fl.module.types[typeidx]
     index = fl.pop()
-    if fl.ml.call_table(tableidx) is not None:
-        call_static_table(fl, index, typeidx, tableidx)
+    static = fl.ml.call_table(tableidx)
+    if static is not None:
+        call_static_table(fl, index, typeidx, tableidx, *static)
         return
     table = fl.table_object(tableidx)
     fixed = fl.ml.fixed_table_size(tableidx)
@@ -260,14 +267,14 @@ def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
     call_through_record(fl, rec, ft.params, ft.results, "call_indirect")
 
 
-def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tableidx: int) -> None:
+def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tableidx: int,
+                      codes: ir.GlobalVariable, classes: ir.GlobalVariable) -> None:
     """`call_indirect` through a table whose elements the module alone decides
     (ModuleLowerer.static_table): the element's code pointer and type class come from two
     constant arrays, loaded side by side, and the callee runs in this instance.  Native code's
     indirect call loads one pointer; the general path chains three loads (element, record,
     code) before the jump can be predicted and checked."""
     ft = fl.module.types[typeidx]
-    codes, classes = fl.ml.call_table(tableidx)  # type: ignore[misc]
     size = len(fl.ml.static_table(tableidx))  # type: ignore[arg-type]
     fl.trap_if(fl.b.icmp_unsigned(">=", index, ir.Constant(T.I32, size)),
                T.TRAP_UNDEFINED_ELEMENT)
@@ -280,11 +287,7 @@ def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tablei
     fl.trap_if(fl.b.icmp_signed("<", cls, ir.Constant(T.I32, 0)), T.TRAP_UNINITIALIZED_ELEMENT)
     fl.trap_if(fl.b.icmp_unsigned("!=", cls, ir.Constant(T.I32, fl.ml.type_class(typeidx))),
                T.TRAP_INDIRECT_CALL_TYPE)
-    args = fl.popn(len(ft.params))
-    fl.flush_witness(fl.b, reset=True)
-    call = fl.ml.call_indirect_ptr(fl.b, T.func_llvm_type(ft.params, ft.results), code,
-                                   [fl.ctx] + args, "call_indirect" if ft.results else "")
-    push_results(fl, call, ft.results)
+    call_code(fl, code, fl.ctx, ft.params, ft.results, "call_indirect")
 
 
 HANDLERS.update({

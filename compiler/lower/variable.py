@@ -41,19 +41,14 @@ def _forwardable(v: ir.Value) -> bool:
 
 
 def lower_local_set(fl: FunctionLowerer, instr) -> None:
-    v = fl.stack.pop()
-    i = instr[1]
-    fl.addr.local_set(i, v)
-    b = fl.b
-    store = b.store(v, fl.locals[i])
-    fl.local_values[i] = (b.block, v) if _forwardable(v) else None
-    if fl.range is not None and i in fl.range.steps:
-        fl.range_step(i, store, v)  # a pointer the loop steps: its 64-bit copies follow
+    set_local(fl, instr[1], fl.stack.pop())
 
 
 def lower_local_tee(fl: FunctionLowerer, instr) -> None:
-    v = fl.stack[-1]
-    i = instr[1]
+    set_local(fl, instr[1], fl.stack[-1])
+
+
+def set_local(fl: FunctionLowerer, i: int, v: ir.Value) -> None:
     fl.addr.local_set(i, v)
     b = fl.b
     store = b.store(v, fl.locals[i])
