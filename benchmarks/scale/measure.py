@@ -13,7 +13,9 @@ and the peak of the whole process tree's total proportional set size (PSS, sampl
 pages shared between the forked back-end processes counted once), which is what the machine must
 hold.  wasmtime compiles with `wasmtime.Module(engine, bytes)` (Cranelift, its default
 parallelism) in a fresh process, measured the same way; its row's wall time includes Python's
-start-up and reading the file, the compile alone is given beside it.  The load average before
+start-up and reading the file, the compile alone is given beside it.  With `--wasm2c`, wabt's
+wasm2c and `clang-16 -O2 -c` on its output are timed too: the other way to reach native code through
+LLVM (one C file, so one core).  The load average before
 each run is recorded, since the machine may be shared.
 """
 
@@ -25,6 +27,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,24 +71,29 @@ def _pss_kib(pid: int) -> int:
 
 def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
     """Run `cmd`; return (wall seconds, peak RSS of its largest process in MB, peak total PSS of
-    the whole process tree in MB (sampled every second), stderr)."""
+    the whole process tree in MB (sampled every second, more often at first), stderr)."""
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
-        tree_peak = 0
-        while True:
-            try:
-                _, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if _:
-                break
+        # A thread reaps the child, so the wall time ends when it exits, not at the next sample.
+        reaped: dict = {}
+        done = threading.Event()
+
+        def reap() -> None:
+            _, status, usage = os.wait4(proc.pid, 0)
+            reaped.update(end=time.perf_counter(), status=status, usage=usage)
+            done.set()
+
+        threading.Thread(target=reap, daemon=True).start()
+        tree_peak, pause = 0, 0.02
+        while not done.is_set():
             tree_peak = max(tree_peak, sum(_pss_kib(p) for p in _tree(proc.pid)))
-            time.sleep(1.0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+            done.wait(pause)
+            pause = min(1.0, pause * 2)
+        wall = reaped["end"] - t0
+        proc.returncode = os.waitstatus_to_exitcode(reaped["status"])
         # wait4's ru_maxrss: the largest of the child and the descendants it waited for
-        peak = usage.ru_maxrss
+        peak = reaped["usage"].ru_maxrss
         err.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read()[-2000:]}")
@@ -122,6 +130,21 @@ def measure_wasmtime(wasm: Path) -> dict:
             "load": load, "compile": float(m.group(1)) if m else None}
 
 
+def measure_wasm2c(wasm: Path, level: int = 2) -> dict:
+    """wabt's wasm2c, then `clang-16 -O<level> -c` on its one C file: the LLVM-based peer.
+    wabt 1.0.32's wasm2c writes a single file, so its clang runs on one core."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="wasm2c-scale-") as tmp:
+        c_file, obj = Path(tmp) / "m.c", Path(tmp) / "m.o"
+        w_wall, w_peak, w_tree, _ = run_measured(["wasm2c", "-n", "m", str(wasm), "-o", str(c_file)])
+        c_wall, c_peak, c_tree, _ = run_measured(
+            ["clang-16", f"-O{level}", "-w", "-c", str(c_file), "-I", "/usr/share/wabt/wasm2c",
+             "-o", str(obj)])
+    return {"level": f"wasm2c + clang-16 -O{level}", "wall": w_wall + c_wall,
+            "peak": max(w_peak, c_peak), "tree": max(w_tree, c_tree), "load": load,
+            "split": f"wasm2c {w_wall:.1f} s + clang {c_wall:.1f} s"}
+
+
 def code_section_bytes(wasm: bytes) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from bench import code_section_size
@@ -143,6 +166,8 @@ def table(wasm: Path, rows: list[dict]) -> str:
         wall = f"{r['wall']:.1f} s"
         if r.get("compile") is not None:
             wall += f" (compile {r['compile']:.1f} s)"
+        if r.get("split"):
+            wall += f" ({r['split']})"
         cells.append(wall)
         front = sum(r.get(p) or 0 for p in ("decode", "validate", "lower"))
         # CPU seconds summed over the processes: MB of code section per CPU second
@@ -157,6 +182,8 @@ def main() -> int:
     ap.add_argument("wasm", type=Path)
     ap.add_argument("--levels", default="0,1,2")
     ap.add_argument("--no-wasmtime", action="store_true")
+    ap.add_argument("--wasm2c", action="store_true",
+                    help="also time wasm2c + clang-16 -O2 (one core; hours on a 30 MB module)")
     ap.add_argument("-j", "--jobs", type=int, default=None, help="wasmc -j (default: every core)")
     args = ap.parse_args()
     rows = []
@@ -167,6 +194,8 @@ def main() -> int:
               f"load {row['load']:.1f}\n{row.pop('stderr')}", file=sys.stderr, flush=True)
     if not args.no_wasmtime:
         rows.append(measure_wasmtime(args.wasm))
+    if args.wasm2c:
+        rows.append(measure_wasm2c(args.wasm))
     print(table(args.wasm, rows))
     return 0
 
