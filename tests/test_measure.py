@@ -18,7 +18,7 @@ import measure
 def test_wall_time_ends_at_the_exit_not_at_the_next_sample():
     # The samples pause up to a second; a 0.3 s run must not be reported as one of them.
     wall, peak, _, _ = measure.run_measured([sys.executable, "-c", "import time; time.sleep(0.3)"])
-    assert 0.3 <= wall < 0.8
+    assert 0.3 <= wall < 0.95  # the old sampling gave 1.0
     assert peak > 0
 
 
