@@ -163,10 +163,41 @@ def lower_br_table(fl: FunctionLowerer, instr) -> None:
     if dispatch:
         lower_dispatch(fl, index, [edge(d) for d in labels] + [edge(default)])
     else:
-        sw = fl.b.switch(index, edge(default))
-        for i, depth in enumerate(labels):
-            sw.add_case(ir.Constant(T.I32, i), edge(depth))
+        build_switch(fl, index, [edge(d) for d in labels], edge(default))
     fl.reachable = False
+
+
+SWITCH_SPLIT = 1024  # a `switch` with more cases is built in two levels (build_switch)
+SWITCH_CHUNK_BITS = 8
+
+
+def build_switch(fl: FunctionLowerer, index: ir.Value, targets: list[ir.Block],
+                 default: ir.Block) -> None:
+    """`switch index`: case i goes to targets[i], anything else to `default`.
+
+    Above SWITCH_SPLIT cases, two levels: a switch on `index >> 8` picks a block that switches on
+    `index & 255`.  Why: LLVM's SimplifyCFG is quadratic in the arms of one switch that lead to one
+    block (its duplicate-arm merging compares them pairwise), which is what the arms of a giant
+    `br_table` become once their code is folded: one 5,000-way `br_table` took 23.8 s at -O1 as
+    one switch and 2.1 s as twenty of 256 (a 20,000-way one did not finish in 10 minutes).  The
+    extra jump costs only switches this big outside loops (in a loop a `br_table` is a dispatch,
+    lower_dispatch), and `index & 255` is not a value LLVM folds back into the outer switch."""
+    b = fl.b
+    if len(targets) <= SWITCH_SPLIT:
+        sw = b.switch(index, default)
+        for i, t in enumerate(targets):
+            sw.add_case(ir.Constant(T.I32, i), t)
+        return
+    chunk = 1 << SWITCH_CHUNK_BITS
+    low = b.and_(index, ir.Constant(T.I32, chunk - 1), name="br_table.low")
+    outer = b.switch(b.lshr(index, ir.Constant(T.I32, SWITCH_CHUNK_BITS), name="br_table.high"),
+                     default)
+    for k in range(0, len(targets), chunk):
+        blk = fl.fn.append_basic_block("br_table.chunk")
+        outer.add_case(ir.Constant(T.I32, k >> SWITCH_CHUNK_BITS), blk)
+        inner = ir.IRBuilder(blk).switch(low, default)
+        for i, t in enumerate(targets[k:k + chunk]):
+            inner.add_case(ir.Constant(T.I32, i), t)
 
 
 def lower_dispatch(fl: FunctionLowerer, index: ir.Value, slots: list[ir.Block]) -> None:
