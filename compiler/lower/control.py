@@ -3,10 +3,11 @@
 Blocks carry parameters and results (multi-value) through phis built by `FunctionLowerer`.
 `br_table` gives every distinct target its own edge block so that a target's phis see exactly one
 incoming edge per predecessor; a wide one inside a loop (an interpreter's dispatch) jumps through a
-table of block addresses instead of a `switch` (lower_dispatch).  Calls pass the instance first; an
-imported function is called through its `wasmc_funcref` record, and `call_indirect` checks bounds,
-null and the canonical type id before calling through the record (a table that cannot grow has a
-constant bound, and its loads are hoisted out of small loops).
+table of block addresses instead of a `switch` (lower_dispatch), and a giant one elsewhere is two
+levels of switches (build_switch).  Calls pass the instance first; an imported function is called
+through its `wasmc_funcref` record, and `call_indirect` checks bounds, null and the canonical type
+id before calling through the record (a table that cannot grow has a constant bound, and its loads
+are hoisted out of small loops).
 """
 
 from __future__ import annotations
