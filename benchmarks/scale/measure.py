@@ -14,9 +14,9 @@ pages shared between the forked back-end processes counted once), which is what 
 hold.  wasmtime compiles with `wasmtime.Module(engine, bytes)` (Cranelift, its default
 parallelism) in a fresh process, measured the same way; its row's wall time includes Python's
 start-up and reading the file, the compile alone is given beside it.  With `--wasm2c`, wabt's
-wasm2c and `clang-16 -O2 -c` on its output are timed too: the other way to reach native code through
-LLVM (one C file, so one core).  The load average before
-each run is recorded, since the machine may be shared.
+wasm2c and `clang-16 -O2 -c` on its output are timed too: the other way to reach native code
+through LLVM (one C file, so one core).  The load average before each run is recorded, since the
+machine may be shared.
 """
 
 from __future__ import annotations
@@ -138,17 +138,24 @@ def measure_wasm2c(wasm: Path, level: int = 2) -> dict:
         c_file, obj = Path(tmp) / "m.c", Path(tmp) / "m.o"
         w_wall, w_peak, w_tree, _ = run_measured(["wasm2c", "-n", "m", str(wasm), "-o", str(c_file)])
         c_wall, c_peak, c_tree, _ = run_measured(
-            ["clang-16", f"-O{level}", "-w", "-c", str(c_file), "-I", "/usr/share/wabt/wasm2c",
+            [_bench().CLANG, f"-O{level}", "-w", "-c", str(c_file), "-I", str(_bench().WABT_RT),
              "-o", str(obj)])
-    return {"level": f"wasm2c + clang-16 -O{level}", "wall": w_wall + c_wall,
+    return {"level": f"wasm2c + {_bench().CLANG} -O{level}", "wall": w_wall + c_wall,
             "peak": max(w_peak, c_peak), "tree": max(w_tree, c_tree), "load": load,
             "split": f"wasm2c {w_wall:.1f} s + clang {c_wall:.1f} s"}
 
 
+def _bench():
+    """benchmarks/bench.py (`make bench`), for its tool names and code-section reader."""
+    bench_dir = str(Path(__file__).resolve().parents[1])
+    if bench_dir not in sys.path:
+        sys.path.insert(0, bench_dir)
+    import bench
+    return bench
+
+
 def code_section_bytes(wasm: bytes) -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from bench import code_section_size
-    return code_section_size(wasm)
+    return _bench().code_section_size(wasm)
 
 
 def table(wasm: Path, rows: list[dict]) -> str:

@@ -185,20 +185,22 @@ def build_switch(fl: FunctionLowerer, index: ir.Value, targets: list[ir.Block],
     lower_dispatch), and `index & 255` is not a value LLVM folds back into the outer switch."""
     b = fl.b
     if len(targets) <= SWITCH_SPLIT:
-        sw = b.switch(index, default)
-        for i, t in enumerate(targets):
-            sw.add_case(ir.Constant(T.I32, i), t)
+        _switch(b, index, targets, default)
         return
     chunk = 1 << SWITCH_CHUNK_BITS
     low = b.and_(index, ir.Constant(T.I32, chunk - 1), name="br_table.low")
-    outer = b.switch(b.lshr(index, ir.Constant(T.I32, SWITCH_CHUNK_BITS), name="br_table.high"),
-                     default)
-    for k in range(0, len(targets), chunk):
-        blk = fl.fn.append_basic_block("br_table.chunk")
-        outer.add_case(ir.Constant(T.I32, k >> SWITCH_CHUNK_BITS), blk)
-        inner = ir.IRBuilder(blk).switch(low, default)
-        for i, t in enumerate(targets[k:k + chunk]):
-            inner.add_case(ir.Constant(T.I32, i), t)
+    high = b.lshr(index, ir.Constant(T.I32, SWITCH_CHUNK_BITS), name="br_table.high")
+    chunks = [fl.fn.append_basic_block("br_table.chunk") for _ in range(0, len(targets), chunk)]
+    _switch(b, high, chunks, default)
+    for k, blk in enumerate(chunks):
+        _switch(ir.IRBuilder(blk), low, targets[k * chunk:(k + 1) * chunk], default)
+
+
+def _switch(b: ir.IRBuilder, value: ir.Value, targets: list[ir.Block], default: ir.Block) -> None:
+    """`switch value` with case i going to targets[i]."""
+    sw = b.switch(value, default)
+    for i, t in enumerate(targets):
+        sw.add_case(ir.Constant(T.I32, i), t)
 
 
 def lower_dispatch(fl: FunctionLowerer, index: ir.Value, slots: list[ir.Block]) -> None:
