@@ -45,7 +45,6 @@ a loop without any exit is never summed.
 from __future__ import annotations
 
 from . import irbuild as ir
-from . import types as T
 
 # Instructions that become calls (to Wasm functions or to the runtime) inside a loop body.
 _CALL_LIKE = frozenset(("call", "call_indirect", "return_call", "return_call_indirect",
