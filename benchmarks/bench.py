@@ -202,11 +202,13 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_once(cmd: list[str]) -> Run:
+def run_once(cmd: list[str], stdin: Path | None = None) -> Run:
     c0 = _children_cpu()
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+        with open(stdin or os.devnull, "rb") as inp:
+            proc = subprocess.run(cmd, stdin=inp, capture_output=True, text=True,
+                                  timeout=RUN_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         return Run(RUN_TIMEOUT, "", False, "timeout")
     secs = time.perf_counter() - t0

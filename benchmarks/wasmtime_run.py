@@ -4,8 +4,8 @@
 
 The module was produced by `wasmtime.Module(engine, wasm).serialize()` with a default Engine;
 deserialising it needs no compilation, so this process's time is Python + wasmtime start-up plus
-the program.  bench.py measures the start-up on an empty module and subtracts it.  stdout and
-stderr are inherited; the exit status is the program's proc_exit code (134 on a trap).
+the program.  bench.py measures the start-up on an empty module and subtracts it.  stdin, stdout
+and stderr are inherited; the exit status is the program's proc_exit code (134 on a trap).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def main(argv: list[str]) -> int:
     store = wasmtime.Store(engine)
     wasi = wasmtime.WasiConfig()
     wasi.argv = [path, *args]
+    wasi.inherit_stdin()
     wasi.inherit_stdout()
     wasi.inherit_stderr()
     store.set_wasi(wasi)

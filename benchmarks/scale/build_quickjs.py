@@ -4,17 +4,26 @@ PyPI sdist) as a WASI command that evaluates the script on its stdin.
 
     python benchmarks/scale/build_quickjs.py -o build/quickjs.wasm   # downloads the sources
     python benchmarks/scale/build_quickjs.py --check build/quickjs.wasm  # wasmc vs wasmtime
+    python benchmarks/scale/build_quickjs.py --bench 9 build/quickjs.wasm  # run time vs native
 
 The sources are downloaded at run time with `pip download` (never checked in) and compiled with
 `clang-16 --target=wasm32-wasi --sysroot=/usr -O2`, the C files of the engine plus a small `main`
 (below) that defines `print` and evaluates stdin.  `--check` compiles the module with wasmc and
 runs it and the `wasmtime` Python package on WORKLOAD (a script exercising objects, closures,
 strings, regular expressions, JSON, BigInt and floats); the outputs must be identical.
+
+`--bench ROUNDS` measures the run time of a big real program, beside `make bench`'s small ones:
+the same sources built natively (`clang-16 -O2`, the same configuration), the module under
+wasmc, wasmtime (precompiled; start-up on an empty module subtracted) and wasm2c + clang-16 -O2,
+all running BENCH_SCRIPT (sorting, maps, closures, JSON, regular expressions, recursion) on
+stdin, interleaved for ROUNDS rounds in a rotating order.  Every engine must print what native
+prints; the table gives CPU seconds (median and minimum) and the ratio of medians to native.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -101,6 +110,27 @@ print("date:", new Date(0).toISOString());
 """
 
 
+BENCH_SCRIPT = r"""
+function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+let t = 0;
+for (let r = 0; r < 3; r++) {
+  const a = [];
+  for (let i = 0; i < 200000; i++) a.push({k: i, s: "x" + (i % 977)});
+  a.sort((x, y) => (x.s < y.s ? -1 : x.s > y.s ? 1 : x.k - y.k));
+  const m = new Map();
+  for (const o of a) m.set(o.s, (m.get(o.s) || 0) + o.k);
+  let s = 0;
+  for (const [k, v] of m) s = (s + v * k.length) % 1000003;
+  t += s + fib(24) + JSON.stringify(a.slice(0, 2000)).length;
+  t += "abc".repeat(20000).replace(/b/g, "xy").split("x").length;
+}
+print(t);
+"""
+
+# The wasm build's configuration, less what only WASI needs (its fenv stand-ins).
+DEFINES = ["-DCONFIG_BIGNUM", "-DEMSCRIPTEN"]  # EMSCRIPTEN: no threads, no computed goto
+
+
 def download(dest: Path) -> Path:
     """The sdist's upstream-quickjs directory, downloaded and unpacked under `dest`."""
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:",
@@ -117,8 +147,7 @@ def build(out: Path, workdir: Path) -> None:
     version = (src / "VERSION").read_text().strip()
     (src / "wasmc_main.c").write_text(MAIN_C)
     cmd = ["clang-16", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-w",
-           f'-DCONFIG_VERSION="{version}"', "-DCONFIG_BIGNUM",
-           "-DEMSCRIPTEN",  # its portable settings: no threads/Atomics, no computed goto
+           f'-DCONFIG_VERSION="{version}"', *DEFINES,
            # WASI has one rounding mode; fesetround() refuses these (toFixed's tie-breaking then
            # differs from a native build, but identically under every Wasm engine)
            "-DFE_UPWARD=0x800", "-DFE_DOWNWARD=0x400",
@@ -159,17 +188,93 @@ def check(wasm: Path) -> None:
     print(f"same output as wasmtime ({len(theirs.splitlines())} lines)")
 
 
+def _bench():
+    """benchmarks/bench.py (`make bench`): its builders and its runner."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import bench
+    return bench
+
+
+def interleave(cmds: dict[str, list[str]], rounds: int, stdin: Path,
+               probe: list[str] | None = None) -> tuple[dict[str, list[float]], list[float]]:
+    """CPU seconds of each command per round (the order rotates each round), and of `probe` (a
+    start-up measurement) once per round.  Every command must print what the first one printed
+    in the first round."""
+    bench = _bench()
+    names = list(cmds)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    startup: list[float] = []
+    expected = None
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            run = bench.run_once(cmds[name], stdin=stdin)
+            if not run.ok:
+                sys.exit(f"{name}: {run.detail}")
+            if expected is None:
+                expected = run.stdout
+            elif run.stdout != expected:
+                sys.exit(f"{name} printed {run.stdout.strip()[:200]!r}, not {expected.strip()!r}")
+            times[name].append(run.cpu)
+        if probe:
+            startup.append(bench.run_once(probe).cpu)
+    return times, startup
+
+
+def summary(times: dict[str, list[float]], startup: list[float], subtract: str) -> str:
+    """A Markdown table: median and minimum CPU seconds, and medians over the first engine's;
+    `subtract` names the engine whose start-up (the median of `startup`) is taken off."""
+    base = statistics.median(next(iter(times.values())))
+    lines = ["| engine | median CPU s | min CPU s | ×native (medians) |", "|---|---|---|---|"]
+    for name, ts in times.items():
+        off = statistics.median(startup) if name == subtract and startup else 0.0
+        med, low = statistics.median(ts) - off, min(ts) - off
+        lines.append(f"| {name} | {med:.3f} | {low:.3f} | {med / base:.2f}× |")
+    return "\n".join(lines)
+
+
+def bench_run(wasm: Path, rounds: int, workdir: Path) -> str:
+    bench = _bench()
+    src = download(workdir)
+    version = (src / "VERSION").read_text().strip()
+    (src / "wasmc_main.c").write_text(MAIN_C)
+    native = workdir / "native"
+    bench.run_tool([bench.CLANG, "-O2", "-w", f'-DCONFIG_VERSION="{version}"', *DEFINES,
+                    *[str(src / f) for f in (*SOURCES, "wasmc_main.c")], "-lm", "-o", str(native)])
+    bench.build_wasmc(wasm, workdir / "wasmc")
+    bench.build_wasmtime(wasm, workdir / "quickjs.cwasm")
+    bench.build_wasm2c(wasm, workdir / "w2c", workdir / "wasm2c")
+    bench.BUILD.mkdir(parents=True, exist_ok=True)
+    empty = bench.make_empty_module()
+    script = workdir / "bench.js"
+    script.write_text(BENCH_SCRIPT)
+    runner = [sys.executable, str(bench.WASMTIME_RUNNER)]
+    cmds = {"native": [str(native)], "wasmc": [str(workdir / "wasmc")],
+            "wasmtime": [*runner, str(workdir / "quickjs.cwasm")],
+            "wasm2c": [str(workdir / "wasm2c")]}
+    times, startup = interleave(cmds, rounds, script, [*runner, str(empty)])
+    return summary(times, startup, "wasmtime")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--output", type=Path, help="build the module here")
     ap.add_argument("--check", type=Path, help="compare wasmc with wasmtime on this module")
+    ap.add_argument("--bench", type=int, metavar="ROUNDS",
+                    help="time the module under every engine against a native build")
+    ap.add_argument("module", nargs="?", type=Path, help="the module, for --bench")
     a = ap.parse_args()
     if a.output:
         with tempfile.TemporaryDirectory() as tmp:
             build(a.output, Path(tmp))
     if a.check:
         check(a.check)
+    if a.bench:
+        module = a.module or a.output
+        if module is None:
+            ap.error("--bench needs the module (or -o to build it)")
+        with tempfile.TemporaryDirectory() as tmp:
+            print(bench_run(module.resolve(), a.bench, Path(tmp)))
 
 
 if __name__ == "__main__":
