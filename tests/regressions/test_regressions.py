@@ -2,9 +2,10 @@
 
 Every `.wat` here starts with `;;` comments: what wasmtime does (`expect:`), what wasmc did when it
 was found (`got:`), and, while the bug is open, `xfail: reason` -- the test is then a strict xfail,
-so fixing the bug turns it into a failure that asks for the marker to go.  Optional `call: NAME
+so fixing the bug turns it into a failure that asks for the marker to go (`xfail-default:` marks
+the default mode's test only, for a bug `--bounds-checks` does not have).  Optional `call: NAME
 ARG...` lines give the plan (bit patterns); by default every exported function runs once with
-zero arguments.
+zero arguments.  `timeout: S` bounds wasmc's run (default 120 s), for a known hang.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ def header(text: str, key: str) -> list[str]:
     return [ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith(f";; {key}:")]
 
 
-def cases():
+def cases(bounds_checks: bool = False):
     for p in sorted(HERE.glob("*.wat")):
-        reason = header(p.read_text(), "xfail")
+        text = p.read_text()
+        reason = header(text, "xfail") + ([] if bounds_checks else header(text, "xfail-default"))
         marks = [pytest.mark.xfail(strict=True, reason=reason[0])] if reason else []
         yield pytest.param(p, marks=marks, id=p.stem)
+
+
+def timeout_of(text: str) -> float:
+    return float((header(text, "timeout") or [120])[0])
 
 
 def plan_of(text: str, wasm: bytes) -> list[Call]:
@@ -63,13 +69,13 @@ def test_regression_matches_wasmtime(path: Path):
     if k is not None:  # default (guard-page) mode: a trap ends the run, as it ends a command
         plan = plan[:k + 1]
         exp = run_wasmtime(wasm, plan)
-    got = run_wasmc_isolated(wasm, plan, timeout=120)
+    got = run_wasmc_isolated(wasm, plan, timeout=timeout_of(text))
     diffs, skip = compare(exp, got, state_after_trap=False)
     assert skip is None, skip
     assert not diffs, "\n".join(diffs)
 
 
-@pytest.mark.parametrize("path", cases())
+@pytest.mark.parametrize("path", cases(bounds_checks=True))
 def test_regression_exact_with_bounds_checks(path: Path, monkeypatch):
     """With explicit bounds checks every regression matches wasmtime completely: also the memory a
     trap leaves and the calls after it (fuzz/differential.py explains the two semantics)."""
@@ -77,6 +83,6 @@ def test_regression_exact_with_bounds_checks(path: Path, monkeypatch):
     text = path.read_text()
     wasm = wasmtime.wat2wasm(text)
     plan, exp = oracle(wasm, plan_of(text, wasm))
-    diffs, skip = compare(exp, run_wasmc_isolated(wasm, plan, timeout=120))
+    diffs, skip = compare(exp, run_wasmc_isolated(wasm, plan, timeout=timeout_of(text)))
     assert skip is None, skip
     assert not diffs, diffs
