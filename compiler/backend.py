@@ -20,11 +20,6 @@ def _init() -> None:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     llvm.initialize_native_asmparser()
-    # Loads that may trap are volatile (lower/witness.py).  LLVM 22's x86 cmov-to-branch pass
-    # moves a volatile load folded into a CMOV under the branch it creates, so the load, and its
-    # trap, happen on one path only (llvm/llvm-project#219814, fixed after LLVM 22).  A CMOV with
-    # a memory operand always reads it, so without the pass the trap stays.
-    llvm.set_option("", "-x86-cmov-converter=false")
 
 
 def target_machine(opt_level: int, cpu: str | None = None):

@@ -1,13 +1,13 @@
 """Dead loads still trap: the two ways a load is kept alive (compiler/lower/witness.py).
 
 A load whose value LLVM finds unused would be deleted, or sunk into the one branch that uses it,
-and its out-of-bounds trap lost.  Outside the loops LLVM may vectorise, the load is volatile;
-inside them, its value joins a sum.  Each case below reads a value it then throws away (dropped,
+and its out-of-bounds trap lost.  Outside the loops LLVM may vectorise, an empty `asm` keeps the
+value; inside them, a sum does.  Each case below reads a value it then throws away (dropped,
 narrowed, chosen away by a constant `select`, used on one path only), in straight-line code, in a
 callee whose result is dropped (so inlining is in play), in loops of both kinds, and at -O0 and
 -O2; each call must trap, or not, exactly as under wasmtime.  The IR test checks which loops take
-which form, since speed depends on it (a volatile load stops the vectoriser; a sum costs an add
-per block in loops that cannot vectorise).
+which form, since speed depends on it (an asm call stops the vectoriser; a sum costs an add per
+block in loops that cannot vectorise).
 """
 
 from __future__ import annotations
@@ -147,25 +147,25 @@ def test_dead_loads_trap_like_wasmtime():
 
 
 def test_which_loops_sum_their_loads():
-    """Straight-line code and loops that cannot vectorise keep loads volatile; the one loop shape
-    the vectoriser takes (innermost, one exit, no calls) sums them."""
+    """Straight-line code and loops that cannot vectorise keep loads with an asm use; the one
+    loop shape the vectoriser takes (innermost, one exit, no calls) sums them."""
     text = wasmc.compile(wasmtime.wat2wasm(MODULE), emit="llvm", opt_level=0)
     funcs = dict(re.findall(r'define [^@]*@"wasm:\d+:([^"]+)"[^{]*\{(.*?)\n\}', text, re.DOTALL))
 
-    def volatile(name: str) -> int:
-        return funcs[name].count("= load volatile ")
+    def asm_uses(name: str) -> int:
+        return funcs[name].count("asm sideeffect")
 
     def summed(name: str) -> bool:
         return re.search(r"%witness[.\d]* = add ", funcs[name]) is not None
 
-    assert volatile("drop_i32.load") == 1 and volatile("drop_v128.load8x8_s") == 1
-    assert volatile("callee") == 1 and volatile("one_path") == 1
-    assert volatile("summed_loop") == 0 and summed("summed_loop")
+    assert asm_uses("drop_i32.load") == 1 and asm_uses("drop_v128.load8x8_s") == 1
+    assert asm_uses("callee") == 1 and asm_uses("one_path") == 1
+    assert asm_uses("summed_loop") == 0 and summed("summed_loop")
     for name in ("loop_with_call", "dispatch", "two_exits", "forever", "walk", "sift", "scan"):
-        assert volatile(name) >= 1 and not summed(name), name
-    assert volatile("loaded_bound") == 1 and summed("loaded_bound")  # (the bound's load: volatile)
-    # The outer loop holds a loop, so its load is volatile; the inner one is summed.
-    assert volatile("nested") == 1 and summed("nested")
+        assert asm_uses(name) >= 1 and not summed(name), name
+    assert asm_uses("loaded_bound") == 1 and summed("loaded_bound")  # (the bound's load: asm)
+    # The outer loop holds a loop, so its load gets an asm use; the inner one is summed.
+    assert asm_uses("nested") == 1 and summed("nested")
 
 
 @pytest.mark.parametrize("level", [0, 1, 3])

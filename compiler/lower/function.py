@@ -14,10 +14,11 @@ hot path carries a compare and a rarely-taken branch.
 The load witness.  With guard pages a Wasm load traps by faulting, but to LLVM a load has no side
 effect: one whose value ends up unused (dropped, stored to a dead local, folded away by a constant
 `select`, narrowed by a `wrap`) is deleted or shrunk, and its out-of-bounds trap with it.  So every
-linear-memory load that may trap is kept.  Outside the loops LLVM may vectorise, the load is
-made volatile (witness.py: an ordinary machine load, no loop-carried chain).  Inside them its
-value joins a per-function sum (`witness`: allocas that mem2reg turns into registers, one per
-width, vectorisable as a reduction where a volatile load would stop the vectoriser), and every exit -- each return, each trap block, and each call, since a callee may
+linear-memory load that may trap gets a use LLVM cannot remove.  Outside the loops LLVM may
+vectorise, that is an empty `asm` taking the value in a register (witness.py: no instruction, no
+loop-carried chain).  Inside them it is a per-function sum (`witness`: allocas that mem2reg turns
+into registers, one per width, vectorisable as a reduction where an asm call would stop the
+vectoriser), and every exit -- each return, each trap block, and each call, since a callee may
 trap and never come back, and each loop entry, since a loop may never end -- adds the sum into
 `instance->load_witness`.  (A summed load inside a loop that never ends is still lost: its sum only
 leaves through the loop's exits.)  Addition, not xor, because `x ^ x` would cancel two loads of the
@@ -372,7 +373,7 @@ class FunctionLowerer:
         if self.witness_slots is None:
             return
         if not (self.loop_sums and self.loop_sums[-1]):
-            keep_alive(v)  # witness.py: outside the loops LLVM may vectorise
+            keep_alive(self.b, v)  # witness.py: outside the loops LLVM may vectorise
             return
         target = None
         r = self.range

@@ -1,24 +1,21 @@
-"""How a linear-memory load is kept alive: a volatile load, or a sum (the load witness).
+"""How a linear-memory load is kept alive: a register use, or a sum (the load witness).
 
 With guard pages a Wasm load traps by faulting, but LLVM sees a load without side effects: one
 whose value ends up unused is deleted, or sunk into the one branch that uses it, and its trap goes
-with it.  So every load that may trap is kept in one of two ways:
+with it.  So every load that may trap is given a use LLVM cannot remove, in one of two ways:
 
-* **Volatile** (the default): the load itself is `volatile`.  LLVM never deletes, duplicates,
-  sinks, speculates or hoists a volatile load, nor reorders it with calls or stores (it counts as
-  writing memory); ordinary loads and stores still move around it, and LLVM assumes execution
-  continues after it.  The machine code is an ordinary load, which x86 may still fold into the
-  instruction that uses it.  This replaced an empty `asm sideeffect` that took the value in a
-  register: the asm forced every such value into a register and was a barrier to the machine
-  scheduler, which cost instructions (cachegrind, same sizes: compress -8.6%, interp -3.9%,
-  pointer_chase -3.5%, strings -2.5%, QuickJS running a script -4.5%; no program above +0.6%).
+* **Register use** (the default): right after the load, an empty `asm sideeffect` takes the value
+  in a register.  It emits no instruction; it declares that it touches only memory no IR can see
+  (`memory(inaccessiblemem: readwrite)`), so loads and stores of linear memory still move, merge
+  and hoist around it, and `willreturn`, so code after it still counts as reached.  LLVM never
+  deletes such an asm, and a use in the load's own block keeps the load from sinking.
   (`llvm.fake.use` looks made for this, but LLVM drops it, and the load, once the value is
   otherwise dead: a dead load inlined into a caller lost its trap in the test that tried it.)
 
 * **Sum** (in loops the loop vectoriser may take): the value is added into a per-function sum that
-  leaves through every exit into `instance->load_witness` (function.py).  A volatile load in
-  a loop body stops LLVM's vectoriser; an add is a reduction it vectorises.  But a sum is a
-  loop-carried chain, and in loops that cannot vectorise anyway (an interpreter's dispatch loop) it costs 30-40%
+  leaves through every exit into `instance->load_witness` (function.py).  An asm call in a loop
+  body stops LLVM's vectoriser; an add is a reduction it vectorises.  But a sum is a loop-carried
+  chain, and in loops that cannot vectorise anyway (an interpreter's dispatch loop) it costs 30-40%
   of the run time, which is why it is kept to `summed_loops`.
 
 * **Range** (in those loops, for loads through a pointer the loop steps by a constant, at `p`,
@@ -45,6 +42,7 @@ a loop without any exit is never summed.
 from __future__ import annotations
 
 from . import irbuild as ir
+from . import types as T
 
 # Instructions that become calls (to Wasm functions or to the runtime) inside a loop body.
 _CALL_LIKE = frozenset(("call", "call_indirect", "return_call", "return_call_indirect",
@@ -293,6 +291,18 @@ def _derived(top: _OpenLoop) -> dict[int, tuple[int, int, bool]]:
     return out
 
 
-def keep_alive(v: ir.LoadInstr) -> None:
-    """Keep the load `v` and its trap: make it volatile (see the docstring)."""
-    v.volatile = True
+_ASM_ATTRS = ("nounwind", "willreturn", "memory(inaccessiblemem: readwrite)")
+_KEEP: dict = {}  # value type -> its empty asm callee (one per type, shared by every load)
+
+
+def keep_alive(b: ir.IRBuilder, v: ir.Value) -> None:
+    """Give the load `v`, just built by `b`, a use LLVM cannot delete (see the docstring)."""
+    t = v.type
+    if isinstance(t, ir.VectorType) and t.count * t.element.width == 64:
+        v = b.bitcast(v, T.I64)  # v128.load8x8_s and friends: a 64-bit vector
+        t = T.I64
+    asm = _KEEP.get(t)
+    if asm is None:
+        constraint = "r" if isinstance(t, ir.IntType) else "x"  # f32, f64, v128: an SSE register
+        asm = _KEEP[t] = ir.InlineAsm(ir.FunctionType(T.VOID, [t]), "", constraint, True)
+    b.call(asm, [v], attrs=_ASM_ATTRS)
