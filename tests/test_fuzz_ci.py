@@ -60,3 +60,21 @@ def test_hostile_short_run_is_clean():
     rep = hostile.run_campaign(seed=SEED, count=300, timeout=60, verbose=False, synth_rate=0.0)
     assert not rep["findings"], rep["findings"][:5]
     assert not rep["disagreements"], rep["disagreements"][:5]
+
+
+def test_a_hang_where_wasmtime_traps_is_a_mismatch_not_a_skip(monkeypatch):
+    """A wasmc timeout is run again with HANG_FACTOR times the limit; still stuck where wasmtime
+    finished is a mismatch.  The known hang (an out-of-bounds store before an endless loop,
+    deleted by LLVM) is the case; with `--bounds-checks` the same module matches."""
+    import random
+
+    import wasmtime
+
+    text = (Path(__file__).parent / "regressions" / "store_before_endless_loop.wat").read_text()
+    wasm = wasmtime.wat2wasm(text)
+    monkeypatch.setattr(differential, "HANG_FACTOR", 2)
+    r = differential.check_module(wasm, random.Random(0), timeout=3)
+    assert r.status == "mismatch" and r.diffs[0].startswith("wasmc hang:"), r
+    monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
+    r = differential.check_module(wasm, random.Random(0), timeout=60)
+    assert r.status == "match", r
