@@ -30,6 +30,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from measure import load_bench  # this directory's compile-scale harness
+
 SDIST = "quickjs==1.19.4"
 SOURCES = ("quickjs.c", "libregexp.c", "libunicode.c", "cutils.c", "libbf.c")
 
@@ -142,16 +144,21 @@ def download(dest: Path) -> Path:
     return src
 
 
-def build(out: Path, workdir: Path) -> None:
+def sources(workdir: Path) -> list[str]:
+    """Download the engine into `workdir` and add our `main`; return the compiler arguments every
+    build shares: the version, DEFINES and the C files."""
     src = download(workdir)
     version = (src / "VERSION").read_text().strip()
     (src / "wasmc_main.c").write_text(MAIN_C)
-    cmd = ["clang-16", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-w",
-           f'-DCONFIG_VERSION="{version}"', *DEFINES,
+    return [f'-DCONFIG_VERSION="{version}"', *DEFINES,
+            *[str(src / f) for f in (*SOURCES, "wasmc_main.c")]]
+
+
+def build(out: Path, workdir: Path) -> None:
+    cmd = ["clang-16", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-w", *sources(workdir),
            # WASI has one rounding mode; fesetround() refuses these (toFixed's tie-breaking then
            # differs from a native build, but identically under every Wasm engine)
            "-DFE_UPWARD=0x800", "-DFE_DOWNWARD=0x400",
-           *[str(src / f) for f in (*SOURCES, "wasmc_main.c")],
            "-lm", "-Wl,-z,stack-size=1048576", "-o", str(out)]
     subprocess.run(cmd, check=True)
     print(f"{out}: {out.stat().st_size} bytes")
@@ -188,19 +195,12 @@ def check(wasm: Path) -> None:
     print(f"same output as wasmtime ({len(theirs.splitlines())} lines)")
 
 
-def _bench():
-    """benchmarks/bench.py (`make bench`): its builders and its runner."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import bench
-    return bench
-
-
 def interleave(cmds: dict[str, list[str]], rounds: int, stdin: Path,
                probe: list[str] | None = None) -> tuple[dict[str, list[float]], list[float]]:
     """CPU seconds of each command per round (the order rotates each round), and of `probe` (a
     start-up measurement) once per round.  Every command must print what the first one printed
     in the first round."""
-    bench = _bench()
+    bench = load_bench()
     names = list(cmds)
     times: dict[str, list[float]] = {n: [] for n in names}
     startup: list[float] = []
@@ -233,13 +233,9 @@ def summary(times: dict[str, list[float]], startup: list[float], subtract: str) 
 
 
 def bench_run(wasm: Path, rounds: int, workdir: Path) -> str:
-    bench = _bench()
-    src = download(workdir)
-    version = (src / "VERSION").read_text().strip()
-    (src / "wasmc_main.c").write_text(MAIN_C)
+    bench = load_bench()
     native = workdir / "native"
-    bench.run_tool([bench.CLANG, "-O2", "-w", f'-DCONFIG_VERSION="{version}"', *DEFINES,
-                    *[str(src / f) for f in (*SOURCES, "wasmc_main.c")], "-lm", "-o", str(native)])
+    bench.run_tool([bench.CLANG, "-O2", "-w", *sources(workdir), "-lm", "-o", str(native)])
     bench.build_wasmc(wasm, workdir / "wasmc")
     bench.build_wasmtime(wasm, workdir / "quickjs.cwasm")
     bench.build_wasm2c(wasm, workdir / "w2c", workdir / "wasm2c")

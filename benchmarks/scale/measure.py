@@ -133,20 +133,22 @@ def measure_wasmtime(wasm: Path) -> dict:
 def measure_wasm2c(wasm: Path, level: int = 2) -> dict:
     """wabt's wasm2c, then `clang-16 -O<level> -c` on its one C file: the LLVM-based peer.
     wabt 1.0.32's wasm2c writes a single file, so its clang runs on one core."""
+    bench = load_bench()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="wasm2c-scale-") as tmp:
         c_file, obj = Path(tmp) / "m.c", Path(tmp) / "m.o"
         w_wall, w_peak, w_tree, _ = run_measured(["wasm2c", "-n", "m", str(wasm), "-o", str(c_file)])
         c_wall, c_peak, c_tree, _ = run_measured(
-            [_bench().CLANG, f"-O{level}", "-w", "-c", str(c_file), "-I", str(_bench().WABT_RT),
+            [bench.CLANG, f"-O{level}", "-w", "-c", str(c_file), "-I", str(bench.WABT_RT),
              "-o", str(obj)])
-    return {"level": f"wasm2c + {_bench().CLANG} -O{level}", "wall": w_wall + c_wall,
+    return {"level": f"wasm2c + {bench.CLANG} -O{level}", "wall": w_wall + c_wall,
             "peak": max(w_peak, c_peak), "tree": max(w_tree, c_tree), "load": load,
             "split": f"wasm2c {w_wall:.1f} s + clang {c_wall:.1f} s"}
 
 
-def _bench():
-    """benchmarks/bench.py (`make bench`), for its tool names and code-section reader."""
+def load_bench():
+    """benchmarks/bench.py (`make bench`), for its tool names, builders, runner and code-section
+    reader (build_quickjs.py uses it too)."""
     bench_dir = str(Path(__file__).resolve().parents[1])
     if bench_dir not in sys.path:
         sys.path.insert(0, bench_dir)
@@ -155,7 +157,7 @@ def _bench():
 
 
 def code_section_bytes(wasm: bytes) -> int:
-    return _bench().code_section_size(wasm)
+    return load_bench().code_section_size(wasm)
 
 
 def table(wasm: Path, rows: list[dict]) -> str:
