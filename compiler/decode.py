@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 
 from . import limits
 from .errors import DecodeError, LimitError
+from .features import DEFAULT as DEFAULT_FEATURES
+from .features import Features
 from .module import (
     VALTYPE_BY_BYTE,
     Code,
@@ -748,8 +750,10 @@ def _read_name_section(payload: bytes, m: Module) -> None:
 
 # --- module --------------------------------------------------------------------------------------
 
-def decode_module(data: bytes | bytearray | memoryview, lazy_bodies: bool = False) -> Module:
-    """Decode a Wasm 2.0 binary.  Raises DecodeError (spec: malformed) and nothing else.
+def decode_module(data: bytes | bytearray | memoryview, lazy_bodies: bool = False,
+                  features: Features = DEFAULT_FEATURES) -> Module:
+    """Decode a binary under the rules of `features` (features.py), which the module keeps for
+    validation.  Raises DecodeError (spec: malformed) and nothing else.
 
     With `lazy_bodies`, function bodies are only delimited (their locals read, their sizes
     checked): `Code.body` stays None until `read_bodies` decodes it, so a big module's bodies can
@@ -770,6 +774,7 @@ def decode_module(data: bytes | bytearray | memoryview, lazy_bodies: bool = Fals
     finally:
         if gc_was_enabled:
             gc.enable()
+    m.features = features
     if lazy_bodies:
         m.binary = data
     return m

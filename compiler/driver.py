@@ -30,6 +30,8 @@ from pathlib import Path
 from . import backend, cache, link
 from .decode import decode_module, read_bodies
 from .errors import DecodeError, InternalError, LimitError, ValidationError, WasmcError
+from .features import DEFAULT as DEFAULT_FEATURES
+from .features import Features, version_name
 from .lower.module_lowering import (
     PartitionPlan,
     lower_partitions,
@@ -48,6 +50,7 @@ class Options:
     giant_threshold: int = 200_000  # body bytes: above this a function gets a cheaper pipeline
     progress: Callable[[int, int], None] | None = None  # (partitions done, total)
     bounds_checks: bool = False  # explicit checks on every access instead of guard pages alone
+    features: Features = DEFAULT_FEATURES  # the WebAssembly version's rules (features.py)
 
 
 @dataclass
@@ -104,13 +107,14 @@ def read_input(path: str | os.PathLike) -> bytes:
     return data
 
 
-def front_end(wasm: bytes, times: PhaseTimes | None = None, lazy_bodies: bool = False) -> Module:
+def front_end(wasm: bytes, times: PhaseTimes | None = None, lazy_bodies: bool = False,
+              features: Features = DEFAULT_FEATURES) -> Module:
     """Decode and validate.  With `lazy_bodies`, only the module's declarations: function bodies
     are left undecoded, to be decoded and validated a partition at a time by `compile_validated`
     in the processes that compile them (so no process holds a big module's decoded bodies)."""
     times = times or PhaseTimes()
     with _Timer(times, "decode") as t:
-        module = decode_module(wasm, lazy_bodies)
+        module = decode_module(wasm, lazy_bodies, features)
         t.note = f"{len(wasm)} bytes" + (": sections" if lazy_bodies else "")
     with _Timer(times, "validate") as t:
         if lazy_bodies:
@@ -133,9 +137,9 @@ def compile_module(wasm: bytes, opts: Options, emit: str = "obj",
     is already the spec's."""
     times = times or PhaseTimes()
     try:
-        module = front_end(wasm, times, lazy_bodies=True)
+        module = front_end(wasm, times, lazy_bodies=True, features=opts.features)
     except (DecodeError, ValidationError, LimitError):
-        front_end(wasm)  # a body before the error may hold an earlier one
+        front_end(wasm, features=opts.features)  # a body before the error may hold an earlier one
         raise
     return compile_validated(module, opts, emit, times), module
 
@@ -162,7 +166,7 @@ def compile_validated(module: Module, opts: Options, emit: str = "obj",
         results = _run_partitions(replace(opts, progress=None), plan, jobs, opts.progress)
     except (DecodeError, ValidationError, LimitError):
         if plan.count > 1 and module.binary is not None:
-            front_end(module.binary)  # the first error in module order (compile_module)
+            front_end(module.binary, features=module.features)  # the first error in module order
         raise
     finally:
         _FORK_SHARED.clear()
@@ -482,20 +486,21 @@ def build_executable(wasm: bytes, out: Path, opts: Options,
     return module
 
 
-def build_shared(wasm: bytes, opt_level: int = 1,
-                 bounds_checks: bool = False) -> tuple[Path, Module]:
+def build_shared(wasm: bytes, opt_level: int = 1, bounds_checks: bool = False,
+                 features: Features = DEFAULT_FEATURES) -> tuple[Path, Module]:
     """Compile to a shared object for in-process use (spec runner, Python API); cached by content."""
-    fingerprint = (f"|O{opt_level}|bc={bounds_checks}|{cache.fingerprint()}|"
-                   f"{link.runtime_shared_lib()}")
+    fingerprint = (f"|O{opt_level}|bc={bounds_checks}|wasm={version_name(features)}|"
+                   f"{cache.fingerprint()}|{link.runtime_shared_lib()}")
     key = hashlib.sha256(wasm + fingerprint.encode()).hexdigest()
     cache_dir = link.cache_root() / "modules"
     cache_dir.mkdir(parents=True, exist_ok=True)
     so = cache_dir / f"{key[:32]}.so"
-    module = front_end(wasm)
+    module = front_end(wasm, features=features)
     if so.exists():
         cache.touch(so)
         return so, module
-    obj = compile_validated(module, Options(opt_level=opt_level, bounds_checks=bounds_checks))
+    obj = compile_validated(module, Options(opt_level=opt_level, bounds_checks=bounds_checks,
+                                            features=features))
     with tempfile.TemporaryDirectory(prefix="wasmc-", dir=cache_dir) as tmp:
         obj_path = Path(tmp) / "module.o"
         obj_path.write_bytes(obj)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .features import DEFAULT as DEFAULT_FEATURES
 from .opcodes import Op
 
 
@@ -180,6 +181,7 @@ class Module:
     module_name: str | None = None
     custom_sections: list[tuple[str, int, int]] = field(default_factory=list)  # name, offset, size
     binary: bytes | None = None  # kept when bodies are decoded lazily (decode.read_bodies)
+    features: frozenset[str] = DEFAULT_FEATURES  # the rules it is read under (features.py)
 
     # Derived index spaces, computed once per shape of the module (lowering asks for a function's
     # type at every call site: rebuilding a 100,000-entry list each time made lowering quadratic).

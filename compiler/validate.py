@@ -12,7 +12,9 @@ Module-level rules (limits, constant expressions, segments, start, exports) are 
 order, in three steps (`check_declarations`, `check_bodies`, `check_start_and_exports`) so that a big
 module's bodies can be checked a partition at a time in the processes that compile them.  Messages use the spec test suite's wording; indices are appended ("unknown memory 0") because
 the suite matches message prefixes.  Constant expressions outside functions (global initialisers,
-segment offsets and items) may only `global.get` imported immutable globals, as in the 2.0 suite.
+segment offsets and items) may only `global.get` imported immutable globals under Wasm 2.0's rules;
+with Wasm 3.0's extended constant expressions (`Module.features`) they may also read earlier defined
+globals and do integer arithmetic.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterable
 
 from . import limits
 from .errors import LimitError, ValidationError
+from .features import EXTENDED_CONST
 from .module import ExternKind, FuncType, GlobalType, Instr, Limits, Module, SegmentMode
 from .opcodes import OPS, Imm, Op, parse_sig
 
@@ -41,6 +44,8 @@ for _op in OPS:
 
 CONST_OPS = frozenset({"i32.const", "i64.const", "f32.const", "f64.const", "v128.const",
                        "ref.null", "ref.func", "global.get"})
+# Wasm 3.0's extended constant expressions add integer arithmetic (features.EXTENDED_CONST).
+EXTENDED_CONST_OPS = CONST_OPS | {"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul"}
 
 
 class Frame:
@@ -598,13 +603,13 @@ def check_mem_type(limits: Limits, offset: int | None) -> None:
 
 
 def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int,
-                offset: int | None) -> None:
+                offset: int | None, const_ops: frozenset[str] = CONST_OPS) -> None:
     """A constant expression of type `expected`; `global.get` sees the first `num_globals` globals."""
     stack: list[str] = []
     for ins in expr:
         name = ins.op.name
         where = ins.offset
-        if name not in CONST_OPS:
+        if name not in const_ops:
             raise ValidationError("constant expression required", where, instr=name)
         if name == "global.get":
             if ins.imm >= num_globals:  # type: ignore[operator]
@@ -620,7 +625,11 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
                 raise ValidationError(f"unknown function {ins.imm}", where, instr=name)
             stack.append("F")
         else:
-            stack.extend(SIGS[name][1])
+            params, results = SIGS[name]
+            for want in reversed(params):  # the extended-const operators take operands
+                if not stack or stack.pop() != want:
+                    raise ValidationError("type mismatch", where, instr=name)
+            stack.extend(results)
     if stack != [expected]:
         raise ValidationError("type mismatch", expr[-1].offset if expr else offset)
 
@@ -678,26 +687,32 @@ def check_declarations(m: Module) -> Context:
         raise ValidationError("multiple memories", imported[1].offset if len(imported) > 1 else None)
 
     ctx.refs = collect_refs(m)
+    # Which globals a constant expression may read: in Wasm 2.0 the imported ones; with extended
+    # constant expressions a global's initialiser sees every global before it, a segment all.
     num_imported_globals = len(ctx.globals) - len(m.globals)
+    extended = EXTENDED_CONST in m.features
+    const_ops = EXTENDED_CONST_OPS if extended else CONST_OPS
+    seg_globals = len(ctx.globals) if extended else num_imported_globals
 
-    for g in m.globals:
-        check_const(ctx, g.init, g.type.valtype, num_imported_globals, g.offset)
+    for k, g in enumerate(m.globals):
+        check_const(ctx, g.init, g.type.valtype, num_imported_globals + (k if extended else 0),
+                    g.offset, const_ops)
 
     for e in m.elems:
         for item in e.items:
-            check_const(ctx, item, e.elemtype, num_imported_globals, e.offset)
+            check_const(ctx, item, e.elemtype, seg_globals, e.offset, const_ops)
         if e.mode is SegmentMode.ACTIVE:
             if e.table >= len(ctx.tables):
                 raise ValidationError(f"unknown table {e.table}", e.offset)
             if ctx.tables[e.table] != e.elemtype:
                 raise ValidationError("type mismatch", e.offset)
-            check_const(ctx, e.offset_expr or [], "i", num_imported_globals, e.offset)
+            check_const(ctx, e.offset_expr or [], "i", seg_globals, e.offset, const_ops)
 
     for d in m.datas:
         if d.mode is SegmentMode.ACTIVE:
             if d.memory >= ctx.mems:
                 raise ValidationError(f"unknown memory {d.memory}", d.offset)
-            check_const(ctx, d.offset_expr or [], "i", num_imported_globals, d.offset)
+            check_const(ctx, d.offset_expr or [], "i", seg_globals, d.offset, const_ops)
 
     return ctx
 

@@ -69,3 +69,36 @@ def test_quiet_on_success_and_emit_forms(tmp_path):
     p = wasmc(src, "-o", tmp_path / "m2", "-v")
     assert all(ph in p.stderr for ph in ("decode", "validate", "lower", "optimise", "codegen",
                                          "link"))
+
+
+EXTENDED_CONST = """(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (global $g i32 (i32.const 40))
+  (global $h i32 (i32.add (global.get $g) (i32.mul (i32.const 1) (i32.const 2))))
+  (func (export "_start") (call $exit (global.get $h))))"""
+
+
+def test_wasm_version_selects_the_rules(tmp_path):
+    """3.0 (the default) accepts extended constant expressions and runs them as wasmtime does;
+    `--wasm 2.0` rejects the same module with 2.0's message and the instruction's offset."""
+    import wasmtime
+
+    src = tmp_path / "m.wat"
+    src.write_text(EXTENDED_CONST)
+    assert wasmc(src, "-o", tmp_path / "m").returncode == 0
+    ours = subprocess.run([tmp_path / "m"], capture_output=True, check=False)
+    wasm = tmp_path / "m.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm(EXTENDED_CONST))
+    engine = wasmtime.Engine()
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    start = linker.instantiate(store, wasmtime.Module(engine, wasm.read_bytes())).exports(store)["_start"]
+    with pytest.raises(wasmtime.ExitTrap) as oracle:
+        start(store)
+    assert ours.returncode == oracle.value.code == 42
+    p = wasmc(wasm, "--wasm", "2.0", "-o", tmp_path / "m2")
+    assert p.returncode == 1
+    assert "error: unknown global 0" in p.stderr and f"{wasm}:0x" in p.stderr

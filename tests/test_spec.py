@@ -21,7 +21,7 @@ FILES = sorted(SPEC_DIR.glob("*.wast")) if SPEC_DIR.is_dir() else []
 @pytest.mark.skipif(not FILES, reason=f"spec suite not found in {SPEC_DIR} (set WASMC_SPEC_DIR)")
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_spec_file(path: Path) -> None:
-    result = run_file(path, simd=True)
+    result = run_file(path, simd=True, wasm="2.0")
     report = "\n".join(result.failures[:50])
     more = f"\n... and {len(result.failures) - 50} more" if len(result.failures) > 50 else ""
     assert result.failed == 0, f"{result.summary()}\n{report}{more}"

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from wasmc.errors import DecodeError, ValidationError
+from wasmc.features import WASM_2_0
 from wasmc.module import Code, FuncType, Instr, MemArg, Module
 from wasmc.opcodes import BY_NAME, OPS
 from wasmc.validate import HANDLERS, validate_module
@@ -60,7 +61,7 @@ INVALID, VALID = collect()
 
 def decode(data: bytes) -> Module:
     decode_mod = pytest.importorskip("wasmc.decode")
-    return decode_mod.decode_module(data)
+    return decode_mod.decode_module(data, features=WASM_2_0)  # the 2.0 suite's rules
 
 
 @pytest.mark.parametrize("form,msg,key", INVALID)
@@ -88,7 +89,7 @@ def test_assert_invalid_through_the_driver() -> None:
     for case in INVALID:
         form, msg, key = case.values
         try:
-            driver.compile_module(module_bytes(form), driver.Options(jobs=1))
+            driver.compile_module(module_bytes(form), driver.Options(jobs=1, features=WASM_2_0))
             wrong.append(f"{key}: accepted")
         except ValidationError as e:
             if msg not in e.message:

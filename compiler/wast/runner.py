@@ -88,8 +88,9 @@ def simd_enabled(simd: bool | None) -> bool:
 
 # --------------------------------------------------------------------------------------------- parent
 def run_file(path: str | os.PathLike, *, simd: bool | None = None, timeout: float | None = None,
-             opt_level: int = 1) -> FileResult:
-    """Run one script in child processes and collect its results."""
+             opt_level: int = 1, wasm: str = "3.0") -> FileResult:
+    """Run one script in child processes and collect its results; `wasm` is the WebAssembly
+    version whose rules the modules are read under (features.VERSIONS)."""
     from .script import ASSERTIONS
 
     path = str(path)
@@ -107,7 +108,8 @@ def run_file(path: str | os.PathLike, *, simd: bool | None = None, timeout: floa
     deadline = time.monotonic() + timeout
     resume_after, omit, crashes = 0, [], []
     while True:
-        status, stderr, lines = _run_child(path, resume_after, omit, opt_level, deadline - time.monotonic())
+        status, stderr, lines = _run_child(path, resume_after, omit, opt_level, wasm,
+                                           deadline - time.monotonic())
         result.collect(lines)
         if result.done and status == 0:
             break
@@ -136,12 +138,13 @@ def run_file(path: str | os.PathLike, *, simd: bool | None = None, timeout: floa
     return result
 
 
-def _run_child(path: str, resume_after: int, omit: list[int], opt_level: int, timeout: float):
+def _run_child(path: str, resume_after: int, omit: list[int], opt_level: int, wasm: str,
+               timeout: float):
     """(exit status or None on timeout, stderr, log lines) of one child run."""
     with tempfile.NamedTemporaryFile("w+", prefix="wasmc-wast-", suffix=".log", delete=False) as log:
         log_path = log.name
     cmd = [sys.executable, "-m", "wasmc.wast.runner", "--child", path, log_path, f"-O{opt_level}",
-           f"--resume-after={resume_after}", f"--omit={','.join(map(str, omit))}"]
+           f"--wasm={wasm}", f"--resume-after={resume_after}", f"--omit={','.join(map(str, omit))}"]
     try:
         try:
             proc = subprocess.run(cmd, check=False, stdin=subprocess.DEVNULL, capture_output=True,
@@ -174,7 +177,7 @@ def _command_timeout() -> int:
 
 
 def run_files(paths, verbose: bool = False, jobs: int | None = None, *, simd: bool | None = None,
-              opt_level: int = 1, out=None) -> tuple[int, int, int]:
+              opt_level: int = 1, out=None, wasm: str = "3.0") -> tuple[int, int, int]:
     """Run scripts (in parallel, `jobs` files at a time); print one line per file, then the totals.
 
     Returns (passed, failed, skipped).  With `verbose`, every failure and skip is printed with its line.
@@ -184,7 +187,7 @@ def run_files(paths, verbose: bool = False, jobs: int | None = None, *, simd: bo
     jobs = max(1, jobs or os.cpu_count() or 1)
     totals = [0, 0, 0]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_file, p, simd=simd, opt_level=opt_level) for p in paths]
+        futures = [pool.submit(run_file, p, simd=simd, opt_level=opt_level, wasm=wasm) for p in paths]
         for fut in futures:  # in input order, so the output is deterministic
             r = fut.result()
             if verbose:
@@ -201,7 +204,9 @@ def run_files(paths, verbose: bool = False, jobs: int | None = None, *, simd: bo
 
 
 # --------------------------------------------------------------------------------------------- child
-def _child(path: str, log_path: str, opt_level: int, resume_after: int, omit: set[int]) -> int:
+def _child(path: str, log_path: str, opt_level: int, wasm: str, resume_after: int,
+           omit: set[int]) -> int:
+    from ..features import VERSIONS
     from .script import ASSERTIONS, ScriptRunner, count_assertions
 
     command_timeout = _command_timeout()
@@ -230,8 +235,8 @@ def _child(path: str, log_path: str, opt_level: int, resume_after: int, omit: se
 
         try:
             runner = ScriptRunner(path, report=report, progress=progress,
-                                  skips=skips.command_skips(os.path.basename(path)), opt_level=opt_level,
-                                  omit=omit)
+                                  skips=skips.command_skips(os.path.basename(path), wasm),
+                                  opt_level=opt_level, omit=omit, features=VERSIONS[wasm])
         except Exception as e:  # noqa: BLE001 - e.g. the script does not parse
             write("E " + json.dumps({"line": 0, "command": "script", "outcome": "fail",
                                      "message": f"{type(e).__name__}: {e}", "assertion": False}))
@@ -252,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume-after", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--omit", default="", help=argparse.SUPPRESS)
     ap.add_argument("-O", dest="opt_level", type=int, default=1)
+    ap.add_argument("--wasm", choices=("2.0", "3.0"), default="3.0",
+                    help="the WebAssembly version whose rules apply (the 2.0 suite needs 2.0)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("-j", "--jobs", type=int, default=None)
     ap.add_argument("--simd", action=argparse.BooleanOptionalAction, default=None,
@@ -259,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.child:
         omit = {int(x) for x in args.omit.split(",") if x}
-        return _child(args.child[0], args.child[1], args.opt_level, args.resume_after, omit)
-    _, failed, _ = run_files(args.files, args.verbose, args.jobs, simd=args.simd, opt_level=args.opt_level)
+        return _child(args.child[0], args.child[1], args.opt_level, args.wasm, args.resume_after, omit)
+    _, failed, _ = run_files(args.files, args.verbose, args.jobs, simd=args.simd, opt_level=args.opt_level,
+                             wasm=args.wasm)
     return 1 if failed else 0
 
 

@@ -1,0 +1,30 @@
+"""Which version of WebAssembly the front end accepts: Wasm 2.0, or the parts of Wasm 3.0 built so far.
+
+Strategy.  A module records its feature set (`Module.features`, chosen when it is decoded) and the
+decoder and validator consult it only where the two versions disagree about the same bytes, such as
+a constant expression that reads a global defined in the module: Wasm 2.0 says "unknown global",
+3.0 accepts it.  Each 3.0 proposal that is implemented adds its name to `WASM_3_0`; the default is
+the newest version, as in wasmtime (our oracle), and `--wasm 2.0` asks for 2.0's rules, which the
+2.0 spec suite checks.
+"""
+
+from __future__ import annotations
+
+# Extended constant expressions: `i32/i64.add/sub/mul` in constant expressions, and `global.get`
+# of any earlier immutable global (not only imported ones); segments see every global.
+EXTENDED_CONST = "extended-const"
+
+Features = frozenset  # of the names above
+
+WASM_2_0: Features = frozenset()
+WASM_3_0: Features = frozenset({EXTENDED_CONST})  # the parts of Wasm 3.0 implemented so far
+VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
+DEFAULT: Features = WASM_3_0
+
+
+def version_name(features: Features) -> str:
+    """The version whose feature set this is (for cache keys and messages)."""
+    for name, fs in VERSIONS.items():
+        if fs == features:
+            return name
+    return "+".join(sorted(features)) or "2.0"
