@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from . import limits
 from .errors import DecodeError, LimitError
 from .features import DEFAULT as DEFAULT_FEATURES
-from .features import Features
+from .features import MULTI_MEMORY, Features
 from .module import (
     VALTYPE_BY_BYTE,
     Code,
@@ -256,7 +256,7 @@ def _read_u32_pair(data: bytes, pos: int) -> tuple[tuple[int, int], int]:
     return (a, b), pos
 
 
-_MEMARGS: dict[tuple[int, int], MemArg] = {}  # MemArg is frozen: share one object per value
+_MEMARGS: dict[tuple[int, int, int], MemArg] = {}  # MemArg is frozen: share one object per value
 
 
 def _read_memarg(data: bytes, pos: int) -> tuple[MemArg, int]:
@@ -264,11 +264,29 @@ def _read_memarg(data: bytes, pos: int) -> tuple[MemArg, int]:
     if align >= 32:  # bit 6 would select a memory (multi-memory); not in Wasm 2.0
         raise DecodeError("malformed memop flags", pos)
     offset, after = _read_u32(data, after)
-    key = (align, offset)
+    return _memarg(align, offset, 0), after
+
+
+def _read_memarg_multi(data: bytes, pos: int) -> tuple[MemArg, int]:
+    """Multi-memory's memarg: flags below 64 are the alignment (memory 0); with bit 6 set a memory
+    index follows them (the alignment is the other bits)."""
+    flags, after = _read_u32(data, pos)
+    mem = 0
+    if flags >= 128:
+        raise DecodeError("malformed memop flags", pos)
+    if flags >= 64:
+        mem, after = _read_u32(data, after)
+        flags -= 64
+    offset, after = _read_u32(data, after)
+    return _memarg(flags, offset, mem), after
+
+
+def _memarg(align: int, offset: int, mem: int) -> MemArg:
+    key = (align, offset, mem)
     memarg = _MEMARGS.get(key)
     if memarg is None:
-        memarg = _MEMARGS[key] = MemArg(align, offset)
-    return memarg, after
+        memarg = _MEMARGS[key] = MemArg(align, offset, mem)
+    return memarg
 
 
 def _read_f32(data: bytes, pos: int) -> tuple[int, int]:
@@ -314,6 +332,11 @@ def _read_memarg_lane(data: bytes, pos: int) -> tuple[tuple[MemArg, int], int]:
     return (memarg, data[pos]), pos + 1
 
 
+def _read_memarg_lane_multi(data: bytes, pos: int) -> tuple[tuple[MemArg, int], int]:
+    memarg, pos = _read_memarg_multi(data, pos)
+    return (memarg, data[pos]), pos + 1
+
+
 Reader = Callable[[bytes, int], tuple[object, int]]
 
 # Imm kind -> reader.  NONE reads nothing (imm None); _read_u32 and _read_s32 are also read inline
@@ -350,6 +373,14 @@ for _imm_name, _reader in [("V128", _read_v128), ("LANEIDX", _read_lane), ("LANE
     if hasattr(Imm, _imm_name):
         _READERS[Imm[_imm_name]] = _reader
 
+# With multi-memory (features.MULTI_MEMORY) memory instructions name their memory: a memarg may
+# carry an index, and the single 0x00 bytes of Wasm 2.0 become u32 indices.
+_READERS_MULTI_MEMORY: dict[Imm, Reader | None] = {
+    **_READERS, Imm.MEMARG: _read_memarg_multi, Imm.MEMIDX: _read_u32,
+    Imm.MEMORY_INIT: _read_u32_pair, Imm.MEMORY_COPY: _read_u32_pair}
+if hasattr(Imm, "MEMARG_LANE"):
+    _READERS_MULTI_MEMORY[Imm.MEMARG_LANE] = _read_memarg_lane_multi
+
 
 # --- instruction tables --------------------------------------------------------------------------
 
@@ -374,28 +405,40 @@ REF_FUNC = BY_NAME["ref.func"]
 Entry = tuple[Op, object]  # (op, reader | None | _ELSE | _END)
 
 
-def _entry(op: Op) -> Entry | None:
+def _entry(op: Op, readers: dict[Imm, Reader | None]) -> Entry | None:
     if op.name in _CONTROL:
         return (op, _CONTROL[op.name])
-    if op.imm not in _READERS:
+    if op.imm not in readers:
         return None  # an immediate kind this decoder does not know yet: decoded as illegal
-    return (op, _READERS[op.imm])
+    return (op, readers[op.imm])
 
 
-_SINGLE: list[Entry | None] = [None] * 256
-for _code, _op in SINGLE_BYTE.items():
-    _SINGLE[_code] = _entry(_op)
-_PREFIX: dict[int, dict[int, Entry]] = {
-    prefix: {code: e for code, op in ops.items() if (e := _entry(op)) is not None}
-    for prefix, ops in PREFIXED.items()
-}
+# The instruction tables: one-byte opcodes by byte, prefixed ones by prefix then code.
+Tables = tuple[list[Entry | None], dict[int, dict[int, Entry]]]
+
+
+def _tables(readers: dict[Imm, Reader | None]) -> Tables:
+    single: list[Entry | None] = [None] * 256
+    for code, op in SINGLE_BYTE.items():
+        single[code] = _entry(op, readers)
+    prefixed = {prefix: {code: e for code, op in ops.items() if (e := _entry(op, readers)) is not None}
+                for prefix, ops in PREFIXED.items()}
+    for prefix in prefixed:
+        assert single[prefix] is None, "prefix byte is also an opcode"
+    return single, prefixed
+
+
+_TABLES_2_0 = _tables(_READERS)
+_TABLES_MULTI_MEMORY = _tables(_READERS_MULTI_MEMORY)
 _PREFIXED_NEEDING_DATA_COUNT = frozenset(
     (op.prefix, op.code) for op in OPS if op.name in _NEEDS_DATA_COUNT)
-for _prefix in _PREFIX:
-    assert _SINGLE[_prefix] is None, "prefix byte is also an opcode"
 
 
-def _read_expr(data: bytes, pos: int) -> tuple[list[Instr], int, bool]:
+def tables_for(features: Features) -> Tables:
+    return _TABLES_MULTI_MEMORY if MULTI_MEMORY in features else _TABLES_2_0
+
+
+def _read_expr(data: bytes, pos: int, tables: Tables = _TABLES_2_0) -> tuple[list[Instr], int, bool]:
     """Instructions from `pos` through the `end` that closes the expression (included in the list).
 
     Returns the instructions, the position after that `end`, and whether any of them needs the data
@@ -405,7 +448,7 @@ def _read_expr(data: bytes, pos: int) -> tuple[list[Instr], int, bool]:
     """
     instrs: list[Instr] = []
     append = instrs.append
-    single = _SINGLE
+    single, prefixed = tables
     frames = [False]  # one per open block: True while an `if` has not seen its `else`
     needs_data_count = False
     new = _new_instr
@@ -419,7 +462,7 @@ def _read_expr(data: bytes, pos: int) -> tuple[list[Instr], int, bool]:
         entry = single[data[pos]]
         pos += 1
         if entry is None:
-            table = _PREFIX.get(data[start])
+            table = prefixed.get(data[start])
             if table is None:
                 raise DecodeError("illegal opcode", start)
             code, pos = read_u32(data, pos)
@@ -464,9 +507,9 @@ def _read_expr(data: bytes, pos: int) -> tuple[list[Instr], int, bool]:
                 frames.append(True)
 
 
-def _read_const(data: bytes, pos: int) -> tuple[list[Instr], int]:
+def _read_const(data: bytes, pos: int, tables: Tables) -> tuple[list[Instr], int]:
     """A constant expression, without its final `end` (validity is the validator's business)."""
-    instrs, pos, _ = _read_expr(data, pos)
+    instrs, pos, _ = _read_expr(data, pos, tables)
     instrs.pop()
     return instrs, pos
 
@@ -476,11 +519,13 @@ def _read_const(data: bytes, pos: int) -> tuple[list[Instr], int]:
 class _State:
     """What the module-level checks need beyond the Module itself."""
 
-    __slots__ = ("lazy_bodies", "needs_data_count")
+    __slots__ = ("features", "lazy_bodies", "needs_data_count", "tables")
 
-    def __init__(self, lazy_bodies: bool = False) -> None:
+    def __init__(self, lazy_bodies: bool, features: Features) -> None:
         self.needs_data_count = False
         self.lazy_bodies = lazy_bodies
+        self.features = features
+        self.tables = tables_for(features)
 
 
 def _read_type_section(data: bytes, pos: int, m: Module, st: _State) -> int:
@@ -548,7 +593,7 @@ def _read_global_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     for _ in range(n):
         start = pos
         gtype, pos = _read_globaltype(data, pos)
-        init, pos = _read_const(data, pos)
+        init, pos = _read_const(data, pos, st.tables)
         m.globals.append(Global(gtype, init, start))
     return pos
 
@@ -594,7 +639,7 @@ def _read_elem_section(data: bytes, pos: int, m: Module, st: _State) -> int:
             mode = SegmentMode.ACTIVE
             if flags & 2:
                 table, pos = _read_u32(data, pos)
-            offset_expr, pos = _read_const(data, pos)
+            offset_expr, pos = _read_const(data, pos, st.tables)
         if flags & 4:
             elemtype = "F"
             if flags & 3:
@@ -602,7 +647,7 @@ def _read_elem_section(data: bytes, pos: int, m: Module, st: _State) -> int:
             count, pos = _read_len(data, pos)
             items = []
             for _ in range(count):
-                item, pos = _read_const(data, pos)
+                item, pos = _read_const(data, pos, st.tables)
                 items.append(item)
         else:
             elemtype = "F"
@@ -654,7 +699,7 @@ def _read_code_section(data: bytes, pos: int, m: Module, st: _State) -> int:
             pos = body_end
             continue
         instrs_at = pos
-        body, pos, needs_data_count = _read_expr(data, pos)
+        body, pos, needs_data_count = _read_expr(data, pos, st.tables)
         if pos != body_end:
             raise DecodeError("section size mismatch", body_end)
         st.needs_data_count |= needs_data_count
@@ -675,7 +720,7 @@ def _read_data_section(data: bytes, pos: int, m: Module, st: _State) -> int:
             mode = SegmentMode.ACTIVE
             if flags == 2:
                 memory, pos = _read_u32(data, pos)
-            offset_expr, pos = _read_const(data, pos)
+            offset_expr, pos = _read_const(data, pos, st.tables)
         else:
             raise DecodeError("malformed data segment kind", start)
         size, pos = _read_len(data, pos)
@@ -768,13 +813,12 @@ def decode_module(data: bytes | bytearray | memoryview, lazy_bodies: bool = Fals
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        m = _read_module(data, lazy_bodies)
+        m = _read_module(data, lazy_bodies, features)
     except IndexError:
         raise DecodeError(_END_OF_INPUT, len(data)) from None
     finally:
         if gc_was_enabled:
             gc.enable()
-    m.features = features
     if lazy_bodies:
         m.binary = data
     return m
@@ -788,13 +832,14 @@ def read_bodies(m: Module, indices: Iterable[int]) -> int:
     assert data is not None, "read_bodies needs a module decoded with lazy_bodies"
     codes = m.codes
     count = 0
+    tables = tables_for(m.features)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         for i in indices:
             code = codes[i]
             body_end = code.offset + _leb_len(data, code.offset) + code.size
-            body, pos, needs_data_count = _read_expr(data, code.body_at)
+            body, pos, needs_data_count = _read_expr(data, code.body_at, tables)
             if pos != body_end:
                 raise DecodeError("section size mismatch", body_end)
             if needs_data_count and m.data_count is None:
@@ -818,7 +863,7 @@ def _leb_len(data: bytes, pos: int) -> int:
     return n
 
 
-def _read_module(data: bytes, lazy_bodies: bool) -> Module:
+def _read_module(data: bytes, lazy_bodies: bool, features: Features) -> Module:
     n = len(data)
     if n < 4:
         raise DecodeError("unexpected end", n)
@@ -828,8 +873,8 @@ def _read_module(data: bytes, lazy_bodies: bool) -> Module:
         raise DecodeError("unexpected end", n)
     if data[4:8] != VERSION:
         raise DecodeError("unknown binary version", 4)
-    m = Module()
-    st = _State(lazy_bodies)
+    m = Module(features=features)
+    st = _State(lazy_bodies, features)
     pos = 8
     last_rank = 0
     while pos < n:

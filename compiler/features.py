@@ -13,11 +13,13 @@ from __future__ import annotations
 # Extended constant expressions: `i32/i64.add/sub/mul` in constant expressions, and `global.get`
 # of any earlier immutable global (not only imported ones); segments see every global.
 EXTENDED_CONST = "extended-const"
+# Multi-memory: several memories; memory instructions and data segments name theirs.
+MULTI_MEMORY = "multi-memory"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-WASM_3_0: Features = frozenset({EXTENDED_CONST})  # the parts of Wasm 3.0 implemented so far
+WASM_3_0: Features = frozenset({EXTENDED_CONST, MULTI_MEMORY})  # the parts of Wasm 3.0 implemented so far
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

@@ -97,6 +97,7 @@ class BlockType:
 class MemArg:
     align: int  # log2
     offset: int
+    mem: int = 0  # memory index (multi-memory)
 
 
 @dataclass(slots=True)

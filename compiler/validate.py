@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 from . import limits
 from .errors import LimitError, ValidationError
-from .features import EXTENDED_CONST
+from .features import EXTENDED_CONST, MULTI_MEMORY
 from .module import ExternKind, FuncType, GlobalType, Instr, Limits, Module, SegmentMode
 from .opcodes import OPS, Imm, Op, parse_sig
 
@@ -474,8 +474,8 @@ def op_elem_drop(s: FuncValidator, imm: object, op: Op) -> None:
 
 # --- memory instructions ----------------------------------------------------------------------
 def op_memarg(s: FuncValidator, imm: object, op: Op) -> None:
-    """Every load and store: memory 0 must exist and the alignment not exceed the access width."""
-    s.check_mem(0)
+    """Every load and store: its memory must exist and the alignment not exceed the access width."""
+    s.check_mem(imm.mem)  # type: ignore[attr-defined]
     if imm.align > op.mem_bytes.bit_length() - 1:  # type: ignore[attr-defined]  (log2 compare)
         raise s.error("alignment must not be larger than natural")
     s.apply_sig(op.name)
@@ -525,7 +525,7 @@ def op_shuffle(s: FuncValidator, imm: object, op: Op) -> None:
 def op_memarg_lane(s: FuncValidator, imm: object, op: Op) -> None:
     """v128.loadN_lane / storeN_lane: a load or store of N bits, then a lane of N-bit lanes."""
     memarg, lane = imm  # type: ignore[misc]
-    s.check_mem(0)
+    s.check_mem(memarg.mem)
     if memarg.align > op.mem_bytes.bit_length() - 1:
         raise s.error("alignment must not be larger than natural")
     if lane >= 16 // op.mem_bytes:
@@ -682,7 +682,7 @@ def check_declarations(m: Module) -> Context:
         check_table_type(table.limits, None)
     for mem in m.mems:
         check_mem_type(mem.limits, None)
-    if ctx.mems > 1:
+    if ctx.mems > 1 and MULTI_MEMORY not in m.features:
         imported = m.imported(ExternKind.MEMORY)
         raise ValidationError("multiple memories", imported[1].offset if len(imported) > 1 else None)
 

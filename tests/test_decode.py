@@ -10,6 +10,7 @@ import pytest
 from wasmc import driver
 from wasmc.decode import _READERS, decode_module, read_bodies
 from wasmc.errors import DecodeError, LimitError
+from wasmc.features import DEFAULT, WASM_2_0
 from wasmc.module import ExternKind, MemArg, SegmentMode
 from wasmc.opcodes import OPS
 from wasmc.wast.sexpr import Atom, Str, read
@@ -67,7 +68,7 @@ def test_spec_suite_found():
                          ids=[f"{c[0]}#{c[1]}" for c in MALFORMED])
 def test_spec_malformed(name, index, binary, expected):
     with pytest.raises(DecodeError) as info:
-        decode_module(binary)
+        decode_module(binary, features=WASM_2_0)
     message = info.value.message
     if (name, index) in KNOWN_MISMATCHES:
         pytest.xfail(KNOWN_MISMATCHES[(name, index)])
@@ -94,7 +95,7 @@ def test_spec_malformed_through_the_driver():
     wrong = []
     for name, index, binary, expected in MALFORMED:
         try:
-            driver.compile_module(binary, driver.Options(jobs=1))
+            driver.compile_module(binary, driver.Options(jobs=1, features=WASM_2_0))
             wrong.append(f"{name}#{index}: accepted")
         except DecodeError as e:
             if not e.message.startswith(expected):
@@ -102,8 +103,8 @@ def test_spec_malformed_through_the_driver():
     assert not wrong, wrong
 
 
-def decode_lazily(binary: bytes):
-    m = decode_module(binary, lazy_bodies=True)
+def decode_lazily(binary: bytes, features=DEFAULT):
+    m = decode_module(binary, lazy_bodies=True, features=features)
     assert all(c.body is None for c in m.codes) and m.binary == binary
     read_bodies(m, reversed(range(len(m.codes))))  # any order
     return m
@@ -123,7 +124,7 @@ def test_spec_malformed_lazily():
     error: a body is read after the sections that follow it)."""
     for _, _, binary, _ in MALFORMED:
         with pytest.raises(DecodeError):
-            decode_lazily(binary)
+            decode_lazily(binary, WASM_2_0)
 
 
 def wat2wasm_or_none(text: str) -> bytes | None:
@@ -479,3 +480,36 @@ def test_else_outside_if_is_malformed():
     with pytest.raises(DecodeError, match="END opcode expected") as info:
         decode_module(binary)
     assert binary[info.value.offset] == 0x05
+
+
+def test_multi_memory_immediates_follow_the_feature_set():
+    """Multi-memory (Wasm 3.0): a memarg with bit 6 set names its memory and `memory.*` take u32
+    indices; under 2.0 the same bytes are malformed ("malformed memop flags", "zero byte
+    expected"), as the 2.0 suite requires."""
+    mem2 = "(memory $a 1) (memory $b 1)"
+    binary = wasmtime.wat2wasm(f"""(module {mem2} (data $d "x")
+      (func (param i32) (result i32)
+        (i32.store16 $b offset=3 (local.get 0) (i32.load8_s $b align=1 (local.get 0)))
+        (memory.copy $a $b (i32.const 0) (i32.const 0) (i32.const 0))
+        (memory.init $b $d (i32.const 0) (i32.const 0) (i32.const 0))
+        (memory.fill $b (i32.const 0) (i32.const 0) (i32.const 0))
+        (drop (memory.grow $b (i32.const 0)))
+        (memory.size $b)))""")
+    body = decode_module(binary).codes[0].body
+    imms = {i.op.name: i.imm for i in body}
+    assert imms["i32.load8_s"] == MemArg(0, 0, 1) and imms["i32.store16"] == MemArg(1, 3, 1)
+    assert imms["memory.copy"] == (0, 1) and imms["memory.init"] == (0, 1)
+    assert imms["memory.fill"] == imms["memory.grow"] == imms["memory.size"] == 1
+    with pytest.raises(DecodeError) as info:
+        decode_module(binary, features=WASM_2_0)
+    assert info.value.message == "malformed memop flags"
+    assert decode_lazily(binary).codes[0].body == body  # the lazy path uses the same tables
+    # flags of 128 and more are malformed in both
+    bad = wasmtime.wat2wasm(f"(module {mem2} (func (drop (i32.load (i32.const 0)))))")
+    at = bad.index(bytes([0x28, 0x02, 0x00]))  # i32.load align=2 offset=0
+    bad = bad[:at + 1] + bytes([0x80, 0x01]) + bad[at + 2:]  # flags 128 as a 2-byte LEB128
+    bad = bad.replace(bytes([0x0A, 0x0A]), bytes([0x0A, 0x0B]), 1)
+    bad = bad.replace(bytes([0x08, 0x00, 0x41]), bytes([0x09, 0x00, 0x41]), 1)
+    with pytest.raises(DecodeError) as info:
+        decode_module(bad)
+    assert info.value.message == "malformed memop flags"

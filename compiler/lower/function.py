@@ -250,6 +250,14 @@ class FunctionLowerer:
         if ml.has_memory:
             self.mem_base = self.b.load(self.ctx, name="mem0_base", typ=T.PTR)
             self.mem_base.set_metadata("invariant.load", ml.empty_md)
+        # Multi-memory: every memory's base, loaded here (in the entry block, so they dominate
+        # every use); LLVM deletes the ones the body does not use.
+        self.mem_bases: list[ir.Value | None] = [self.mem_base]
+        for i in range(1, ml.num_memories):
+            memory = self.load_rt(self.array_elem(self.memories(), i, 8), T.PTR, f"memory{i}",
+                                  invariant=True)
+            self.mem_bases.append(self.load_field(memory, T.MEMORY_BASE, T.PTR, f"mem{i}_base",
+                                                  invariant=True))
         if has_calls:
             self.emit_stack_check()
 
@@ -594,11 +602,22 @@ class FunctionLowerer:
         finally:
             self.b = saved
 
+    def memories(self) -> ir.Value:
+        """The instance's array of memory objects."""
+        return self.load_field(self.ctx, T.INST_MEMORIES, T.PTR, "memories", invariant=True)
+
     def memory0_bytes(self) -> ir.Value:
         """Memory 0's current size in bytes (i64)."""
-        memories = self.load_field(self.ctx, T.INST_MEMORIES, T.PTR, "memories", invariant=True)
-        mem = self.load_rt(memories, T.PTR, "memory0", invariant=True)
+        mem = self.load_rt(self.memories(), T.PTR, "memory0", invariant=True)
         return self.load_field(mem, T.MEMORY_BYTES, T.I64, "memory.bytes")
+
+    def memory_bytes(self, mem: int) -> ir.Value:
+        """Memory `mem`'s current size in bytes (i64)."""
+        if mem == 0:
+            return self.memory0_bytes()
+        memory = self.load_rt(self.array_elem(self.memories(), mem, 8), T.PTR, f"memory{mem}",
+                              invariant=True)
+        return self.load_field(memory, T.MEMORY_BYTES, T.I64, "memory.bytes")
 
     def commit_witness(self) -> None:
         """At the end of a block: add the pending loads into the witness, as a balanced tree."""

@@ -22,15 +22,25 @@ VALUE_TYPE = {"i32": T.I32, "i64": T.I64, "f32": T.F32, "f64": T.F64}
 
 
 def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: int = 0,
-                      facts: bool = False, store: bool = False
+                      facts: bool = False, store: bool = False, mem: int = 0
                       ) -> tuple[ir.Value, bool, int, ir.Value, int]:
     """The native address of a Wasm access, whether earlier accesses prove it in bounds, the
     address value's key (addressing.py; 0 without `facts`), and the i32 value and constant
     offset it is addressed by (`p + C` folded: `p` and `C + offset`).
     With `--bounds-checks` (exact trap semantics even for loads whose value LLVM would delete),
     accesses of `width` bytes are checked explicitly first.  With `facts`, the access consults
-    and feeds the function's address facts (addressing.py), which may fold `p + C` into it."""
+    and feeds the function's address facts (addressing.py), which may fold `p + C` into it.
+    Memories other than 0 (multi-memory) take the plain path: their own base, no address facts
+    (which are about memory 0), an explicit check with `--bounds-checks`."""
     covered, key = False, 0
+    if mem:
+        if width and fl.ml.bounds_checks:
+            end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
+            fl.trap_if(fl.b.icmp_unsigned(">", end, fl.memory_bytes(mem)), T.TRAP_MEMORY_OOB)
+        idx = fl.b.zext(addr, T.I64)
+        if offset:
+            idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
+        return fl.b.gep(fl.mem_bases[mem], [idx], source_etype=T.I8, name="addr"), False, 0, addr, offset
     if width and fl.ml.bounds_checks:
         end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
         fl.trap_if(fl.b.icmp_unsigned(">", end, fl.memory0_bytes()), T.TRAP_MEMORY_OOB)
@@ -56,13 +66,16 @@ def make_load(name: str, width: int):
     signed = name.endswith("_s")
 
     def lower(fl: FunctionLowerer, instr) -> None:
+        mem = instr.imm.mem
         ptr, covered, key, root, offset = effective_address(fl, fl.pop(), instr.imm.offset, width,
-                                                            facts=True)
+                                                            facts=True, mem=mem)
         mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
         v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
         v.set_metadata("tbaa", fl.ml.tbaa["memory"])
-        if not covered:  # a covered load cannot trap, so LLVM may delete it if unused
+        if mem:  # a plain witness: the address facts and range witnesses are memory 0's
+            fl.witness(v)
+        elif not covered:  # a covered load cannot trap, so LLVM may delete it if unused
             fl.witness(v, key, instr.imm.offset + width, pointer=name == "i32.load",
                        instr=instr, root=root, root_end=offset + width)
         if mem_ty is not vt:
@@ -74,11 +87,12 @@ def make_load(name: str, width: int):
 def make_store(name: str, width: int):
     def lower(fl: FunctionLowerer, instr) -> None:
         value = fl.pop()
+        mem = instr.imm.mem
         ptr, _, key, _, _ = effective_address(fl, fl.pop(), instr.imm.offset, width, facts=True,
-                                              store=True)
+                                              store=True, mem=mem)
         if isinstance(value.type, ir.IntType) and value.type.width != width * 8:
             value = fl.b.trunc(value, ir.IntType(width * 8))
-        if fl.store_covers(key, instr.imm.offset + width):
+        if not mem and fl.store_covers(key, instr.imm.offset + width):
             value = fl.b.freeze(value)  # never provably what the covered load read: it stays
         fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
     return lower
@@ -111,8 +125,12 @@ def check_range(fl: FunctionLowerer, addr: ir.Value, n: ir.Value, size: ir.Value
 
 
 def lower_memory_fill(fl: FunctionLowerer, instr) -> None:
-    """Inline: one bounds check, then llvm.memset (which LLVM expands or calls memset)."""
+    """Inline: one bounds check, then llvm.memset (which LLVM expands or calls memset).
+    Another memory than 0 (multi-memory): the runtime's fill."""
     n, val, d = fl.pop(), fl.pop(), fl.pop()
+    if instr.imm:
+        rt_call(fl, "wasmc_rt_memory_fill", [u32(instr.imm), d, val, n])
+        return
     check_range(fl, d, n, fl.memory0_bytes())
     fl.b.call(fl.ml.intrinsic("llvm.memset.p0.i64", T.VOID, [T.PTR, T.I8, T.I64, T.I1]),
               [effective_address(fl, d, 0)[0], fl.b.trunc(val, T.I8), fl.b.zext(n, T.I64),
@@ -120,8 +138,12 @@ def lower_memory_fill(fl: FunctionLowerer, instr) -> None:
 
 
 def lower_memory_copy(fl: FunctionLowerer, instr) -> None:
-    """Inline: both ranges checked before any byte moves, then llvm.memmove (overlap-safe)."""
+    """Inline: both ranges checked before any byte moves, then llvm.memmove (overlap-safe).
+    A copy that involves another memory than 0 (multi-memory): the runtime's copy."""
     n, s, d = fl.pop(), fl.pop(), fl.pop()
+    if instr.imm != (0, 0):
+        rt_call(fl, "wasmc_rt_memory_copy", [u32(instr.imm[0]), u32(instr.imm[1]), d, s, n])
+        return
     size = fl.memory0_bytes()
     check_range(fl, s, n, size)
     check_range(fl, d, n, size)

@@ -161,6 +161,7 @@ class ModuleLowerer:
         self._type_classes: list[int] | None = None
         self.name = name
         self.has_memory = bool(module.mem_types())
+        self.num_memories = len(module.mem_types())
         # Address folding past a proven access (addressing.py): `wide_address_folds` allows the
         # folds that are exact only below 4 GiB - 64 KiB; `wide_needs_cap` says the memory could
         # otherwise reach 4 GiB, so a partition that folds so must tell the runtime to stop short.
@@ -175,7 +176,7 @@ class ModuleLowerer:
 
     def _wide_folds(self) -> tuple[bool, bool]:
         mems = self.module.mem_types()
-        if not mems or self.bounds_checks:
+        if not mems or self.bounds_checks or len(mems) > 1:  # (multi-memory: kept simple)
             return False, False
         limits = mems[0].limits
         if limits.max is not None and limits.max < 65536:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..module import Instr
+from ..module import Instr, MemArg
 from ..opcodes import OPS, Kind
 from . import irbuild as ir
 from . import types as T
@@ -104,20 +104,24 @@ def store_size(ty: ir.Type) -> int:
     return 4 if isinstance(ty, ir.FloatType) else 8
 
 
-def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, offset: int, ty: ir.Type) -> ir.Value:
-    size = store_size(ty)
-    ptr, covered, key, root, root_offset = effective_address(fl, addr, offset, size, facts=True)
+def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, memarg: MemArg, ty: ir.Type) -> ir.Value:
+    size, offset = store_size(ty), memarg.offset
+    ptr, covered, key, root, root_offset = effective_address(fl, addr, offset, size, facts=True,
+                                                             mem=memarg.mem)
     v = fl.b.load(ptr, typ=ty, name=instr.op.name, align=1)
     v.set_metadata("tbaa", fl.ml.tbaa["memory"])
-    if not covered:  # LLVM must not delete it, and with it the out-of-bounds trap
+    if memarg.mem:  # another memory than 0: a plain witness (address facts are memory 0's)
+        fl.witness(v)
+    elif not covered:  # LLVM must not delete it, and with it the out-of-bounds trap
         fl.witness(v, key, offset + size, instr=instr, root=root, root_end=root_offset + size)
     return v
 
 
-def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, offset: int) -> None:
-    size = store_size(value.type)
-    ptr, _, key, _, _ = effective_address(fl, addr, offset, size, facts=True, store=True)
-    if fl.store_covers(key, offset + size):
+def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, memarg: MemArg) -> None:
+    size, offset = store_size(value.type), memarg.offset
+    ptr, _, key, _, _ = effective_address(fl, addr, offset, size, facts=True, store=True,
+                                          mem=memarg.mem)
+    if not memarg.mem and fl.store_covers(key, offset + size):
         value = fl.b.freeze(value)  # see function.py: the covered load's trap stays with the store
     fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
 
@@ -131,12 +135,12 @@ def lower_v128_const(fl: FunctionLowerer, instr: Instr) -> None:
 
 
 def lower_v128_load(fl: FunctionLowerer, instr: Instr) -> None:
-    fl.push(mem_load(fl, instr, fl.pop(), instr.imm.offset, T.V128))
+    fl.push(mem_load(fl, instr, fl.pop(), instr.imm, T.V128))
 
 
 def lower_v128_store(fl: FunctionLowerer, instr: Instr) -> None:
     value = fl.pop()
-    mem_store(fl, value, fl.pop(), instr.imm.offset)
+    mem_store(fl, value, fl.pop(), instr.imm)
 
 
 def load_extend(bits: int, signed: bool) -> Lower:
@@ -144,7 +148,7 @@ def load_extend(bits: int, signed: bool) -> Lower:
     ty = ir.VectorType(INT_BY_BITS[bits], 64 // bits)
 
     def lower(fl: FunctionLowerer, instr: Instr) -> None:
-        v = mem_load(fl, instr, fl.pop(), instr.imm.offset, ty)
+        v = mem_load(fl, instr, fl.pop(), instr.imm, ty)
         push_v128(fl, extend(fl, v, signed))
     return lower
 
@@ -153,7 +157,7 @@ def load_splat(bits: int) -> Lower:
     ty = ir.VectorType(INT_BY_BITS[bits], 128 // bits)
 
     def lower(fl: FunctionLowerer, instr: Instr) -> None:
-        x = mem_load(fl, instr, fl.pop(), instr.imm.offset, INT_BY_BITS[bits])
+        x = mem_load(fl, instr, fl.pop(), instr.imm, INT_BY_BITS[bits])
         push_v128(fl, splat(fl, x, ty))
     return lower
 
@@ -162,7 +166,7 @@ def load_zero(bits: int) -> Lower:
     ty = ir.VectorType(INT_BY_BITS[bits], 128 // bits)
 
     def lower(fl: FunctionLowerer, instr: Instr) -> None:
-        x = mem_load(fl, instr, fl.pop(), instr.imm.offset, INT_BY_BITS[bits])
+        x = mem_load(fl, instr, fl.pop(), instr.imm, INT_BY_BITS[bits])
         push_v128(fl, fl.b.insert_element(ir.Constant(ty, None), x, ir.Constant(T.I32, 0)))
     return lower
 
@@ -173,7 +177,7 @@ def load_lane(bits: int) -> Lower:
     def lower(fl: FunctionLowerer, instr: Instr) -> None:
         memarg, lane = instr.imm
         v = fl.b.bitcast(fl.pop(), ty)
-        x = mem_load(fl, instr, fl.pop(), memarg.offset, INT_BY_BITS[bits])
+        x = mem_load(fl, instr, fl.pop(), memarg, INT_BY_BITS[bits])
         push_v128(fl, fl.b.insert_element(v, x, ir.Constant(T.I32, lane)))
     return lower
 
@@ -184,7 +188,7 @@ def store_lane(bits: int) -> Lower:
     def lower(fl: FunctionLowerer, instr: Instr) -> None:
         memarg, lane = instr.imm
         v = fl.b.bitcast(fl.pop(), ty)
-        mem_store(fl, fl.b.extract_element(v, ir.Constant(T.I32, lane)), fl.pop(), memarg.offset)
+        mem_store(fl, fl.b.extract_element(v, ir.Constant(T.I32, lane)), fl.pop(), memarg)
     return lower
 
 

@@ -42,6 +42,7 @@ INST_TYPE_IDS = 40
 INST_LOAD_WITNESS = 80
 
 # wasmc_memory / wasmc_table / wasmc_funcref field offsets
+MEMORY_BASE = 0
 MEMORY_BYTES = 8
 TABLE_ELEMS = 0
 TABLE_SIZE = 8
