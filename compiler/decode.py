@@ -21,13 +21,14 @@ Immediate shapes in `Instr.imm` (the validator and the lowering rely on them): s
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Iterable
 
 from . import limits
 from .errors import DecodeError, LimitError
 from .features import DEFAULT as DEFAULT_FEATURES
-from .features import MULTI_MEMORY, Features
+from .features import MULTI_MEMORY, WASM_2_0, Features
 from .module import (
     VALTYPE_BY_BYTE,
     Code,
@@ -405,7 +406,9 @@ REF_FUNC = BY_NAME["ref.func"]
 Entry = tuple[Op, object]  # (op, reader | None | _ELSE | _END)
 
 
-def _entry(op: Op, readers: dict[Imm, Reader | None]) -> Entry | None:
+def _entry(op: Op, readers: dict[Imm, Reader | None], features: Features) -> Entry | None:
+    if op.feature is not None and op.feature not in features:
+        return None  # an instruction of a proposal this feature set leaves out: illegal
     if op.name in _CONTROL:
         return (op, _CONTROL[op.name])
     if op.imm not in readers:
@@ -417,25 +420,24 @@ def _entry(op: Op, readers: dict[Imm, Reader | None]) -> Entry | None:
 Tables = tuple[list[Entry | None], dict[int, dict[int, Entry]]]
 
 
-def _tables(readers: dict[Imm, Reader | None]) -> Tables:
+@functools.cache
+def tables_for(features: Features) -> Tables:
+    """The instruction tables of a feature set: its instructions, with its immediate readers."""
+    readers = _READERS_MULTI_MEMORY if MULTI_MEMORY in features else _READERS
     single: list[Entry | None] = [None] * 256
     for code, op in SINGLE_BYTE.items():
-        single[code] = _entry(op, readers)
-    prefixed = {prefix: {code: e for code, op in ops.items() if (e := _entry(op, readers)) is not None}
+        single[code] = _entry(op, readers, features)
+    prefixed = {prefix: {code: e for code, op in ops.items()
+                         if (e := _entry(op, readers, features)) is not None}
                 for prefix, ops in PREFIXED.items()}
     for prefix in prefixed:
         assert single[prefix] is None, "prefix byte is also an opcode"
     return single, prefixed
 
 
-_TABLES_2_0 = _tables(_READERS)
-_TABLES_MULTI_MEMORY = _tables(_READERS_MULTI_MEMORY)
+_TABLES_2_0 = tables_for(WASM_2_0)
 _PREFIXED_NEEDING_DATA_COUNT = frozenset(
     (op.prefix, op.code) for op in OPS if op.name in _NEEDS_DATA_COUNT)
-
-
-def tables_for(features: Features) -> Tables:
-    return _TABLES_MULTI_MEMORY if MULTI_MEMORY in features else _TABLES_2_0
 
 
 def _read_expr(data: bytes, pos: int, tables: Tables = _TABLES_2_0) -> tuple[list[Instr], int, bool]:

@@ -15,11 +15,13 @@ from __future__ import annotations
 EXTENDED_CONST = "extended-const"
 # Multi-memory: several memories; memory instructions and data segments name theirs.
 MULTI_MEMORY = "multi-memory"
+# Relaxed SIMD: vector instructions whose results may differ between hosts (opcodes.Op.feature).
+RELAXED_SIMD = "relaxed-simd"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-WASM_3_0: Features = frozenset({EXTENDED_CONST, MULTI_MEMORY})  # the parts of Wasm 3.0 implemented so far
+WASM_3_0: Features = frozenset({EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD})  # the parts of Wasm 3.0 implemented so far
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

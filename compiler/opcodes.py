@@ -73,13 +73,15 @@ class Op:
     kind: Kind
     sig: str | None  # fixed stack signature "params:results"; None when typed by a handler
     mem_bytes: int = 0  # access width of loads/stores (natural alignment bound)
+    feature: str | None = None  # the Wasm 3.0 proposal that adds it (features.py), or None
 
 
 OPS: list[Op] = []
 
 
-def _op(name, code, imm=Imm.NONE, kind=Kind.NUMERIC, sig=None, prefix=None, mem_bytes=0):
-    OPS.append(Op(name, code, prefix, imm, kind, sig, mem_bytes))
+def _op(name, code, imm=Imm.NONE, kind=Kind.NUMERIC, sig=None, prefix=None, mem_bytes=0,
+        feature=None):
+    OPS.append(Op(name, code, prefix, imm, kind, sig, mem_bytes, feature))
 
 
 C, P, V, T, M = Kind.CONTROL, Kind.PARAMETRIC, Kind.VARIABLE, Kind.TABLE, Kind.MEMORY
@@ -210,8 +212,9 @@ for _i, (_name, _sig) in enumerate([
 
 
 # --- vector instructions (SIMD128, prefix 0xFD) -------------------------------------------------
-def _vec(code: int, name: str, sig: str, imm: Imm = Imm.NONE, mem_bytes: int = 0) -> None:
-    _op(name, code, imm, Kind.VECTOR, sig, 0xFD, mem_bytes)
+def _vec(code: int, name: str, sig: str, imm: Imm = Imm.NONE, mem_bytes: int = 0,
+         feature: str | None = None) -> None:
+    _op(name, code, imm, Kind.VECTOR, sig, 0xFD, mem_bytes, feature)
 
 
 def _vec_run(first: int, shape: str, names: str, sig: str) -> None:
@@ -332,6 +335,24 @@ for _code, _name in [
     (0xFE, "f64x2.convert_low_i32x4_s"), (0xFF, "f64x2.convert_low_i32x4_u"),
 ]:
     _vec(_code, _name, "v:v")
+
+# Relaxed SIMD (Wasm 3.0): results the spec lets differ between hosts (lower/simd.py picks one).
+for _code, _name, _sig in [
+    (0x100, "i8x16.relaxed_swizzle", "vv:v"),
+    (0x101, "i32x4.relaxed_trunc_f32x4_s", "v:v"), (0x102, "i32x4.relaxed_trunc_f32x4_u", "v:v"),
+    (0x103, "i32x4.relaxed_trunc_f64x2_s_zero", "v:v"),
+    (0x104, "i32x4.relaxed_trunc_f64x2_u_zero", "v:v"),
+    (0x105, "f32x4.relaxed_madd", "vvv:v"), (0x106, "f32x4.relaxed_nmadd", "vvv:v"),
+    (0x107, "f64x2.relaxed_madd", "vvv:v"), (0x108, "f64x2.relaxed_nmadd", "vvv:v"),
+    (0x109, "i8x16.relaxed_laneselect", "vvv:v"), (0x10A, "i16x8.relaxed_laneselect", "vvv:v"),
+    (0x10B, "i32x4.relaxed_laneselect", "vvv:v"), (0x10C, "i64x2.relaxed_laneselect", "vvv:v"),
+    (0x10D, "f32x4.relaxed_min", "vv:v"), (0x10E, "f32x4.relaxed_max", "vv:v"),
+    (0x10F, "f64x2.relaxed_min", "vv:v"), (0x110, "f64x2.relaxed_max", "vv:v"),
+    (0x111, "i16x8.relaxed_q15mulr_s", "vv:v"),
+    (0x112, "i16x8.relaxed_dot_i8x16_i7x16_s", "vv:v"),
+    (0x113, "i32x4.relaxed_dot_i8x16_i7x16_add_s", "vvv:v"),
+]:
+    _vec(_code, _name, _sig, feature="relaxed-simd")
 
 
 # --- lookup dicts used by every phase -----------------------------------------------------------

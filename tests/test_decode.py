@@ -513,3 +513,13 @@ def test_multi_memory_immediates_follow_the_feature_set():
     with pytest.raises(DecodeError) as info:
         decode_module(bad)
     assert info.value.message == "malformed memop flags"
+
+
+def test_relaxed_simd_is_a_3_0_feature():
+    """Relaxed SIMD's opcodes (0xFD 0x100...) decode under 3.0 and are illegal under 2.0."""
+    binary = wasmtime.wat2wasm("""(module (func (param v128 v128 v128) (result v128)
+      (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))))""")
+    assert decode_module(binary).codes[0].body[3].op.name == "f32x4.relaxed_madd"
+    with pytest.raises(DecodeError) as info:
+        decode_module(binary, features=WASM_2_0)
+    assert info.value.message == "illegal opcode"

@@ -25,7 +25,6 @@ FUNC_REFS = "typed function references: (ref null? $t) types, call_ref, br_on_nu
 GC = "garbage collection: structs, arrays, i31, subtyping and casts"
 EH = "exception handling: tags, throw, try_table"
 TAIL_CALL = "tail calls: return_call, return_call_indirect"
-RELAXED_SIMD = "relaxed SIMD instructions (and the script's `either` results)"
 SCRIPT = "script syntax our .wast reader lacks: `module definition`/`module instance`, annotations"
 
 # file -> (assertions that fail, the proposals they need...)
@@ -62,10 +61,7 @@ KNOWN_FAILURES: dict[str, tuple] = {
     "float_memory64.wast": (90, MEMORY64),
     "func.wast": (1, FUNC_REFS),
     "global.wast": (7, FUNC_REFS),
-    "i16x8_relaxed_q15mulr_s.wast": (3, RELAXED_SIMD),
     "i31.wast": (71, GC),
-    "i32x4_relaxed_trunc.wast": (1, RELAXED_SIMD),
-    "i8x16_relaxed_swizzle.wast": (6, RELAXED_SIMD),
     "imports.wast": (55, EH, FUNC_REFS),
     "instance.wast": (23, SCRIPT),
     "linking.wast": (43, FUNC_REFS),
@@ -88,10 +84,6 @@ KNOWN_FAILURES: dict[str, tuple] = {
     "ref_is_null.wast": (20, FUNC_REFS),
     "ref_null.wast": (34, FUNC_REFS),
     "ref_test.wast": (71, GC),
-    "relaxed_dot_product.wast": (11, RELAXED_SIMD),
-    "relaxed_laneselect.wast": (12, RELAXED_SIMD),
-    "relaxed_madd_nmadd.wast": (19, RELAXED_SIMD),
-    "relaxed_min_max.wast": (25, RELAXED_SIMD),
     "return_call.wast": (47, TAIL_CALL),
     "return_call_indirect.wast": (67, TAIL_CALL),
     "return_call_ref.wast": (51, TAIL_CALL),

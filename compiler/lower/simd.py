@@ -8,6 +8,7 @@ shufflevector, llvm.smin, llvm.uadd.sat, llvm.vector.reduce.and, ...) written in
 patterns the x86 backend selects as single SSE/AVX instructions (pavgb, packsswb, pmaddwd, pmovmskb,
 roundps, ...).  Two instructions have no generic form and use SSSE3 intrinsics: `i8x16.swizzle`
 (pshufb) and `i16x8.q15mulr_sat_s` (pmulhrsw), so v128 code needs an SSSE3 target (x86-64-v2).
+Relaxed SIMD (Wasm 3.0) takes the answers of x86's own instructions, as wasmtime does (see there).
 
 Wasm-vs-LLVM gaps, handled like their scalar cousins in numeric.py: float min/max (llvm.minimum plus a
 quieted NaN), pmin/pmax (a plain compare and select, as the spec defines them), shift counts (taken
@@ -575,6 +576,73 @@ def lower_promote(fl: FunctionLowerer, instr: Instr) -> None:
     push_v128(fl, fl.b.fpext(x, VEC["f64x2"]), instr.op.name)
 
 
+# --- relaxed SIMD (Wasm 3.0) ----------------------------------------------------------------------
+# Each relaxed instruction may give any of the results its spec lists; wasmc gives the ones x86's
+# own instructions give, as wasmtime does on x86-64 (measured: tests/test_simd_differential.py
+# compares every one with it), so a program sees the same answers under both and each instruction
+# is the single native one it was meant to be: pshufb for swizzle (an index with bit 7 set gives 0,
+# any other is taken modulo 16), cvttps2dq/cvttpd2dq for the signed truncations (0x80000000 for
+# NaN and overflow), blendv for laneselect (the mask lane's top bit picks; i16x8 has no blend and
+# keeps bitselect), minps/maxps for min/max (pmin/pmax's operand order), pmulhrsw for q15mulr
+# (-32768 * -32768 wraps) and pmaddubsw for the dot products (second operand unsigned, sums
+# saturating).  madd/nmadd are llvm.fmuladd: fused when the target has FMA, as wasmtime does on
+# such hosts.  The unsigned truncations have no x86 instruction: they saturate (trunc_sat).
+RELAXED_AS = {
+    "i32x4.relaxed_trunc_f32x4_u": "i32x4.trunc_sat_f32x4_u",
+    "i32x4.relaxed_trunc_f64x2_u_zero": "i32x4.trunc_sat_f64x2_u_zero",
+    "i16x8.relaxed_laneselect": "v128.bitselect",
+    "f32x4.relaxed_min": "f32x4.pmin", "f32x4.relaxed_max": "f32x4.pmax",
+    "f64x2.relaxed_min": "f64x2.pmin", "f64x2.relaxed_max": "f64x2.pmax",
+}
+
+
+def lower_relaxed_x86(name: str, shape: str, result: str, intrinsic_name: str) -> Lower:
+    """A relaxed instruction that is one x86 intrinsic on its operands (as `shape`)."""
+    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+        n = len(instr.op.sig.partition(":")[0])
+        args = [as_shape(fl, fl.pop(), shape) for _ in range(n)][::-1]
+        push_v128(fl, intrinsic(fl, intrinsic_name, VEC[result], args), name)
+    return lower
+
+
+def lower_relaxed_laneselect(shape: str) -> Lower:
+    """The lane of the first operand where the mask lane's top bit is set, else the second's."""
+    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+        m = as_shape(fl, fl.pop(), shape)
+        y = as_shape(fl, fl.pop(), shape)
+        x = as_shape(fl, fl.pop(), shape)
+        top = fl.b.icmp_signed("<", m, ir.Constant(m.type, None))
+        push_v128(fl, fl.b.select(top, x, y), instr.op.name)
+    return lower
+
+
+def lower_relaxed_madd(shape: str, negate: bool) -> Lower:
+    """f32x4/f64x2.relaxed_madd: a * b + c, fused or not; nmadd: -(a * b) + c."""
+    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+        c = as_shape(fl, fl.pop(), shape)
+        y = as_shape(fl, fl.pop(), shape)
+        x = as_shape(fl, fl.pop(), shape)
+        if negate:
+            x = fl.b.fneg(x)
+        name = f"llvm.fmuladd.v{LANES[shape]}{'f32' if shape == 'f32x4' else 'f64'}"
+        push_v128(fl, intrinsic(fl, name, VEC[shape], [x, y, c]), instr.op.name)
+    return lower
+
+
+def lower_relaxed_dot(add: bool) -> Lower:
+    """i16x8.relaxed_dot_i8x16_i7x16_s: pmaddubsw with the second operand as its unsigned one;
+    the `_add` form then sums adjacent i16 lanes into i32 (pmaddwd by ones) and adds the third."""
+    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+        c = as_shape(fl, fl.pop(), "i32x4") if add else None
+        y = as_shape(fl, fl.pop(), "i8x16")
+        x = as_shape(fl, fl.pop(), "i8x16")
+        d = intrinsic(fl, "llvm.x86.ssse3.pmadd.ub.sw.128", VEC["i16x8"], [y, x])
+        if c is not None:
+            d = fl.b.add(pairwise_add(fl, extend(fl, d, True)), c)
+        push_v128(fl, d, instr.op.name)
+    return lower
+
+
 # --- registration -------------------------------------------------------------------------------
 def _handlers() -> dict[str, Lower]:
     h: dict[str, Lower] = {
@@ -642,6 +710,22 @@ def _handlers() -> dict[str, Lower]:
         h[f"i32x4.trunc_sat_f64x2_{sign}_zero"] = lower_trunc_sat_f64x2_zero(signed)
         h[f"f32x4.convert_i32x4_{sign}"] = lower_convert_i32x4(signed)
         h[f"f64x2.convert_low_i32x4_{sign}"] = lower_convert_low(signed)
+    for relaxed, plain in RELAXED_AS.items():
+        h[relaxed] = h[plain]
+    for name, shape, result, x86 in [
+        ("i8x16.relaxed_swizzle", "i8x16", "i8x16", "llvm.x86.ssse3.pshuf.b.128"),
+        ("i32x4.relaxed_trunc_f32x4_s", "f32x4", "i32x4", "llvm.x86.sse2.cvttps2dq"),
+        ("i32x4.relaxed_trunc_f64x2_s_zero", "f64x2", "i32x4", "llvm.x86.sse2.cvttpd2dq"),
+        ("i16x8.relaxed_q15mulr_s", "i16x8", "i16x8", "llvm.x86.ssse3.pmul.hr.sw.128"),
+    ]:
+        h[name] = lower_relaxed_x86(name, shape, result, x86)
+    for shape in ("i8x16", "i32x4", "i64x2"):
+        h[f"{shape}.relaxed_laneselect"] = lower_relaxed_laneselect(shape)
+    for shape in ("f32x4", "f64x2"):
+        h[f"{shape}.relaxed_madd"] = lower_relaxed_madd(shape, False)
+        h[f"{shape}.relaxed_nmadd"] = lower_relaxed_madd(shape, True)
+    h["i16x8.relaxed_dot_i8x16_i7x16_s"] = lower_relaxed_dot(False)
+    h["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = lower_relaxed_dot(True)
     return h
 
 

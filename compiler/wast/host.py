@@ -13,6 +13,7 @@ from .. import runtime
 from ..runtime import Func, Global, HostFunc, Memory, Table, Trap
 from .values import (
     F32,
+    Either,
     F64,
     NanPattern,
     Num,
@@ -105,6 +106,8 @@ def to_raw(value, letter: str) -> int:
 
 def matches(pattern, got: Result) -> bool:
     letter, bits = got.letter, got.bits
+    if isinstance(pattern, Either):
+        return any(matches(p, got) for p in pattern.alternatives)
     if isinstance(pattern, Num):
         return _TYPE_NAME.get(letter) == pattern.type and bits == pattern.bits
     if isinstance(pattern, NanPattern):

@@ -20,7 +20,7 @@ from ..errors import DecodeError, LinkError, ValidationError
 from ..features import DEFAULT as DEFAULT_FEATURES
 from . import host
 from .sexpr import Atom, Node, SList, Str, read_file, to_text
-from .values import LiteralError, parse_const
+from .values import Either, LiteralError, parse_const
 
 ASSERTIONS = frozenset({"assert_return", "assert_trap", "assert_exhaustion", "assert_invalid",
                         "assert_malformed", "assert_unlinkable", "assert_uninstantiable"})
@@ -349,6 +349,8 @@ def wat2wasm(text: bytes) -> bytes:
 def const(node: Node, *, pattern: bool):
     if not isinstance(node, SList) or not isinstance(node.head, str):
         raise CommandFailure("expected a constant like (i32.const 1)")
+    if pattern and node.head == "either":
+        return Either(tuple(const(alt, pattern=True) for alt in node.items[1:]))
     args = []
     for a in node.items[1:]:
         if not isinstance(a, Atom):

@@ -308,3 +308,14 @@ class RefExternAny:
 
     def __str__(self) -> str:
         return "ref.extern"
+
+
+@dataclass(frozen=True, slots=True)
+class Either:
+    """Result pattern `(either r1 r2 ...)`: any one of the alternatives (relaxed SIMD's results,
+    where the spec allows each of several answers)."""
+
+    alternatives: tuple
+
+    def __str__(self) -> str:
+        return "(either " + " ".join(str(a) for a in self.alternatives) + ")"
