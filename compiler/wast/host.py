@@ -13,8 +13,8 @@ from .. import runtime
 from ..runtime import Func, Global, HostFunc, Memory, Table, Trap
 from .values import (
     F32,
-    Either,
     F64,
+    Either,
     NanPattern,
     Num,
     RefExtern,
