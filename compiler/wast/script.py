@@ -88,6 +88,7 @@ class ScriptRunner:
         self.omit = omit or set()  # commands that killed an earlier run: not run again
         self.text, self.forms = read_file(self.path)
         self.instances: dict[str, object] = {}  # $name -> instance
+        self.definitions: dict[str, bytes] = {}  # $name -> binary of a `module definition`
         self.registry: dict[str, object] = {}  # registered name -> instance; `spectest` made on demand
         self.current: object | None = None
         self.failed_module_line = 0  # line of the last module that failed (for messages)
@@ -130,6 +131,9 @@ class ScriptRunner:
         """
         items = form.items[1:]
         name = None
+        definition = bool(items) and isinstance(items[0], Atom) and items[0].text == "definition"
+        if definition:  # Wasm 3.0 scripts: `(module definition $M ...)`, instantiated later
+            items = items[1:]
         if items and isinstance(items[0], Atom) and items[0].text.startswith("$"):
             name = items[0].text
             items = items[1:]
@@ -143,6 +147,9 @@ class ScriptRunner:
             if kind == "binary":
                 return name, kind, data
             return name, kind, wat2wasm(b"(module " + data + b")")
+        if definition:  # the module's own text, without the script's keyword
+            fields = self.text[items[0].start:form.end - 1] if items else ""
+            return name, kind, wat2wasm(f"(module {fields})".encode("utf-8", "surrogateescape"))
         return name, kind, self.assemble([form])
 
     def assemble(self, forms: list[Node]) -> bytes:
@@ -194,6 +201,24 @@ class ScriptRunner:
             self.instances[name] = inst
 
     def cmd_module(self, form: SList) -> None:
+        items = form.items
+        if len(items) > 1 and isinstance(items[1], Atom) and items[1].text == "definition":
+            name, _, wasm = self.module_bytes_or_fail(form)
+            self.compile(wasm)  # a definition is validated and compiled, not instantiated
+            if name:
+                self.definitions[name] = wasm
+            return
+        if len(items) == 4 and isinstance(items[1], Atom) and items[1].text == "instance":
+            self.current, self.failed_module_line = None, form.line
+            inst_name, def_name = items[2], items[3]
+            if not (isinstance(inst_name, Atom) and isinstance(def_name, Atom)):
+                raise CommandFailure("module instance: expected $instance $definition")
+            if def_name.text not in self.definitions:
+                raise CommandFailure(f"unknown module definition {def_name.text}")
+            self.instances.pop(inst_name.text, None)
+            self.define(inst_name.text, self.instantiate(self.definitions[def_name.text]))
+            self.failed_module_line = 0
+            return
         self.current, self.failed_module_line = None, form.line  # cleared if the module works
         name, _, wasm = self.module_bytes_or_fail(form)
         self.instances.pop(name, None)

@@ -128,6 +128,8 @@ class _Scanner:
                 self.pos += 1
             elif c == '"':
                 self.read_string()
+            elif c == ";":  # a lone `;` is a token there (reserved), not the start of a comment
+                self.pos += 1
             else:
                 self.read_atom()
 
