@@ -17,11 +17,13 @@ EXTENDED_CONST = "extended-const"
 MULTI_MEMORY = "multi-memory"
 # Relaxed SIMD: vector instructions whose results may differ between hosts (opcodes.Op.feature).
 RELAXED_SIMD = "relaxed-simd"
+# Tail calls: return_call, return_call_indirect.
+TAIL_CALL = "tail-call"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-WASM_3_0: Features = frozenset({EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD})  # the parts of Wasm 3.0 implemented so far
+WASM_3_0: Features = frozenset({EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})  # the parts of Wasm 3.0 implemented so far
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

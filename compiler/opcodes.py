@@ -101,6 +101,8 @@ _op("br_table", 0x0E, Imm.BR_TABLE, C)
 _op("return", 0x0F, kind=C)
 _op("call", 0x10, Imm.FUNCIDX, C)
 _op("call_indirect", 0x11, Imm.CALL_INDIRECT, C)
+_op("return_call", 0x12, Imm.FUNCIDX, C, feature="tail-call")
+_op("return_call_indirect", 0x13, Imm.CALL_INDIRECT, C, feature="tail-call")
 
 # --- reference instructions ---------------------------------------------------------------------
 _op("ref.null", 0xD0, Imm.REFTYPE, R)

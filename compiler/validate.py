@@ -350,6 +350,29 @@ def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.extend(ft.results)
 
 
+def op_return_call(s: FuncValidator, imm: object, op: Op) -> None:
+    """Tail calls (Wasm 3.0): a call whose results are the function's, then as `return`."""
+    ft = s.check_func_idx(imm)  # type: ignore[arg-type]
+    if ft.results != s.results:
+        raise s.error("type mismatch")
+    s.pop_vals(ft.params)
+    s.unreachable()
+
+
+def op_return_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
+    typeidx, tableidx = imm  # type: ignore[misc]
+    if s.check_table(tableidx) != "F":
+        raise s.error("type mismatch")
+    if typeidx >= len(s.ctx.types):
+        raise s.error(f"unknown type {typeidx}")
+    ft = s.ctx.types[typeidx]
+    if ft.results != s.results:
+        raise s.error("type mismatch")
+    s.pop_val("i")
+    s.pop_vals(ft.params)
+    s.unreachable()
+
+
 # --- reference instructions -------------------------------------------------------------------
 def op_ref_null(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(imm)  # type: ignore[arg-type]
@@ -546,6 +569,8 @@ HANDLERS: dict[str, Handler] = {
     "return": op_return,
     "call": op_call,
     "call_indirect": op_call_indirect,
+    "return_call": op_return_call,
+    "return_call_indirect": op_return_call_indirect,
     "ref.null": op_ref_null,
     "ref.is_null": op_ref_is_null,
     "ref.func": op_ref_func,

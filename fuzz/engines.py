@@ -271,7 +271,9 @@ def run_wasmc(wasm: bytes, plan: list[Call]) -> Outcome:
     try:
         # WASMC_BOUNDS_CHECKS=1: explicit bounds checks, where even a load whose value is unused
         # traps exactly (the default guard-page mode lets LLVM delete such loads).
-        so, module = build_shared(wasm, bounds_checks=os.environ.get("WASMC_BOUNDS_CHECKS") == "1")
+        # WASMC_OPT_LEVEL: the optimisation level (default 1, as the spec runner).
+        so, module = build_shared(wasm, opt_level=int(os.environ.get("WASMC_OPT_LEVEL", "1")),
+                                  bounds_checks=os.environ.get("WASMC_BOUNDS_CHECKS") == "1")
     except WasmcError as e:
         return Outcome("invalid", f"{type(e).__name__}: {e}")
     current = [-1]

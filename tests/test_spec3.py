@@ -27,7 +27,6 @@ EH = "exception handling: tags, throw, try_table"
 EH_LEGACY = "legacy exception handling: try, catch, delegate, rethrow"
 TEXT_ANNOTATIONS = ("custom-section and branch-hint annotations in the text, which the text assembler "
                     "we use (wasmtime's wat2wasm) rejects")
-TAIL_CALL = "tail calls: return_call, return_call_indirect"
 
 
 def key(path: Path) -> str:
@@ -98,9 +97,7 @@ KNOWN_FAILURES: dict[str, tuple] = {
     "ref_is_null.wast": (20, FUNC_REFS),
     "ref_null.wast": (34, FUNC_REFS),
     "ref_test.wast": (71, GC),
-    "return_call.wast": (47, TAIL_CALL),
-    "return_call_indirect.wast": (67, TAIL_CALL),
-    "return_call_ref.wast": (51, TAIL_CALL),
+    "return_call_ref.wast": (51, FUNC_REFS),
     "select.wast": (2, FUNC_REFS),
     "simd_address.wast": (2, MEMORY64),
     "struct.wast": (29, GC),

@@ -231,22 +231,60 @@ def lower_return(fl: FunctionLowerer, instr) -> None:
     fl.reachable = False
 
 
-def lower_call(fl: FunctionLowerer, instr) -> None:
+def lower_call(fl: FunctionLowerer, instr, tail: bool = False) -> None:
+    """`call`; with `tail`, `return_call` (see call_marker)."""
     idx = instr.imm
     ft = fl.module.func_type(idx)
     if idx >= fl.module.num_imported_funcs:
         callee = fl.ml.func(idx)
         args = fl.popn(len(ft.params))
         fl.flush_witness(fl.b, reset=True)
-        # `notail`: LLVM must not turn recursion into a loop, or deep recursion would never exhaust
-        # the stack as Wasm requires.
+        marker = call_marker(fl, ft.params, ft.results, tail)
         call = fl.b.call(callee, [fl.ctx] + args, name=f"call.{fl.module.func_name(idx)}",
-                         tail="notail")
-        push_results(fl, call, ft.results)
+                         tail=marker)
+        finish_call(fl, call, ft.results, tail, marker)
         return
     funcs = fl.load_field(fl.ctx, T.INST_FUNCS, T.PTR, "funcs", invariant=True)
     rec = fl.load_rt(fl.array_elem(funcs, idx, 8), T.PTR, f"import{idx}", invariant=True)
-    call_through_record(fl, rec, ft.params, ft.results, f"call.{fl.module.func_name(idx)}")
+    call_through_record(fl, rec, ft.params, ft.results, f"call.{fl.module.func_name(idx)}", tail)
+
+
+def call_marker(fl: FunctionLowerer, params: str, results: str, tail: bool) -> str:
+    """A call's marker.  `notail` for a call: LLVM must not turn recursion into a loop, or deep
+    recursion would never exhaust the stack as Wasm requires.  A tail call (Wasm 3.0) is
+    `musttail` when the callee's signature is the caller's, i.e. their LLVM prototypes match,
+    as `musttail` requires of the C calling convention that funcref code pointers (which may be
+    C functions, such as WASI's) keep; then it reuses the caller's frame and tail recursion of
+    any depth runs in constant stack.  A tail call to another signature is an ordinary call
+    followed by a return (README: known limitations)."""
+    if tail and params == fl.params and results == fl.results:
+        return "musttail"
+    return "notail"
+
+
+def finish_call(fl: FunctionLowerer, call: ir.Value, results: str, tail: bool, marker: str) -> None:
+    """Push a call's results, or, for a tail call, return them (a `musttail` call's `ret` must
+    follow it at once: the witness was flushed before the call)."""
+    if not tail:
+        push_results(fl, call, results)
+        return
+    if marker == "musttail":
+        if results:
+            fl.b.ret(call)
+        else:
+            fl.b.ret_void()
+    else:
+        push_results(fl, call, results)
+        fl.build_return(fl.popn(len(results)))
+    fl.reachable = False
+
+
+def lower_return_call(fl: FunctionLowerer, instr) -> None:
+    lower_call(fl, instr, tail=True)
+
+
+def lower_return_call_indirect(fl: FunctionLowerer, instr) -> None:
+    lower_call_indirect(fl, instr, tail=True)
 
 
 def push_results(fl: FunctionLowerer, call: ir.Value, results: str) -> None:
@@ -258,29 +296,31 @@ def push_results(fl: FunctionLowerer, call: ir.Value, results: str) -> None:
 
 
 def call_through_record(fl: FunctionLowerer, rec: ir.Value, params: str, results: str,
-                        name: str) -> None:
+                        name: str, tail: bool = False) -> None:
     code = fl.load_field(rec, T.FUNCREF_CODE, T.PTR, "code")
     inst = fl.load_field(rec, T.FUNCREF_INSTANCE, T.PTR, "callee_instance")
-    call_code(fl, code, inst, params, results, name)
+    call_code(fl, code, inst, params, results, name, tail)
 
 
 def call_code(fl: FunctionLowerer, code: ir.Value, inst: ir.Value, params: str, results: str,
-              name: str) -> None:
+              name: str, tail: bool = False) -> None:
     """Call through a code pointer with the callee's instance and the arguments on the stack."""
     args = fl.popn(len(params))
     fl.flush_witness(fl.b, reset=True)
     fnty = T.func_llvm_type(params, results)
-    call = fl.ml.call_indirect_ptr(fl.b, fnty, code, [inst] + args, name if results else "")
-    push_results(fl, call, results)
+    marker = call_marker(fl, params, results, tail)
+    call = fl.ml.call_indirect_ptr(fl.b, fnty, code, [inst] + args, name if results else "",
+                                   tail=marker)
+    finish_call(fl, call, results, tail, marker)
 
 
-def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
+def lower_call_indirect(fl: FunctionLowerer, instr, tail: bool = False) -> None:
     typeidx, tableidx = instr.imm
     ft = fl.module.types[typeidx]
     index = fl.pop()
     static = fl.ml.call_table(tableidx)
     if static is not None:
-        call_static_table(fl, index, typeidx, tableidx, *static)
+        call_static_table(fl, index, typeidx, tableidx, *static, tail=tail)
         return
     table = fl.table_object(tableidx)
     fixed = fl.ml.fixed_table_size(tableidx)
@@ -298,11 +338,11 @@ def lower_call_indirect(fl: FunctionLowerer, instr) -> None:
                           invariant=True)
     actual = fl.load_field(rec, T.FUNCREF_TYPE_ID, T.I32, "actual_type")
     fl.trap_if(fl.b.icmp_unsigned("!=", actual, expected), T.TRAP_INDIRECT_CALL_TYPE)
-    call_through_record(fl, rec, ft.params, ft.results, "call_indirect")
+    call_through_record(fl, rec, ft.params, ft.results, "call_indirect", tail)
 
 
 def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tableidx: int,
-                      codes: ir.GlobalVariable, classes: ir.GlobalVariable) -> None:
+                      codes: ir.GlobalVariable, classes: ir.GlobalVariable, tail: bool = False) -> None:
     """`call_indirect` through a table whose elements the module alone decides
     (ModuleLowerer.static_table): the element's code pointer and type class come from two
     constant arrays, loaded side by side, and the callee runs in this instance.  Native code's
@@ -321,7 +361,7 @@ def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tablei
     fl.trap_if(fl.b.icmp_signed("<", cls, ir.Constant(T.I32, 0)), T.TRAP_UNINITIALIZED_ELEMENT)
     fl.trap_if(fl.b.icmp_unsigned("!=", cls, ir.Constant(T.I32, fl.ml.type_class(typeidx))),
                T.TRAP_INDIRECT_CALL_TYPE)
-    call_code(fl, code, fl.ctx, ft.params, ft.results, "call_indirect")
+    call_code(fl, code, fl.ctx, ft.params, ft.results, "call_indirect", tail)
 
 
 HANDLERS.update({
@@ -338,4 +378,6 @@ HANDLERS.update({
     "return": lower_return,
     "call": lower_call,
     "call_indirect": lower_call_indirect,
+    "return_call": lower_return_call,
+    "return_call_indirect": lower_return_call_indirect,
 })

@@ -116,7 +116,7 @@ def plan_partitions(module: Module, partitions: int, giant_threshold: int,
     return PartitionPlan(owner, giant, members, weight)
 
 
-_CALLS = frozenset(("call", "call_indirect"))
+_CALLS = frozenset(("call", "call_indirect", "return_call", "return_call_indirect"))
 _LOAD_WITNESS = {op.name: WITNESS_KEY[op.mem_bytes] for op in OPS if ".load" in op.name}
 
 CODE_SECTION = "wasmc_text"  # a C identifier, so the linker defines __start_/__stop_ symbols
@@ -389,8 +389,8 @@ class ModuleLowerer:
         return self.cur.stack_limit
 
     def call_indirect_ptr(self, b: ir.IRBuilder, fnty: ir.FunctionType, code: ir.Value,
-                          args: list[ir.Value], name: str) -> ir.Value:
-        return b.call(_IndirectCallee(code, fnty), args, name=name, tail="notail")
+                          args: list[ir.Value], name: str, tail: str = "notail") -> ir.Value:
+        return b.call(_IndirectCallee(code, fnty), args, name=name, tail=tail)
 
     def cstring(self, s: str) -> ir.Constant:
         g = self.cur.strings.get(s)
