@@ -338,13 +338,18 @@ def op_call(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.extend(ft.results)
 
 
-def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
+def indirect_type(s: FuncValidator, imm: object) -> FuncType:
+    """The type of a `call_indirect`-like instruction, once its table and type index check."""
     typeidx, tableidx = imm  # type: ignore[misc]
     if s.check_table(tableidx) != "F":
         raise s.error("type mismatch")
     if typeidx >= len(s.ctx.types):
         raise s.error(f"unknown type {typeidx}")
-    ft = s.ctx.types[typeidx]
+    return s.ctx.types[typeidx]
+
+
+def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
+    ft = indirect_type(s, imm)
     s.pop_val("i")
     s.pop_vals(ft.params)
     s.vals.extend(ft.results)
@@ -360,12 +365,7 @@ def op_return_call(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 def op_return_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
-    typeidx, tableidx = imm  # type: ignore[misc]
-    if s.check_table(tableidx) != "F":
-        raise s.error("type mismatch")
-    if typeidx >= len(s.ctx.types):
-        raise s.error(f"unknown type {typeidx}")
-    ft = s.ctx.types[typeidx]
+    ft = indirect_type(s, imm)
     if ft.results != s.results:
         raise s.error("type mismatch")
     s.pop_val("i")

@@ -33,17 +33,10 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
     Memories other than 0 (multi-memory) take the plain path: their own base, no address facts
     (which are about memory 0), an explicit check with `--bounds-checks`."""
     covered, key = False, 0
-    if mem:
-        if width and fl.ml.bounds_checks:
-            end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
-            fl.trap_if(fl.b.icmp_unsigned(">", end, fl.memory_bytes(mem)), T.TRAP_MEMORY_OOB)
-        idx = fl.b.zext(addr, T.I64)
-        if offset:
-            idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
-        return fl.b.gep(fl.mem_bases[mem], [idx], source_etype=T.I8, name="addr"), False, 0, addr, offset
+    facts = facts and not mem
     if width and fl.ml.bounds_checks:
         end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
-        fl.trap_if(fl.b.icmp_unsigned(">", end, fl.memory0_bytes()), T.TRAP_MEMORY_OOB)
+        fl.trap_if(fl.b.icmp_unsigned(">", end, fl.memory_bytes(mem)), T.TRAP_MEMORY_OOB)
     elif facts:
         key = fl.addr.key(addr)
         root, offset, covered = fl.addr.access(addr, offset, width)
@@ -52,7 +45,7 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
             if root is not addr:
                 fl.address_uses(fl.addr.key(root))
         addr = root
-    base = fl.mem_base
+    base = fl.mem_bases[mem]
     if facts and fl.loop_bases is not None and not isinstance(addr, ir.Constant):
         base = fl.loop_base(addr)
     idx = fl.b.zext(addr, T.I64)
