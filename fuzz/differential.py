@@ -41,7 +41,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gen_binaryen, gen_lowering
+from . import engines, gen_binaryen, gen_lowering
 from .engines import Call, CallResult, Outcome, export_types, run_wasmc_isolated, run_wasmtime
 from .values import memory_diff, random_arg, same_value, show
 
@@ -284,7 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", type=int, help="run just module number N of the campaign")
     ap.add_argument("--json", type=Path, help="write the per-module results here")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="modules checked in parallel")
+    ap.add_argument("--tail-calls", action="store_true",
+                    help="binaryen's modules may use tail calls (Wasm 3.0), and wasmtime runs them")
     args = ap.parse_args(argv)
+    if args.tail_calls:  # before the campaign forks its workers, which inherit both
+        engines.use_tail_calls()
+        gen_binaryen.enable_tail_calls()
     results = run_campaign(args.seed, args.count, args.gen, args.out, args.timeout, args.only,
                            jobs=args.jobs)
     print(summary(results))

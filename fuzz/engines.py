@@ -153,6 +153,14 @@ def wasm2_config(fuel: bool = True) -> wasmtime.Config:
 _ENGINE: wasmtime.Engine | None = None
 
 
+def use_tail_calls() -> None:
+    """Let wasmtime run tail calls (Wasm 3.0), for a campaign whose modules use them."""
+    global _ENGINE
+    cfg = wasm2_config()
+    cfg.wasm_tail_call = True
+    _ENGINE = wasmtime.Engine(cfg)
+
+
 def engine() -> wasmtime.Engine:
     global _ENGINE
     if _ENGINE is None:

@@ -20,6 +20,13 @@ FEATURES = ["--mvp-features", "--enable-sign-ext", "--enable-mutable-globals",
             "--enable-nontrapping-float-to-int", "--enable-bulk-memory", "--enable-multivalue"]
 
 
+def enable_tail_calls() -> None:
+    """Modules may also hold return_call/return_call_indirect (Wasm 3.0; binaryen 108 makes no
+    other 3.0 feature wasmc has)."""
+    if "--enable-tail-call" not in FEATURES:
+        FEATURES.append("--enable-tail-call")
+
+
 def generate(seed: int) -> bytes:
     rng = random.Random(seed)
     size = rng.choice([512, 2048, 8192, 20000])

@@ -78,3 +78,30 @@ def test_a_hang_where_wasmtime_traps_is_a_mismatch_not_a_skip(monkeypatch):
     monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
     r = differential.check_module(wasm, random.Random(0), timeout=60)
     assert r.status == "match", r
+
+
+def test_tail_call_modules_match(monkeypatch):
+    """With `--tail-calls`, binaryen's modules use return_call/return_call_indirect (Wasm 3.0):
+    the first few that do match wasmtime."""
+    import random
+
+    from wasmc.decode import decode_module
+
+    from fuzz import engines, gen_binaryen
+
+    monkeypatch.setattr(gen_binaryen, "FEATURES", list(gen_binaryen.FEATURES))
+    monkeypatch.setattr(engines, "_ENGINE", None)
+    engines.use_tail_calls()
+    gen_binaryen.enable_tail_calls()
+    checked = 0
+    for ms in range(7_000_000, 7_000_200):
+        wasm = gen_binaryen.generate(ms)
+        if not any(i.op.name.startswith("return_call") for c in decode_module(wasm).codes
+                   for i in c.body):
+            continue
+        r = differential.check_module(wasm, random.Random(ms))
+        assert r.status == "match", (ms, r.status, r.detail, r.diffs)
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3
