@@ -81,6 +81,23 @@ def _read_u32(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
+def _read_u64(data: bytes, pos: int) -> tuple[int, int]:
+    """u64 LEB128: at most 10 bytes, the last holding one value bit."""
+    result = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        if shift == 63:
+            if b & 0x7E:
+                raise DecodeError("integer too large", pos - 1)
+            if b & 0x80:
+                raise DecodeError("integer representation too long", pos)
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+
+
 def _read_signed(data: bytes, pos: int, last_shift: int, mask: int) -> tuple[int, int]:
     """sN LEB128: at most `last_shift // 7 + 1` bytes; in the last one the bits under `mask` hold
     no value bits, so they must all copy the sign ("integer too large" otherwise)."""
@@ -269,8 +286,9 @@ def _read_memarg(data: bytes, pos: int) -> tuple[MemArg, int]:
 
 
 def _read_memarg_multi(data: bytes, pos: int) -> tuple[MemArg, int]:
-    """Multi-memory's memarg: flags below 64 are the alignment (memory 0); with bit 6 set a memory
-    index follows them (the alignment is the other bits)."""
+    """Wasm 3.0's memarg: flags below 64 are the alignment (memory 0); with bit 6 set a memory
+    index follows them (the alignment is the other bits).  The offset is a u64 (memory64's), which
+    the validator bounds by the memory's address range."""
     flags, after = _read_u32(data, pos)
     mem = 0
     if flags >= 128:
@@ -278,7 +296,7 @@ def _read_memarg_multi(data: bytes, pos: int) -> tuple[MemArg, int]:
     if flags >= 64:
         mem, after = _read_u32(data, after)
         flags -= 64
-    offset, after = _read_u32(data, after)
+    offset, after = _read_u64(data, after)
     return _memarg(flags, offset, mem), after
 
 

@@ -33,6 +33,7 @@ VEC_OR_UNKNOWN = "v?"
 REF_OR_UNKNOWN = "FE?"
 
 MAX_PAGES = 65536
+MAX_OFFSET = 2**32 - 1  # a memarg's offset into a 32-bit memory
 MAX_TABLE = 2**32 - 1
 
 # mnemonic -> (param letters as a list, result letters as a list) for every row with a signature
@@ -501,6 +502,8 @@ def op_memarg(s: FuncValidator, imm: object, op: Op) -> None:
     s.check_mem(imm.mem)  # type: ignore[attr-defined]
     if imm.align > op.mem_bytes.bit_length() - 1:  # type: ignore[attr-defined]  (log2 compare)
         raise s.error("alignment must not be larger than natural")
+    if imm.offset > MAX_OFFSET:  # type: ignore[attr-defined]  (a 3.0 memarg's u64 offset)
+        raise s.error("offset out of range")
     s.apply_sig(op.name)
 
 
@@ -551,6 +554,8 @@ def op_memarg_lane(s: FuncValidator, imm: object, op: Op) -> None:
     s.check_mem(memarg.mem)
     if memarg.align > op.mem_bytes.bit_length() - 1:
         raise s.error("alignment must not be larger than natural")
+    if memarg.offset > MAX_OFFSET:
+        raise s.error("offset out of range")
     if lane >= 16 // op.mem_bytes:
         raise s.error("invalid lane index")
     s.apply_sig(op.name)
