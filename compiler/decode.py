@@ -83,6 +83,9 @@ def _read_u32(data: bytes, pos: int) -> tuple[int, int]:
 
 def _read_u64(data: bytes, pos: int) -> tuple[int, int]:
     """u64 LEB128: at most 10 bytes, the last holding one value bit."""
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
     result = shift = 0
     while True:
         b = data[pos]

@@ -523,3 +523,16 @@ def test_relaxed_simd_is_a_3_0_feature():
     with pytest.raises(DecodeError) as info:
         decode_module(binary, features=WASM_2_0)
     assert info.value.message == "illegal opcode"
+
+
+def test_u64_leb128_bounds():
+    """memarg offsets of Wasm 3.0 are u64: ten bytes at most, one value bit in the tenth."""
+    from wasmc.decode import _read_u64
+
+    assert _read_u64(b"\x05", 0) == (5, 1) and _read_u64(b"\x80\x01", 0) == (128, 2)
+    assert _read_u64(b"\xff" * 9 + b"\x01", 0) == (2**64 - 1, 10)
+    for bad, message in [(b"\xff" * 9 + b"\x02", "integer too large"),
+                         (b"\x80" * 9 + b"\x81\x00", "integer representation too long")]:
+        with pytest.raises(DecodeError) as info:
+            _read_u64(bad, 0)
+        assert info.value.message == message
