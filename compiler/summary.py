@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .decode import decode_module
+from .features import RELAXED_SIMD
 from .module import VALTYPE_TEXT, ExternKind, Module
+from .opcodes import BY_NAME
+from .validate import CONST_OPS
 
 SECTION_NAMES = ["custom", "type", "import", "function", "table", "memory", "global", "export",
                  "start", "element", "code", "data", "data count"]
@@ -97,6 +100,16 @@ def features_of(m: Module) -> list[str]:
         feats.append("non-trapping float-to-int")
     if any(i.kind is ExternKind.GLOBAL and i.desc.mutable for i in m.imports):
         feats.append("mutable-global imports")
+    # Wasm 3.0's, as far as wasmc builds them (features.py)
+    if len(m.mem_types()) > 1:
+        feats.append("multi-memory (3.0)")
+    if names & {"return_call", "return_call_indirect"}:
+        feats.append("tail calls (3.0)")
+    if any(op.feature == RELAXED_SIMD for n in names if (op := BY_NAME.get(n))):
+        feats.append("relaxed SIMD (3.0)")
+    exprs = [g.init for g in m.globals] + [x.offset_expr or [] for x in (*m.elems, *m.datas)]
+    if any(i.op.name not in CONST_OPS for e in exprs for i in e):
+        feats.append("extended constant expressions (3.0)")
     if any(i.module.startswith("wasi_snapshot_preview1") for i in m.imports):
         feats.append("WASI preview1")
     return feats

@@ -12,7 +12,7 @@ BAD = b"\0asm\x01\0\0\0\x01\x05\x01\x60\0"  # type section shorter than it says
 
 
 def wasmc(*args, **kw):
-    return subprocess.run(["wasmc", *map(str, args)], capture_output=True, text=True, **kw)
+    return subprocess.run(["wasmc", *map(str, args)], check=False, capture_output=True, text=True, **kw)
 
 
 def test_malformed_module_diagnostic_and_json(tmp_path):
@@ -102,3 +102,18 @@ def test_wasm_version_selects_the_rules(tmp_path):
     p = wasmc(wasm, "--wasm", "2.0", "-o", tmp_path / "m2")
     assert p.returncode == 1
     assert "error: unknown global 0" in p.stderr and f"{wasm}:0x" in p.stderr
+
+
+def test_inspect_reports_wasm_3_0_features(tmp_path):
+    src = tmp_path / "m.wat"
+    src.write_text("(module (memory 1) (memory 1) (global i32 (i32.add (i32.const 1) (i32.const 2)))"
+                   " (func $f (result i32) (return_call $f))"
+                   " (func (param v128 v128) (result v128)"
+                   " (i8x16.relaxed_swizzle (local.get 0) (local.get 1))))")
+    d = json.loads(wasmc("inspect", "--json", src).stdout)
+    assert {"multi-memory (3.0)", "tail calls (3.0)", "relaxed SIMD (3.0)",
+            "extended constant expressions (3.0)"} <= set(d["features"])
+    plain = tmp_path / "p.wat"
+    plain.write_text("(module (memory 1) (global i32 (i32.const 3)) (func (result i32) (i32.const 1)))")
+    assert not [f for f in json.loads(wasmc("inspect", "--json", plain).stdout)["features"]
+                if "3.0" in f]
