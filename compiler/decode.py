@@ -1,4 +1,5 @@
-"""Binary decoder: the bytes of a Wasm 2.0 module -> `module.Module` (spec section 5).
+"""Binary decoder: the bytes of a module -> `module.Module` (spec section 5), under Wasm 2.0's rules
+or 3.0's as far as `features.py` goes.
 
 Strategy.  The module is read the way the reference interpreter reads it: one stream over the whole
 binary, sections checked against their declared size only *after* they are read ("section size

@@ -1,4 +1,5 @@
-"""Validation of a decoded module (spec section 3, Wasm 2.0 including SIMD128).
+"""Validation of a decoded module (spec section 3: Wasm 2.0 including SIMD128, and the parts of 3.0
+that `features.py` lists).
 
 Function bodies follow the spec appendix's algorithm and its names: a value stack of type letters
 (`UNKNOWN` for the polymorphic stack of unreachable code) and a control stack of `Frame`s, with
@@ -10,8 +11,9 @@ walk is one linear pass per body with no per-instruction allocation beyond the v
 
 Module-level rules (limits, constant expressions, segments, start, exports) are checked in module
 order, in three steps (`check_declarations`, `check_bodies`, `check_start_and_exports`) so that a big
-module's bodies can be checked a partition at a time in the processes that compile them.  Messages use the spec test suite's wording; indices are appended ("unknown memory 0") because
-the suite matches message prefixes.  Constant expressions outside functions (global initialisers,
+module's bodies can be checked a partition at a time in the processes that compile them.  Messages
+use the spec test suite's wording; indices are appended ("unknown memory 0") because the suite
+matches message prefixes.  Constant expressions outside functions (global initialisers,
 segment offsets and items) may only `global.get` imported immutable globals under Wasm 2.0's rules;
 with Wasm 3.0's extended constant expressions (`Module.features`) they may also read earlier defined
 globals and do integer arithmetic.
