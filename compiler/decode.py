@@ -543,13 +543,12 @@ def _read_const(data: bytes, pos: int, tables: Tables) -> tuple[list[Instr], int
 class _State:
     """What the module-level checks need beyond the Module itself."""
 
-    __slots__ = ("features", "lazy_bodies", "needs_data_count", "tables")
+    __slots__ = ("lazy_bodies", "needs_data_count", "tables")
 
     def __init__(self, lazy_bodies: bool, features: Features) -> None:
         self.needs_data_count = False
         self.lazy_bodies = lazy_bodies
-        self.features = features
-        self.tables = tables_for(features)
+        self.tables = tables_for(features)  # the instructions of the module's feature set
 
 
 def _read_type_section(data: bytes, pos: int, m: Module, st: _State) -> int:

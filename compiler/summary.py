@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .decode import decode_module
-from .features import RELAXED_SIMD
+from .features import RELAXED_SIMD, TAIL_CALL
 from .module import VALTYPE_TEXT, ExternKind, Module
 from .opcodes import BY_NAME
 from .validate import CONST_OPS
@@ -103,9 +103,10 @@ def features_of(m: Module) -> list[str]:
     # Wasm 3.0's, as far as wasmc builds them (features.py)
     if len(m.mem_types()) > 1:
         feats.append("multi-memory (3.0)")
-    if names & {"return_call", "return_call_indirect"}:
+    proposals = {op.feature for n in names if (op := BY_NAME.get(n)) and op.feature}
+    if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
-    if any(op.feature == RELAXED_SIMD for n in names if (op := BY_NAME.get(n))):
+    if RELAXED_SIMD in proposals:
         feats.append("relaxed SIMD (3.0)")
     exprs = [g.init for g in m.globals] + [x.offset_expr or [] for x in (*m.elems, *m.datas)]
     if any(i.op.name not in CONST_OPS for e in exprs for i in e):

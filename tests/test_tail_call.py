@@ -63,9 +63,8 @@ PLAN = [
 @pytest.fixture(autouse=True)
 def tail_call_oracle(monkeypatch):
     """wasmtime with tail calls on (the fuzzers' engine keeps to Wasm 2.0)."""
-    cfg = engines.wasm2_config()
-    cfg.wasm_tail_call = True
-    monkeypatch.setattr(engines, "_ENGINE", wasmtime.Engine(cfg))
+    monkeypatch.setattr(engines, "_ENGINE", None)
+    engines.use_tail_calls()
 
 
 @pytest.mark.parametrize("level", ["0", "1", "2"])

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..module import Instr, MemArg
-from ..opcodes import OPS, Kind
+from ..opcodes import BY_NAME, OPS, Kind, parse_sig
 from . import irbuild as ir
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
@@ -598,8 +598,9 @@ RELAXED_AS = {
 
 def lower_relaxed_x86(name: str, shape: str, result: str, intrinsic_name: str) -> Lower:
     """A relaxed instruction that is one x86 intrinsic on its operands (as `shape`)."""
+    n = len(parse_sig(BY_NAME[name].sig)[0])
+
     def lower(fl: FunctionLowerer, instr: Instr) -> None:
-        n = len(instr.op.sig.partition(":")[0])
         args = [as_shape(fl, fl.pop(), shape) for _ in range(n)][::-1]
         push_v128(fl, intrinsic(fl, intrinsic_name, VEC[result], args), name)
     return lower
