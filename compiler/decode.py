@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from . import limits
 from .errors import DecodeError, LimitError
 from .features import DEFAULT as DEFAULT_FEATURES
-from .features import MULTI_MEMORY, WASM_2_0, Features
+from .features import MEMORY64, MULTI_MEMORY, WASM_2_0, Features
 from .module import (
     VALTYPE_BY_BYTE,
     Code,
@@ -215,10 +215,21 @@ def _read_resulttype(data: bytes, pos: int, limit: int, what: str) -> tuple[str,
     return "".join(types), pos
 
 
-def _read_limits(data: bytes, pos: int) -> tuple[Limits, int]:
+def _read_limits(data: bytes, pos: int, memory64: bool = False) -> tuple[Limits, str, int]:
+    """Limits and the address type they belong to ("i" for i32, "l" for i64).  Wasm 2.0: a flags
+    byte 0 or 1 (has a maximum), u32 bounds.  Memory64 (3.0): flags 0, 1, 4 or 5 (bit 2: i64) and
+    u64 bounds for either address type (validation bounds an i32 memory or table)."""
     start = pos
-    flags = data[pos]  # a one-bit LEB128 (vu1), hence the two messages
-    if flags & 0x7F > 1:
+    flags = data[pos]
+    if memory64:
+        if flags not in (0, 1, 4, 5):
+            raise DecodeError("malformed limits flags", pos)
+        lo, pos = _read_u64(data, pos + 1)
+        hi = None
+        if flags & 1:
+            hi, pos = _read_u64(data, pos)
+        return Limits(lo, hi, start), "l" if flags & 4 else "i", pos
+    if flags & 0x7F > 1:  # a one-bit LEB128 (vu1), hence the two messages
         raise DecodeError("integer too large", pos)
     if flags & 0x80:
         raise DecodeError("integer representation too long", pos + 1)
@@ -226,13 +237,18 @@ def _read_limits(data: bytes, pos: int) -> tuple[Limits, int]:
     hi = None
     if flags:
         hi, pos = _read_u32(data, pos)
-    return Limits(lo, hi, start), pos
+    return Limits(lo, hi, start), "i", pos
 
 
-def _read_tabletype(data: bytes, pos: int) -> tuple[TableType, int]:
+def _read_tabletype(data: bytes, pos: int, memory64: bool) -> tuple[TableType, int]:
     elem, pos = _read_reftype(data, pos)
-    limits, pos = _read_limits(data, pos)
-    return TableType(elem, limits), pos
+    limits, addrtype, pos = _read_limits(data, pos, memory64)
+    return TableType(elem, limits, addrtype), pos
+
+
+def _read_memtype(data: bytes, pos: int, memory64: bool) -> tuple[MemType, int]:
+    limits, addrtype, pos = _read_limits(data, pos, memory64)
+    return MemType(limits, addrtype), pos
 
 
 def _read_globaltype(data: bytes, pos: int) -> tuple[GlobalType, int]:
@@ -543,11 +559,12 @@ def _read_const(data: bytes, pos: int, tables: Tables) -> tuple[list[Instr], int
 class _State:
     """What the module-level checks need beyond the Module itself."""
 
-    __slots__ = ("lazy_bodies", "needs_data_count", "tables")
+    __slots__ = ("lazy_bodies", "memory64", "needs_data_count", "tables")
 
     def __init__(self, lazy_bodies: bool, features: Features) -> None:
         self.needs_data_count = False
         self.lazy_bodies = lazy_bodies
+        self.memory64 = MEMORY64 in features  # limits flags 4 and 5, u64 bounds
         self.tables = tables_for(features)  # the instructions of the module's feature set
 
 
@@ -574,10 +591,9 @@ def _read_import_section(data: bytes, pos: int, m: Module, st: _State) -> int:
         if kind == 0:
             desc, pos = _read_u32(data, pos)
         elif kind == 1:
-            desc, pos = _read_tabletype(data, pos)
+            desc, pos = _read_tabletype(data, pos, st.memory64)
         elif kind == 2:
-            limits, pos = _read_limits(data, pos)
-            desc = MemType(limits)
+            desc, pos = _read_memtype(data, pos, st.memory64)
         elif kind == 3:
             desc, pos = _read_globaltype(data, pos)
         else:
@@ -598,7 +614,7 @@ def _read_function_section(data: bytes, pos: int, m: Module, st: _State) -> int:
 def _read_table_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     n, pos = _read_len(data, pos)
     for _ in range(n):
-        table, pos = _read_tabletype(data, pos)
+        table, pos = _read_tabletype(data, pos, st.memory64)
         m.tables.append(table)
     return pos
 
@@ -606,8 +622,8 @@ def _read_table_section(data: bytes, pos: int, m: Module, st: _State) -> int:
 def _read_memory_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     n, pos = _read_len(data, pos)
     for _ in range(n):
-        limits, pos = _read_limits(data, pos)
-        m.mems.append(MemType(limits))
+        mem, pos = _read_memtype(data, pos, st.memory64)
+        m.mems.append(mem)
     return pos
 
 

@@ -19,13 +19,15 @@ MULTI_MEMORY = "multi-memory"
 RELAXED_SIMD = "relaxed-simd"
 # Tail calls: return_call, return_call_indirect.
 TAIL_CALL = "tail-call"
+# Memory64 (with table64): memories and tables whose address type is i64, 64-bit limits.
+MEMORY64 = "memory64"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# The parts of Wasm 3.0 implemented so far (memory64, typed function references, GC and exception
-# handling are not: README, Status).
-WASM_3_0: Features = frozenset({EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
+# The parts of Wasm 3.0 implemented so far (typed function references, GC and exception handling
+# are not: README, Status).
+WASM_3_0: Features = frozenset({EXTENDED_CONST, MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

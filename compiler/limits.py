@@ -73,3 +73,5 @@ MAX_OPERAND_STACK = 50_000  # values live on the operand stack at once
 # --- instance sizes -------------------------------------------------------------------------------
 MAX_TABLE_ENTRIES = 10_000_000  # table min (and growth): wasmparser's MAX_WASM_TABLE_ENTRIES
 MAX_MEMORY_PAGES = 65_536  # 4 GiB: the Wasm 2.0 bound for 32-bit memories (spec, not a choice)
+# i64 memories (memory64) validate up to 2^48 pages (validate.MAX_PAGES_64), as the spec says; the
+# runtime lets them grow to WASMC_MEMORY64_MAX_PAGES (64 GiB), and memory.grow fails past that.

@@ -66,11 +66,13 @@ class Limits:
 class TableType:
     elem: str  # "F" or "E"
     limits: Limits
+    addrtype: str = "i"  # the type of its indices: "i" (i32), or "l" (i64, memory64's table64)
 
 
 @dataclass(frozen=True, slots=True)
 class MemType:
     limits: Limits  # in 64 KiB pages
+    addrtype: str = "i"  # the type of its addresses: "i" (i32), or "l" (i64, memory64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,17 +96,18 @@ def lib() -> ctypes.CDLL:
     global _lib
     if _lib is None:
         dll = ctypes.CDLL(str(runtime_shared_lib()), mode=ctypes.RTLD_GLOBAL)
-        p, u32, u64, i32 = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_int32
+        p, u32, u64, i32, i64 = (ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_int32,
+                                 ctypes.c_int64)
         sigs = {
             "wasmc_rt_trap_message": (ctypes.c_char_p, [i32]),
             "wasmc_rt_type_id": (u32, [ctypes.c_char_p]),
             "wasmc_rt_instantiate": (i32, [p, p, p, ctypes.POINTER(p), ctypes.c_char_p, ctypes.c_size_t]),
             "wasmc_rt_instance_free": (None, [p]),
             "wasmc_rt_invoke": (i32, [p, u32, p]),
-            "wasmc_rt_memory_new": (p, [u64, u64]),
-            "wasmc_rt_memory_grow_mem": (i32, [p, u64]),
+            "wasmc_rt_memory_new": (p, [u64, u64, u32]),
+            "wasmc_rt_memory_grow_mem": (i64, [p, u64]),
             "wasmc_rt_table_new": (p, [u32, u32, u32]),
-            "wasmc_rt_table_grow_tab": (i32, [p, p, u32]),
+            "wasmc_rt_table_grow_tab": (i64, [p, p, u64]),
             "wasmc_rt_global_new": (p, []),
             "wasmc_rt_funcref_new": (p, [p, p, ctypes.c_char_p, u32]),
             "wasmc_rt_last_backtrace": (ctypes.c_size_t, [ctypes.c_char_p, ctypes.c_size_t]),
@@ -333,19 +334,20 @@ class HostFunc:
 
 
 class Memory:
-    """A linear memory (`wasmc_memory*`)."""
+    """A linear memory (`wasmc_memory*`) of address type `addrtype` ("i": i32, "l": i64)."""
 
-    def __init__(self, addr: int, max: int | None):
+    def __init__(self, addr: int, max: int | None, addrtype: str = "i"):
         self.addr = addr
         self.max = max
+        self.addrtype = addrtype
         self._c = CMemory.from_address(addr)
 
     @classmethod
-    def new(cls, min: int, max: int | None = None) -> Memory:
-        addr = lib().wasmc_rt_memory_new(min, MAX_PAGES if max is None else max)
+    def new(cls, min: int, max: int | None = None, addrtype: str = "i") -> Memory:
+        addr = lib().wasmc_rt_memory_new(min, 2**64 - 1 if max is None else max, addrtype == "l")
         if not addr:
             raise MemoryError(f"cannot create memory ({min}, {max})")
-        return cls(addr, max)
+        return cls(addr, max, addrtype)
 
     @property
     def pages(self) -> int:
@@ -380,19 +382,22 @@ class Memory:
 
 
 class Table:
-    """A table (`wasmc_table*`) of funcrefs ('F') or externrefs ('E')."""
+    """A table (`wasmc_table*`) of funcrefs ('F') or externrefs ('E'), indexed by `addrtype`
+    ("i": i32, "l": i64)."""
 
-    def __init__(self, addr: int, max: int | None):
+    def __init__(self, addr: int, max: int | None, addrtype: str = "i"):
         self.addr = addr
         self.max = max  # declared maximum (the C side cannot tell 0xFFFFFFFF from "none")
+        self.addrtype = addrtype
         self._c = CTable.from_address(addr)
 
     @classmethod
-    def new(cls, elemtype: str, min: int, max: int | None = None) -> Table:
-        addr = lib().wasmc_rt_table_new(ord(elemtype), min, NO_TABLE_MAX if max is None else max)
+    def new(cls, elemtype: str, min: int, max: int | None = None, addrtype: str = "i") -> Table:
+        cmax = NO_TABLE_MAX if max is None or max > NO_TABLE_MAX else max
+        addr = lib().wasmc_rt_table_new(ord(elemtype), min, cmax)
         if not addr:
             raise MemoryError(f"cannot create table ({min}, {max})")
-        return cls(addr, max)
+        return cls(addr, max, addrtype)
 
     @property
     def elemtype(self) -> str:
@@ -417,7 +422,7 @@ class Table:
         self._c.elems[i] = to_bits(self.elemtype, value) or None
 
     def grow(self, delta: int, init=None) -> int:
-        if delta < 0 or delta > 0xFFFFFFFF:
+        if delta < 0 or delta >= 2**64:
             return -1
         return lib().wasmc_rt_table_grow_tab(self.addr, to_bits(self.elemtype, init) or None, delta)
 
@@ -472,9 +477,10 @@ def _import_matches(module: Module, imp, ext) -> bool:
         return isinstance(ext, (Func, HostFunc)) and ext.type == module.types[imp.desc]
     if imp.kind == ExternKind.TABLE:
         return (isinstance(ext, Table) and ext.elemtype == imp.desc.elem
-                and _limits_match(ext.limits, imp.desc.limits))
+                and ext.addrtype == imp.desc.addrtype and _limits_match(ext.limits, imp.desc.limits))
     if imp.kind == ExternKind.MEMORY:
-        return isinstance(ext, Memory) and _limits_match(ext.limits, imp.desc.limits)
+        return (isinstance(ext, Memory) and ext.addrtype == imp.desc.addrtype
+                and _limits_match(ext.limits, imp.desc.limits))
     return (isinstance(ext, Global) and ext.valtype == imp.desc.valtype
             and ext.mutable == imp.desc.mutable)
 
@@ -543,10 +549,10 @@ class Instance:
             funcs.append(f)
         mems = by_kind[ExternKind.MEMORY]
         for i, mt in enumerate(m.mem_types()[len(mems):], start=len(mems)):
-            mems.append(Memory(c.memories[i], mt.limits.max))
+            mems.append(Memory(c.memories[i], mt.limits.max, mt.addrtype))
         tables = by_kind[ExternKind.TABLE]
         for i, tt in enumerate(m.table_types()[len(tables):], start=len(tables)):
-            tables.append(Table(c.tables[i], tt.limits.max))
+            tables.append(Table(c.tables[i], tt.limits.max, tt.addrtype))
         globs = by_kind[ExternKind.GLOBAL]
         for i, gt in enumerate(m.global_types()[len(globs):], start=len(globs)):
             globs.append(Global(c.globals[i], gt.valtype, gt.mutable))

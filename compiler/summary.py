@@ -103,6 +103,8 @@ def features_of(m: Module) -> list[str]:
     # Wasm 3.0's, as far as wasmc builds them (features.py)
     if len(m.mem_types()) > 1:
         feats.append("multi-memory (3.0)")
+    if any(t.addrtype == "l" for t in (*m.mem_types(), *m.table_types())):
+        feats.append("memory64 (3.0)")
     proposals = {op.feature for n in names if (op := BY_NAME.get(n)) and op.feature}
     if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
@@ -124,9 +126,10 @@ def describe_extern(m: Module, kind: ExternKind, desc) -> str:
     if kind is ExternKind.FUNC:
         return f"func {m.types[desc]}"
     if kind is ExternKind.TABLE:
-        return f"table {VALTYPE_TEXT[desc.elem]} {_limits(desc.limits)}"
+        i64 = "i64 " if desc.addrtype == "l" else ""
+        return f"table {i64}{VALTYPE_TEXT[desc.elem]} {_limits(desc.limits)}"
     if kind is ExternKind.MEMORY:
-        return f"memory {_limits(desc.limits)} pages"
+        return f"memory {'i64 ' if desc.addrtype == 'l' else ''}{_limits(desc.limits)} pages"
     return f"global {'mut ' if desc.mutable else ''}{VALTYPE_TEXT[desc.valtype]}"
 
 

@@ -26,7 +26,17 @@ from collections.abc import Callable, Iterable
 from . import limits
 from .errors import LimitError, ValidationError
 from .features import EXTENDED_CONST, MULTI_MEMORY
-from .module import ExternKind, FuncType, GlobalType, Instr, Limits, Module, SegmentMode
+from .module import (
+    ExternKind,
+    FuncType,
+    GlobalType,
+    Instr,
+    Limits,
+    MemType,
+    Module,
+    SegmentMode,
+    TableType,
+)
 from .opcodes import OPS, Imm, Op, parse_sig
 
 UNKNOWN = "?"  # the spec's Unknown: a value of any type on the polymorphic stack
@@ -35,6 +45,7 @@ VEC_OR_UNKNOWN = "v?"
 REF_OR_UNKNOWN = "FE?"
 
 MAX_PAGES = 65536
+MAX_PAGES_64 = 2**48  # memory64: 2^64 bytes
 MAX_OFFSET = 2**32 - 1  # a memarg's offset into a 32-bit memory
 MAX_TABLE = 2**32 - 1
 
@@ -67,13 +78,16 @@ class Frame:
 class Context:
     """The spec's validation context C for one module (index spaces as flat lists)."""
 
-    __slots__ = ("datas", "elems", "funcs", "globals", "mems", "refs", "tables", "types")
+    __slots__ = ("datas", "elems", "funcs", "globals", "mems", "refs", "table_addrs", "tables",
+                 "types")
 
     def __init__(self, m: Module):
         self.types: list[FuncType] = m.types
         self.funcs: list[FuncType] = []  # filled by check_module once type indices are checked
         self.tables = [t.elem for t in m.table_types()]
-        self.mems = len(m.mem_types())
+        # address types, one letter per table and memory: "i" (i32) or "l" (i64, memory64)
+        self.table_addrs = "".join(t.addrtype for t in m.table_types())
+        self.mems = "".join(t.addrtype for t in m.mem_types())
         self.globals: list[GlobalType] = m.global_types()
         self.elems = [e.elemtype for e in m.elems]
         self.datas = m.data_count if m.data_count is not None else len(m.datas)
@@ -167,6 +181,11 @@ class FuncValidator:
             self.pop_vals("".join(params))
         self.vals.extend(results)
 
+    def apply(self, params: str, results: str) -> None:
+        """Pop `params`, push `results`: a signature that depends on an address type."""
+        self.pop_vals(params)
+        self.vals.extend(results)
+
     def label(self, depth: int) -> Frame:
         if depth >= len(self.ctrls):
             raise self.error(f"unknown label {depth}")
@@ -197,9 +216,15 @@ class FuncValidator:
             raise self.error(f"unknown table {x}")
         return self.ctx.tables[x]
 
-    def check_mem(self, x: int) -> None:
-        if x >= self.ctx.mems:
+    def check_mem(self, x: int) -> str:
+        """Memory `x` exists; its address type."""
+        if x >= len(self.ctx.mems):
             raise self.error(f"unknown memory {x}")
+        return self.ctx.mems[x]
+
+    def table_addr(self, x: int) -> str:
+        """The address type of table `x` (checked to exist)."""
+        return self.ctx.table_addrs[x]
 
     def check_func_idx(self, x: int) -> FuncType:
         if x >= len(self.ctx.funcs):
@@ -353,7 +378,7 @@ def indirect_type(s: FuncValidator, imm: object) -> FuncType:
 
 def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
     ft = indirect_type(s, imm)
-    s.pop_val("i")
+    s.pop_val(s.table_addr(imm[1]))  # type: ignore[index]
     s.pop_vals(ft.params)
     s.vals.extend(ft.results)
 
@@ -371,7 +396,7 @@ def op_return_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
     ft = indirect_type(s, imm)
     if ft.results != s.results:
         raise s.error("type mismatch")
-    s.pop_val("i")
+    s.pop_val(s.table_addr(imm[1]))  # type: ignore[index]
     s.pop_vals(ft.params)
     s.unreachable()
 
@@ -448,42 +473,45 @@ def op_global_set(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 # --- table instructions -----------------------------------------------------------------------
+# Indices into a table of address type `at` (i32, or i64 for memory64's table64) have that type.
 def op_table_get(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
-    s.pop_val("i")
-    s.vals.append(t)
+    s.apply(s.table_addr(imm), t)  # type: ignore[arg-type]
 
 
 def op_table_set(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
-    s.pop_val(t)
-    s.pop_val("i")
+    s.apply(s.table_addr(imm) + t, "")  # type: ignore[arg-type]
 
 
 def op_table_size(s: FuncValidator, imm: object, op: Op) -> None:
     s.check_table(imm)  # type: ignore[arg-type]
-    s.apply_sig(op.name)
+    s.apply("", s.table_addr(imm))  # type: ignore[arg-type]
 
 
 def op_table_grow(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
-    s.pop_val("i")
-    s.pop_val(t)
-    s.vals.append("i")
+    at = s.table_addr(imm)  # type: ignore[arg-type]
+    s.apply(t + at, at)
 
 
 def op_table_fill(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
-    s.pop_val("i")
-    s.pop_val(t)
-    s.pop_val("i")
+    at = s.table_addr(imm)  # type: ignore[arg-type]
+    s.apply(at + t + at, "")
+
+
+def smaller_addr(a: str, b: str) -> str:
+    """The type of a length between two address types: i32 unless both are i64."""
+    return "l" if a == b == "l" else "i"
 
 
 def op_table_copy(s: FuncValidator, imm: object, op: Op) -> None:
     dst, src = imm  # type: ignore[misc]
     if s.check_table(dst) != s.check_table(src):
         raise s.error("type mismatch")
-    s.apply_sig(op.name)
+    ad, as_ = s.table_addr(dst), s.table_addr(src)
+    s.apply(ad + as_ + smaller_addr(ad, as_), "")
 
 
 def op_table_init(s: FuncValidator, imm: object, op: Op) -> None:
@@ -491,7 +519,7 @@ def op_table_init(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.check_table(tableidx)
     if s.check_elem(elemidx) != t:
         raise s.error("type mismatch")
-    s.apply_sig(op.name)
+    s.apply(s.table_addr(tableidx) + "ii", "")
 
 
 def op_elem_drop(s: FuncValidator, imm: object, op: Op) -> None:
@@ -499,33 +527,51 @@ def op_elem_drop(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 # --- memory instructions ----------------------------------------------------------------------
+# Addresses into a memory of address type `at` have that type; a memarg's offset must fit it.
+def with_addr(s: FuncValidator, name: str, at: str) -> None:
+    """A load or store (signature: the address first) into a memory of address type `at`."""
+    if at == "i":
+        s.apply_sig(name)
+    else:
+        params, results = SIGS[name]
+        s.apply(at + "".join(params[1:]), "".join(results))
+
+
 def op_memarg(s: FuncValidator, imm: object, op: Op) -> None:
     """Every load and store: its memory must exist and the alignment not exceed the access width."""
-    s.check_mem(imm.mem)  # type: ignore[attr-defined]
+    at = s.check_mem(imm.mem)  # type: ignore[attr-defined]
     if imm.align > op.mem_bytes.bit_length() - 1:  # type: ignore[attr-defined]  (log2 compare)
         raise s.error("alignment must not be larger than natural")
-    if imm.offset > MAX_OFFSET:  # type: ignore[attr-defined]  (a 3.0 memarg's u64 offset)
+    if at == "i" and imm.offset > MAX_OFFSET:  # type: ignore[attr-defined]  (a 3.0 u64 offset)
         raise s.error("offset out of range")
-    s.apply_sig(op.name)
+    with_addr(s, op.name, at)
 
 
-def op_memidx(s: FuncValidator, imm: object, op: Op) -> None:
-    s.check_mem(imm)  # type: ignore[arg-type]
-    s.apply_sig(op.name)
+def op_memory_size(s: FuncValidator, imm: object, op: Op) -> None:
+    s.apply("", s.check_mem(imm))  # type: ignore[arg-type]
+
+
+def op_memory_grow(s: FuncValidator, imm: object, op: Op) -> None:
+    at = s.check_mem(imm)  # type: ignore[arg-type]
+    s.apply(at, at)
+
+
+def op_memory_fill(s: FuncValidator, imm: object, op: Op) -> None:
+    at = s.check_mem(imm)  # type: ignore[arg-type]
+    s.apply(at + "i" + at, "")
 
 
 def op_memory_copy(s: FuncValidator, imm: object, op: Op) -> None:
     dst, src = imm  # type: ignore[misc]
-    s.check_mem(dst)
-    s.check_mem(src)
-    s.apply_sig(op.name)
+    ad, as_ = s.check_mem(dst), s.check_mem(src)
+    s.apply(ad + as_ + smaller_addr(ad, as_), "")
 
 
 def op_memory_init(s: FuncValidator, imm: object, op: Op) -> None:
     dataidx, memidx = imm  # type: ignore[misc]
-    s.check_mem(memidx)
+    at = s.check_mem(memidx)
     s.check_data(dataidx)
-    s.apply_sig(op.name)
+    s.apply(at + "ii", "")
 
 
 def op_data_drop(s: FuncValidator, imm: object, op: Op) -> None:
@@ -553,14 +599,14 @@ def op_shuffle(s: FuncValidator, imm: object, op: Op) -> None:
 def op_memarg_lane(s: FuncValidator, imm: object, op: Op) -> None:
     """v128.loadN_lane / storeN_lane: a load or store of N bits, then a lane of N-bit lanes."""
     memarg, lane = imm  # type: ignore[misc]
-    s.check_mem(memarg.mem)
+    at = s.check_mem(memarg.mem)
     if memarg.align > op.mem_bytes.bit_length() - 1:
         raise s.error("alignment must not be larger than natural")
-    if memarg.offset > MAX_OFFSET:
+    if at == "i" and memarg.offset > MAX_OFFSET:
         raise s.error("offset out of range")
     if lane >= 16 // op.mem_bytes:
         raise s.error("invalid lane index")
-    s.apply_sig(op.name)
+    with_addr(s, op.name, at)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -597,9 +643,9 @@ HANDLERS: dict[str, Handler] = {
     "table.copy": op_table_copy,
     "table.init": op_table_init,
     "elem.drop": op_elem_drop,
-    "memory.size": op_memidx,
-    "memory.grow": op_memidx,
-    "memory.fill": op_memidx,
+    "memory.size": op_memory_size,
+    "memory.grow": op_memory_grow,
+    "memory.fill": op_memory_fill,
     "memory.copy": op_memory_copy,
     "memory.init": op_memory_init,
     "data.drop": op_data_drop,
@@ -626,12 +672,19 @@ def check_limits(limits: Limits, bound: int, too_big: str, offset: int | None) -
         raise ValidationError("size minimum must not be greater than maximum", offset)
 
 
-def check_table_type(limits: Limits, offset: int | None) -> None:
-    check_limits(limits, MAX_TABLE, "table size must be at most 2^32-1", offset)
+def check_table_type(t: TableType, offset: int | None) -> None:
+    if t.addrtype == "i":
+        check_limits(t.limits, MAX_TABLE, "table size must be at most 2^32-1", offset)
+    else:  # a u64 cannot exceed the bound of a 64-bit table
+        check_limits(t.limits, 2**64 - 1, "", offset)
 
 
-def check_mem_type(limits: Limits, offset: int | None) -> None:
-    check_limits(limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", offset)
+def check_mem_type(t: MemType, offset: int | None) -> None:
+    if t.addrtype == "i":
+        check_limits(t.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", offset)
+    else:
+        check_limits(t.limits, MAX_PAGES_64, "memory size must be at most 2^48 pages (256TiB)",
+                     offset)
 
 
 def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int,
@@ -700,9 +753,9 @@ def check_declarations(m: Module) -> Context:
             if imp.desc >= ntypes:  # type: ignore[operator]
                 raise ValidationError(f"unknown type {imp.desc}", imp.offset)
         elif imp.kind == ExternKind.TABLE:
-            check_table_type(imp.desc.limits, imp.offset)  # type: ignore[union-attr]
+            check_table_type(imp.desc, imp.offset)  # type: ignore[arg-type]
         elif imp.kind == ExternKind.MEMORY:
-            check_mem_type(imp.desc.limits, imp.offset)  # type: ignore[union-attr]
+            check_mem_type(imp.desc, imp.offset)  # type: ignore[arg-type]
     nimported = m.num_imported_funcs
     for i, typeidx in enumerate(m.funcs):
         if typeidx >= ntypes:
@@ -711,10 +764,10 @@ def check_declarations(m: Module) -> Context:
                                   func=nimported + i)
     ctx.funcs = [m.types[x] for x in m.func_type_indices()]
     for table in m.tables:
-        check_table_type(table.limits, None)
+        check_table_type(table, None)
     for mem in m.mems:
-        check_mem_type(mem.limits, None)
-    if ctx.mems > 1 and MULTI_MEMORY not in m.features:
+        check_mem_type(mem, None)
+    if len(ctx.mems) > 1 and MULTI_MEMORY not in m.features:
         imported = m.imported(ExternKind.MEMORY)
         raise ValidationError("multiple memories", imported[1].offset if len(imported) > 1 else None)
 
@@ -738,13 +791,15 @@ def check_declarations(m: Module) -> Context:
                 raise ValidationError(f"unknown table {e.table}", e.offset)
             if ctx.tables[e.table] != e.elemtype:
                 raise ValidationError("type mismatch", e.offset)
-            check_const(ctx, e.offset_expr or [], "i", seg_globals, e.offset, const_ops)
+            check_const(ctx, e.offset_expr or [], ctx.table_addrs[e.table], seg_globals, e.offset,
+                        const_ops)
 
     for d in m.datas:
         if d.mode is SegmentMode.ACTIVE:
-            if d.memory >= ctx.mems:
+            if d.memory >= len(ctx.mems):
                 raise ValidationError(f"unknown memory {d.memory}", d.offset)
-            check_const(ctx, d.offset_expr or [], "i", seg_globals, d.offset, const_ops)
+            check_const(ctx, d.offset_expr or [], ctx.mems[d.memory], seg_globals, d.offset,
+                        const_ops)
 
     return ctx
 
@@ -771,7 +826,7 @@ def check_start_and_exports(ctx: Context, m: Module) -> None:
     names: set[str] = set()
     limits = {ExternKind.FUNC: (len(ctx.funcs), "function"),
               ExternKind.TABLE: (len(ctx.tables), "table"),
-              ExternKind.MEMORY: (ctx.mems, "memory"),
+              ExternKind.MEMORY: (len(ctx.mems), "memory"),
               ExternKind.GLOBAL: (len(ctx.globals), "global")}
     for ex in m.exports:
         count, what = limits[ex.kind]

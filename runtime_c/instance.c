@@ -122,14 +122,16 @@ static int create_defined(instance_priv *p, char *err, size_t errlen) {
     }
     for (uint32_t i = m->num_imported_memories; i < m->num_memories; i++) {
         const wasmc_limits_desc *l = &m->memories[i];
-        uint64_t max = l->has_max ? l->max : 65536;
+        uint32_t index64 = (l->flags & WASMC_LIMITS_INDEX64) != 0;
+        uint64_t max = l->flags & WASMC_LIMITS_HAS_MAX ? l->max : UINT64_MAX;
         if (i == 0 && m->wide_address_folds && max > 65535) max = 65535; /* see wasmc_rt.h */
-        inst->memories[i] = wasmc_rt_memory_new(l->min, max);
+        inst->memories[i] = wasmc_rt_memory_new(l->min, max, index64);
         if (!inst->memories[i]) return fail(err, errlen, "cannot allocate memory %u", i);
     }
     for (uint32_t i = m->num_imported_tables; i < m->num_tables; i++) {
         const wasmc_limits_desc *l = &m->tables[i];
-        uint32_t max = l->has_max && l->max < 0xFFFFFFFFu ? (uint32_t)l->max : 0xFFFFFFFFu;
+        uint32_t max = l->flags & WASMC_LIMITS_HAS_MAX && l->max < 0xFFFFFFFFu ? (uint32_t)l->max
+                                                                               : 0xFFFFFFFFu;
         inst->tables[i] = l->min <= 0xFFFFFFFFu
                               ? wasmc_rt_table_new(l->elemtype, (uint32_t)l->min, max) : NULL;
         if (!inst->tables[i]) return fail(err, errlen, "cannot allocate table %u", i);

@@ -54,17 +54,21 @@ int wasmc_rt_reservation_contains(const void *addr) {
 
 /* ---- memories --------------------------------------------------------------------------------- */
 
-wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages) {
-    if (max_pages > MAX_PAGES) max_pages = MAX_PAGES;
+wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages, uint32_t index64) {
+    uint64_t cap = index64 ? WASMC_MEMORY64_MAX_PAGES : MAX_PAGES;
+    if (max_pages > cap) max_pages = cap;
     if (min_pages > max_pages) return NULL;
     wasmc_rt_signals_init();
     wasmc_memory *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    void *base = mmap(NULL, WASMC_MEMORY_RESERVATION, PROT_NONE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* An i32 memory: the guard reservation.  An i64 one: room to grow to its maximum (one page
+     * when that is 0, since mmap cannot reserve nothing). */
+    uint64_t reserve = !index64 ? WASMC_MEMORY_RESERVATION
+                                : (max_pages ? max_pages : 1) * (uint64_t)WASMC_PAGE_SIZE;
+    void *base = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) goto fail;
     m->base = base;
-    m->reserved = WASMC_MEMORY_RESERVATION;
+    m->reserved = reserve;
     m->max_pages = max_pages;
     m->bytes = min_pages * WASMC_PAGE_SIZE;
     if (m->bytes && mprotect(base, m->bytes, PROT_READ | PROT_WRITE) != 0) goto fail;
@@ -83,41 +87,42 @@ void wasmc_rt_memory_free(wasmc_memory *m) {
     free(m);
 }
 
-int32_t wasmc_rt_memory_grow_mem(wasmc_memory *m, uint64_t delta_pages) {
+int64_t wasmc_rt_memory_grow_mem(wasmc_memory *m, uint64_t delta_pages) {
     uint64_t old = m->bytes / WASMC_PAGE_SIZE;
     if (delta_pages > m->max_pages - old) return -1;
-    if (delta_pages == 0) return (int32_t)old;
+    if (delta_pages == 0) return (int64_t)old;
     uint64_t add = delta_pages * WASMC_PAGE_SIZE;
     if (mprotect(m->base + m->bytes, add, PROT_READ | PROT_WRITE) != 0) return -1;
     m->bytes += add;
-    return (int32_t)old;
+    return (int64_t)old;
 }
 
-int32_t wasmc_rt_memory_grow(wasmc_instance *inst, uint32_t mem, uint32_t delta_pages) {
+int64_t wasmc_rt_memory_grow(wasmc_instance *inst, uint32_t mem, uint64_t delta_pages) {
     return wasmc_rt_memory_grow_mem(inst->memories[mem], delta_pages);
 }
 
 /* ---- bulk memory ------------------------------------------------------------------------------ */
 
+/* [at, at + n) within size, without wrapping (a memory64 address and length can each be 2^64-1). */
 static void check_range(uint64_t at, uint64_t n, uint64_t size) {
-    if (at + n > size) wasmc_rt_trap(WASMC_TRAP_MEMORY_OOB);
+    if (n > size || at > size - n) wasmc_rt_trap(WASMC_TRAP_MEMORY_OOB);
 }
 
-void wasmc_rt_memory_fill(wasmc_instance *inst, uint32_t mem, uint32_t d, uint32_t val, uint32_t n) {
+void wasmc_rt_memory_fill(wasmc_instance *inst, uint32_t mem, uint64_t d, uint32_t val, uint64_t n) {
     wasmc_memory *m = inst->memories[mem];
     check_range(d, n, m->bytes);
     memset(m->base + d, (int)(uint8_t)val, n);
 }
 
-void wasmc_rt_memory_copy(wasmc_instance *inst, uint32_t dmem, uint32_t smem, uint32_t d, uint32_t s,
-                          uint32_t n) {
+void wasmc_rt_memory_copy(wasmc_instance *inst, uint32_t dmem, uint32_t smem, uint64_t d, uint64_t s,
+                          uint64_t n) {
     wasmc_memory *dm = inst->memories[dmem], *sm = inst->memories[smem];
     check_range(s, n, sm->bytes);
     check_range(d, n, dm->bytes);
     memmove(dm->base + d, sm->base + s, n);
 }
 
-void wasmc_rt_memory_init(wasmc_instance *inst, uint32_t mem, uint32_t seg, uint32_t d, uint32_t s,
+void wasmc_rt_memory_init(wasmc_instance *inst, uint32_t mem, uint32_t seg, uint64_t d, uint32_t s,
                           uint32_t n) {
     wasmc_memory *m = inst->memories[mem];
     const wasmc_segment *sg = &inst->data_segs[seg];

@@ -36,53 +36,56 @@ void wasmc_rt_table_free(wasmc_table *t) {
     free(t);
 }
 
-int32_t wasmc_rt_table_grow_tab(wasmc_table *t, void *init, uint32_t delta) {
-    uint64_t old = t->size, new_size = old + delta;
+int64_t wasmc_rt_table_grow_tab(wasmc_table *t, void *init, uint64_t delta) {
+    uint64_t old = t->size;
+    if (delta > MAX_ELEMS) return -1;
+    uint64_t new_size = old + delta;
     if (new_size > t->max || new_size > MAX_ELEMS) return -1;
-    if (delta == 0) return (int32_t)old;
+    if (delta == 0) return (int64_t)old;
     void **e = realloc(t->elems, new_size * sizeof *e);
     if (!e) return -1;
     for (uint64_t i = old; i < new_size; i++) e[i] = init;
     t->elems = e;
     t->size = (uint32_t)new_size;
-    return (int32_t)old;
+    return (int64_t)old;
 }
 
-int32_t wasmc_rt_table_grow(wasmc_instance *inst, uint32_t table, void *init, uint32_t delta) {
+int64_t wasmc_rt_table_grow(wasmc_instance *inst, uint32_t table, void *init, uint64_t delta) {
     return wasmc_rt_table_grow_tab(inst->tables[table], init, delta);
 }
 
+/* [at, at + n) within size, without wrapping (a table64 index and length can each be 2^64-1). */
 static void check_range(uint64_t at, uint64_t n, uint64_t size) {
-    if (at + n > size) wasmc_rt_trap(WASMC_TRAP_TABLE_OOB);
+    if (n > size || at > size - n) wasmc_rt_trap(WASMC_TRAP_TABLE_OOB);
 }
 
-void *wasmc_rt_table_get(wasmc_instance *inst, uint32_t table, uint32_t i) {
+void *wasmc_rt_table_get(wasmc_instance *inst, uint32_t table, uint64_t i) {
     wasmc_table *t = inst->tables[table];
     if (i >= t->size) wasmc_rt_trap(WASMC_TRAP_TABLE_OOB);
     return t->elems[i];
 }
 
-void wasmc_rt_table_set(wasmc_instance *inst, uint32_t table, uint32_t i, void *ref) {
+void wasmc_rt_table_set(wasmc_instance *inst, uint32_t table, uint64_t i, void *ref) {
     wasmc_table *t = inst->tables[table];
     if (i >= t->size) wasmc_rt_trap(WASMC_TRAP_TABLE_OOB);
     t->elems[i] = ref;
 }
 
-void wasmc_rt_table_fill(wasmc_instance *inst, uint32_t table, uint32_t i, void *ref, uint32_t n) {
+void wasmc_rt_table_fill(wasmc_instance *inst, uint32_t table, uint64_t i, void *ref, uint64_t n) {
     wasmc_table *t = inst->tables[table];
     check_range(i, n, t->size);
-    for (uint32_t k = 0; k < n; k++) t->elems[i + k] = ref;
+    for (uint64_t k = 0; k < n; k++) t->elems[i + k] = ref;
 }
 
-void wasmc_rt_table_copy(wasmc_instance *inst, uint32_t dtab, uint32_t stab, uint32_t d, uint32_t s,
-                         uint32_t n) {
+void wasmc_rt_table_copy(wasmc_instance *inst, uint32_t dtab, uint32_t stab, uint64_t d, uint64_t s,
+                         uint64_t n) {
     wasmc_table *dt = inst->tables[dtab], *st = inst->tables[stab];
     check_range(s, n, st->size);
     check_range(d, n, dt->size);
     if (n) memmove(dt->elems + d, st->elems + s, (size_t)n * sizeof(void *));
 }
 
-void wasmc_rt_table_init(wasmc_instance *inst, uint32_t table, uint32_t seg, uint32_t d, uint32_t s,
+void wasmc_rt_table_init(wasmc_instance *inst, uint32_t table, uint32_t seg, uint64_t d, uint32_t s,
                          uint32_t n) {
     wasmc_table *t = inst->tables[table];
     const wasmc_segment *sg = &inst->elem_segs[seg];

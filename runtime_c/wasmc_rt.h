@@ -88,11 +88,15 @@ extern size_t wasmc_rt_stack_budget; /* default 1 MiB; env WASMC_STACK_BUDGET ov
 #define WASMC_PAGE_SIZE 65536u
 #define WASMC_MEMORY_RESERVATION ((8ull << 30) + (1ull << 20)) /* zext(i32) + u32 offset + width,
                                                plus folded constants (lower/addressing.py) */
+/* Memory64: a 64-bit address fits no guard region, so generated code checks every access against
+ * `bytes` and the reservation is just the largest size the memory may reach: its declared maximum,
+ * capped at this many pages (64 GiB; memory.grow fails beyond, as the spec allows). */
+#define WASMC_MEMORY64_MAX_PAGES (1ull << 20)
 
 typedef struct wasmc_memory {
     uint8_t *base;      /* 0: start of the reservation; never moves */
     uint64_t bytes;     /* 8: current size in bytes (pages * 64 KiB) */
-    uint64_t max_pages; /* 16: declared maximum, or 65536 */
+    uint64_t max_pages; /* 16: declared maximum (capped at 65536, or WASMC_MEMORY64_MAX_PAGES) */
     uint64_t reserved;  /* 24: bytes of address space reserved */
 } wasmc_memory;
 
@@ -187,10 +191,12 @@ typedef struct wasmc_export_desc {
 
 typedef struct wasmc_limits_desc {
     uint64_t min;
-    uint64_t max;     /* valid if has_max */
-    uint32_t has_max;
+    uint64_t max;      /* valid if flags & WASMC_LIMITS_HAS_MAX */
+    uint32_t flags;
     uint32_t elemtype; /* tables: 'F' or 'E' */
 } wasmc_limits_desc;
+#define WASMC_LIMITS_HAS_MAX 1u
+#define WASMC_LIMITS_INDEX64 2u /* address type i64 (memory64, table64) */
 
 typedef struct wasmc_global_desc {
     uint32_t valtype; /* letter */
@@ -291,7 +297,9 @@ void wasmc_rt_capture_backtrace(void);     /* runtime-internal: called as a trap
 void wasmc_rt_register_module(const wasmc_module *m); /* runtime-internal: at instantiation */
 
 /* Standalone objects (for the spectest module and host embedders). */
-wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages); /* max 65536 = none */
+/* max_pages: the declared maximum, or anything at least the cap (65536, or with index64
+ * WASMC_MEMORY64_MAX_PAGES) for none. */
+wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages, uint32_t index64);
 wasmc_table *wasmc_rt_table_new(uint32_t elemtype, uint32_t min, uint32_t max);
 wasmc_global_cell *wasmc_rt_global_new(void);
 wasmc_funcref *wasmc_rt_funcref_new(void *code, void *instance, const char *sig, uint32_t flags);
@@ -299,22 +307,24 @@ wasmc_funcref *wasmc_rt_funcref_new(void *code, void *instance, const char *sig,
 /* ---------------------------------------------------------------------------------------------
  * Out-of-line helpers called by generated code.  Each checks bounds and traps like the spec.
  * ------------------------------------------------------------------------------------------- */
-int32_t wasmc_rt_memory_grow(wasmc_instance *inst, uint32_t mem, uint32_t delta_pages); /* -1 */
-int32_t wasmc_rt_memory_grow_mem(wasmc_memory *m, uint64_t delta_pages);
-void wasmc_rt_memory_fill(wasmc_instance *inst, uint32_t mem, uint32_t d, uint32_t val, uint32_t n);
-void wasmc_rt_memory_copy(wasmc_instance *inst, uint32_t dmem, uint32_t smem, uint32_t d, uint32_t s,
-                          uint32_t n);
-void wasmc_rt_memory_init(wasmc_instance *inst, uint32_t mem, uint32_t seg, uint32_t d, uint32_t s,
+/* Addresses, indices and lengths are u64 whatever the address type (generated code zero-extends
+ * an i32's); growth returns the old size or -1 (generated code truncates it for an i32 memory). */
+int64_t wasmc_rt_memory_grow(wasmc_instance *inst, uint32_t mem, uint64_t delta_pages); /* -1 */
+int64_t wasmc_rt_memory_grow_mem(wasmc_memory *m, uint64_t delta_pages);
+void wasmc_rt_memory_fill(wasmc_instance *inst, uint32_t mem, uint64_t d, uint32_t val, uint64_t n);
+void wasmc_rt_memory_copy(wasmc_instance *inst, uint32_t dmem, uint32_t smem, uint64_t d, uint64_t s,
+                          uint64_t n);
+void wasmc_rt_memory_init(wasmc_instance *inst, uint32_t mem, uint32_t seg, uint64_t d, uint32_t s,
                           uint32_t n);
 void wasmc_rt_data_drop(wasmc_instance *inst, uint32_t seg);
-void *wasmc_rt_table_get(wasmc_instance *inst, uint32_t table, uint32_t i);
-void wasmc_rt_table_set(wasmc_instance *inst, uint32_t table, uint32_t i, void *ref);
-int32_t wasmc_rt_table_grow(wasmc_instance *inst, uint32_t table, void *init, uint32_t delta);
-int32_t wasmc_rt_table_grow_tab(wasmc_table *t, void *init, uint32_t delta);
-void wasmc_rt_table_fill(wasmc_instance *inst, uint32_t table, uint32_t i, void *ref, uint32_t n);
-void wasmc_rt_table_copy(wasmc_instance *inst, uint32_t dtab, uint32_t stab, uint32_t d, uint32_t s,
-                         uint32_t n);
-void wasmc_rt_table_init(wasmc_instance *inst, uint32_t table, uint32_t seg, uint32_t d, uint32_t s,
+void *wasmc_rt_table_get(wasmc_instance *inst, uint32_t table, uint64_t i);
+void wasmc_rt_table_set(wasmc_instance *inst, uint32_t table, uint64_t i, void *ref);
+int64_t wasmc_rt_table_grow(wasmc_instance *inst, uint32_t table, void *init, uint64_t delta);
+int64_t wasmc_rt_table_grow_tab(wasmc_table *t, void *init, uint64_t delta);
+void wasmc_rt_table_fill(wasmc_instance *inst, uint32_t table, uint64_t i, void *ref, uint64_t n);
+void wasmc_rt_table_copy(wasmc_instance *inst, uint32_t dtab, uint32_t stab, uint64_t d, uint64_t s,
+                         uint64_t n);
+void wasmc_rt_table_init(wasmc_instance *inst, uint32_t table, uint32_t seg, uint64_t d, uint32_t s,
                          uint32_t n);
 void wasmc_rt_elem_drop(wasmc_instance *inst, uint32_t seg);
 

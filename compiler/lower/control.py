@@ -330,6 +330,8 @@ def lower_call_indirect(fl: FunctionLowerer, instr, tail: bool = False) -> None:
     else:  # a table that cannot grow never moves its elements either
         size = ir.Constant(T.I32, fixed)
         elems = fl.load_field(table, T.TABLE_ELEMS, T.PTR, "table.elems", invariant=True)
+    if index.type == T.I64:  # a table64's index: compare in 64 bits (sizes fit 32)
+        size = fl.b.zext(size, T.I64)
     fl.trap_if(fl.b.icmp_unsigned(">=", index, size), T.TRAP_UNDEFINED_ELEMENT)
     rec = fl.load_rt(fl.array_elem(elems, index, 8), T.PTR, "funcref")
     fl.trap_if(fl.b.icmp_unsigned("==", rec, ir.Constant(T.PTR, None)),

@@ -162,6 +162,10 @@ class ModuleLowerer:
         self.name = name
         self.has_memory = bool(module.mem_types())
         self.num_memories = len(module.mem_types())
+        # Address types ("i"/"l") of each memory and table.  An i64 memory (memory64) takes the
+        # checked path: no guard region covers its addresses (memory.effective_address64).
+        self.mem_addrs = "".join(t.addrtype for t in module.mem_types())
+        self.table_addrs = "".join(t.addrtype for t in module.table_types())
         # Address folding past a proven access (addressing.py): `wide_address_folds` allows the
         # folds that are exact only below 4 GiB - 64 KiB; `wide_needs_cap` says the memory could
         # otherwise reach 4 GiB, so a partition that folds so must tell the runtime to stop short.
@@ -176,8 +180,8 @@ class ModuleLowerer:
 
     def _wide_folds(self) -> tuple[bool, bool]:
         mems = self.module.mem_types()
-        if not mems or self.bounds_checks or len(mems) > 1:  # (multi-memory: kept simple)
-            return False, False
+        if not mems or self.bounds_checks or len(mems) > 1 or mems[0].addrtype == "l":
+            return False, False  # (multi-memory: kept simple; memory64: checked accesses)
         limits = mems[0].limits
         if limits.max is not None and limits.max < 65536:
             return True, False
@@ -188,7 +192,7 @@ class ModuleLowerer:
         """The size of a table that can never change size (declared maximum = minimum, which
         bounds an imported table too), else None."""
         limits = self.module.table_types()[tableidx].limits
-        return limits.min if limits.max == limits.min else None
+        return limits.min if limits.max == limits.min < 2**32 else None
 
     def static_table(self, tableidx: int) -> list[int | None] | None:
         """The elements (function index or None for null) table `tableidx` holds for the
@@ -215,7 +219,7 @@ class ModuleLowerer:
         first = len(m.imported(ExternKind.TABLE))
         tables: dict[int, list[int | None] | None] = {
             first + i: [None] * t.limits.min for i, t in enumerate(m.tables)
-            if first + i not in exported and t.elem == "F"}
+            if first + i not in exported and t.elem == "F" and t.addrtype == "i"}
         base = m.num_imported_funcs
         for e in m.elems:
             contents = tables.get(e.table)
@@ -348,17 +352,18 @@ class ModuleLowerer:
     # --- declarations ---------------------------------------------------------------------------
     RT_SIGNATURES = {
         "wasmc_rt_trap": (T.VOID, [T.I32]),
-        "wasmc_rt_memory_grow": (T.I32, [T.PTR, T.I32, T.I32]),
-        "wasmc_rt_memory_fill": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32]),
-        "wasmc_rt_memory_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
-        "wasmc_rt_memory_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        # addresses, indices and lengths are u64 for either address type (memory64)
+        "wasmc_rt_memory_grow": (T.I64, [T.PTR, T.I32, T.I64]),
+        "wasmc_rt_memory_fill": (T.VOID, [T.PTR, T.I32, T.I64, T.I32, T.I64]),
+        "wasmc_rt_memory_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I64, T.I64]),
+        "wasmc_rt_memory_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I32, T.I32]),
         "wasmc_rt_data_drop": (T.VOID, [T.PTR, T.I32]),
-        "wasmc_rt_table_get": (T.PTR, [T.PTR, T.I32, T.I32]),
-        "wasmc_rt_table_set": (T.VOID, [T.PTR, T.I32, T.I32, T.PTR]),
-        "wasmc_rt_table_grow": (T.I32, [T.PTR, T.I32, T.PTR, T.I32]),
-        "wasmc_rt_table_fill": (T.VOID, [T.PTR, T.I32, T.I32, T.PTR, T.I32]),
-        "wasmc_rt_table_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
-        "wasmc_rt_table_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_table_get": (T.PTR, [T.PTR, T.I32, T.I64]),
+        "wasmc_rt_table_set": (T.VOID, [T.PTR, T.I32, T.I64, T.PTR]),
+        "wasmc_rt_table_grow": (T.I64, [T.PTR, T.I32, T.PTR, T.I64]),
+        "wasmc_rt_table_fill": (T.VOID, [T.PTR, T.I32, T.I64, T.PTR, T.I64]),
+        "wasmc_rt_table_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I64, T.I64]),
+        "wasmc_rt_table_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I32, T.I32]),
         "wasmc_rt_elem_drop": (T.VOID, [T.PTR, T.I32]),
     }
 
@@ -596,12 +601,14 @@ class ModuleLowerer:
 
         limits_ty = ir.LiteralStructType([T.I64, T.I64, T.I32, T.I32])
 
-        def limits(lim, elemtype: str = "") -> ir.Constant:
-            return ir.Constant(limits_ty, [i64(lim.min), i64(lim.max or 0),
-                                           i32(int(lim.max is not None)), i32(ord(elemtype or "\0"))])
+        def limits(lim, addrtype: str, elemtype: str = "") -> ir.Constant:
+            flags = (lim.max is not None) | (addrtype == "l") << 1  # WASMC_LIMITS_HAS_MAX, _INDEX64
+            return ir.Constant(limits_ty, [i64(lim.min), i64(lim.max or 0), i32(flags),
+                                           i32(ord(elemtype or "\0"))])
         tables = self.const_array("tables", limits_ty,
-                                  [limits(t.limits, t.elem) for t in m.table_types()])
-        mems = self.const_array("memories", limits_ty, [limits(t.limits) for t in m.mem_types()])
+                                  [limits(t.limits, t.addrtype, t.elem) for t in m.table_types()])
+        mems = self.const_array("memories", limits_ty,
+                                [limits(t.limits, t.addrtype) for t in m.mem_types()])
         global_ty = ir.LiteralStructType([T.I32, T.I32])
         globals_ = self.const_array("globals", global_ty,
                                     [ir.Constant(global_ty, [i32(ord(g.valtype)), i32(int(g.mutable))])

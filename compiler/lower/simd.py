@@ -111,9 +111,11 @@ def mem_load(fl: FunctionLowerer, instr: Instr, addr: ir.Value, memarg: MemArg, 
                                                              mem=memarg.mem)
     v = fl.b.load(ptr, typ=ty, name=instr.op.name, align=1)
     v.set_metadata("tbaa", fl.ml.tbaa["memory"])
-    if memarg.mem:  # another memory than 0: a plain witness (address facts are memory 0's)
+    if covered:  # proven in bounds, or checked (memory64): LLVM may delete it if unused
+        pass
+    elif memarg.mem:  # another memory than 0: a plain witness (address facts are memory 0's)
         fl.witness(v)
-    elif not covered:  # LLVM must not delete it, and with it the out-of-bounds trap
+    else:  # LLVM must not delete it, and with it the out-of-bounds trap
         fl.witness(v, key, offset + size, instr=instr, root=root, root_end=root_offset + size)
     return v
 
@@ -122,7 +124,7 @@ def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, memarg: MemA
     size, offset = store_size(value.type), memarg.offset
     ptr, _, key, _, _ = effective_address(fl, addr, offset, size, facts=True, store=True,
                                           mem=memarg.mem)
-    if not memarg.mem and fl.store_covers(key, offset + size):
+    if not memarg.mem and fl.ml.mem_addrs[0] == "i" and fl.store_covers(key, offset + size):
         value = fl.b.freeze(value)  # see function.py: the covered load's trap stays with the store
     fl.b.store(value, ptr, align=1).set_metadata("tbaa", fl.ml.tbaa["memory"])
 

@@ -52,6 +52,7 @@ def spectest() -> SimpleNamespace:
         "global_f32": glob("f", parse_float("666.6", F32)),
         "global_f64": glob("d", parse_float("666.6", F64)),
         "table": Table.new("F", 10, 20),
+        "table64": Table.new("F", 10, 20, addrtype="l"),
         "memory": Memory.new(1, 2),
     }
     return SimpleNamespace(exports=exports)
