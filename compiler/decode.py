@@ -22,14 +22,15 @@ Immediate shapes in `Instr.imm` (the validator and the lowering rely on them): s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 from collections.abc import Callable, Iterable
 
-from . import limits
+from . import limits, reftypes
 from .errors import DecodeError, LimitError
 from .features import DEFAULT as DEFAULT_FEATURES
-from .features import MEMORY64, MULTI_MEMORY, WASM_2_0, Features
+from .features import FUNCTION_REFERENCES, MEMORY64, MULTI_MEMORY, WASM_2_0, Features
 from .module import (
     VALTYPE_BY_BYTE,
     Code,
@@ -186,9 +187,61 @@ def _malformed_type(data: bytes, pos: int, what: str) -> DecodeError:
     return DecodeError(f"malformed {what}", pos)
 
 
+class _TypeContext:
+    """The types a typed reference `(ref $t)` may name while a module is decoded (Wasm 3.0).
+    Value types are read by readers that take only (data, pos), as instruction immediates are,
+    so the decoder entry points set this for the module at hand (`_typed_context`)."""
+
+    __slots__ = ("typed", "types")
+
+    def __init__(self) -> None:
+        self.typed = False  # features.FUNCTION_REFERENCES: 0x63/0x64 and heap types
+        self.types: list[FuncType] = []
+
+
+_CTX = _TypeContext()
+
+
+@contextlib.contextmanager
+def _typed_context(m: Module):
+    saved = _CTX.typed, _CTX.types
+    _CTX.typed, _CTX.types = FUNCTION_REFERENCES in m.features, m.types
+    try:
+        yield
+    finally:
+        _CTX.typed, _CTX.types = saved
+
+
+def _read_heaptype(data: bytes, pos: int) -> tuple[object, int]:
+    """An abstract heap type's name, or the FuncType a type index names (reftypes.py)."""
+    h = reftypes.ABSTRACT_HEAP.get(data[pos])
+    if h is not None:
+        return h, pos + 1
+    idx, after = _read_s33(data, pos)
+    if idx < 0:
+        raise DecodeError("malformed heap type", pos)
+    if idx >= len(_CTX.types):  # includes a type naming itself: recursion groups are GC's
+        raise DecodeError(f"unknown type {idx}", pos)
+    return _CTX.types[idx], after
+
+
+def _read_typed_ref(data: bytes, pos: int, what: str) -> tuple[str, int]:
+    """Wasm 3.0's reference types: `(ref null? ht)` (0x63/0x64 ht) or an abbreviation."""
+    b = data[pos]
+    if b == 0x63 or b == 0x64:
+        heap, pos = _read_heaptype(data, pos + 1)
+        return reftypes.ref(b == 0x63, heap), pos
+    h = reftypes.ABSTRACT_HEAP.get(b)
+    if h is None:
+        raise _malformed_type(data, pos, what)
+    return reftypes.ref(True, h), pos + 1
+
+
 def _read_valtype(data: bytes, pos: int) -> tuple[str, int]:
     t = VALTYPE_BY_BYTE.get(data[pos])
     if t is None:
+        if _CTX.typed:
+            return _read_typed_ref(data, pos, "value type")
         raise _malformed_type(data, pos, "value type")
     return t, pos + 1
 
@@ -199,8 +252,18 @@ _REFTYPE_BY_BYTE = {0x70: "F", 0x6F: "E"}
 def _read_reftype(data: bytes, pos: int) -> tuple[str, int]:
     t = _REFTYPE_BY_BYTE.get(data[pos])
     if t is None:
+        if _CTX.typed:
+            return _read_typed_ref(data, pos, "reference type")
         raise _malformed_type(data, pos, "reference type")
     return t, pos + 1
+
+
+def _read_ref_null(data: bytes, pos: int) -> tuple[str, int]:
+    """`ref.null`'s immediate: a reference type in Wasm 2.0, a heap type in 3.0 (typed)."""
+    if not _CTX.typed:
+        return _read_reftype(data, pos)
+    heap, pos = _read_heaptype(data, pos)
+    return reftypes.ref(True, heap), pos
 
 
 def _read_resulttype(data: bytes, pos: int, limit: int, what: str) -> tuple[str, int]:
@@ -268,6 +331,8 @@ def _read_blocktype(data: bytes, pos: int) -> tuple[object, int]:
     t = VALTYPE_BY_BYTE.get(b)
     if t is not None:
         return t, pos + 1
+    if _CTX.typed and (b == 0x63 or b == 0x64 or b in reftypes.ABSTRACT_HEAP):
+        return _read_typed_ref(data, pos, "value type")
     idx, pos = _read_s33(data, pos)
     # A negative s33 is well-formed; like the reference interpreter, wrap it to u32 so that the
     # validator reports it as an unknown type.
@@ -397,7 +462,8 @@ _READERS: dict[Imm, Reader | None] = {
     Imm.F32: _read_f32,  # raw IEEE bits, unsigned
     Imm.F64: _read_f64,
     Imm.SELECT_T: _read_select_t,  # (valtype letters...)
-    Imm.REFTYPE: _read_reftype,  # 'F' | 'E'
+    Imm.REFTYPE: _read_ref_null,  # 'F' | 'E' (2.0); any nullable reference type (3.0)
+    Imm.TYPEIDX: _read_u32,
     Imm.ELEMIDX: _read_u32,
     Imm.DATAIDX: _read_u32,
     Imm.TABLE_INIT: _read_u32_pair,  # (elemidx, tableidx)
@@ -614,7 +680,14 @@ def _read_function_section(data: bytes, pos: int, m: Module, st: _State) -> int:
 def _read_table_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     n, pos = _read_len(data, pos)
     for _ in range(n):
-        table, pos = _read_tabletype(data, pos, st.memory64)
+        if data[pos] == 0x40 and _CTX.typed:  # 3.0: 0x40 0x00 tabletype expr, an initialiser
+            if data[pos + 1] != 0x00:
+                raise DecodeError("malformed table", pos + 1)
+            table, pos = _read_tabletype(data, pos + 2, st.memory64)
+            init, pos = _read_const(data, pos, st.tables)
+            table = TableType(table.elem, table.limits, table.addrtype, tuple(init))
+        else:
+            table, pos = _read_tabletype(data, pos, st.memory64)
         m.tables.append(table)
     return pos
 
@@ -689,9 +762,10 @@ def _read_elem_section(data: bytes, pos: int, m: Module, st: _State) -> int:
                 item, pos = _read_const(data, pos, st.tables)
                 items.append(item)
         else:
-            elemtype = "F"
+            # function indices: funcref in 2.0, (ref func) in 3.0 (typed references)
+            elemtype = reftypes.ref(False, "func") if _CTX.typed else "F"
             if flags & 3:
-                elemtype, pos = _read_elemkind(data, pos)
+                _, pos = _read_elemkind(data, pos)
             count, pos = _read_len(data, pos)
             items = []
             for _ in range(count):
@@ -852,7 +926,9 @@ def decode_module(data: bytes | bytearray | memoryview, lazy_bodies: bool = Fals
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        m = _read_module(data, lazy_bodies, features)
+        m = Module(features=features)
+        with _typed_context(m):
+            _read_module(data, lazy_bodies, m)
     except IndexError:
         raise DecodeError(_END_OF_INPUT, len(data)) from None
     finally:
@@ -875,16 +951,17 @@ def read_bodies(m: Module, indices: Iterable[int]) -> int:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for i in indices:
-            code = codes[i]
-            body_end = code.offset + _leb_len(data, code.offset) + code.size
-            body, pos, needs_data_count = _read_expr(data, code.body_at, tables)
-            if pos != body_end:
-                raise DecodeError("section size mismatch", body_end)
-            if needs_data_count and m.data_count is None:
-                raise DecodeError("data count section required", len(data))
-            code.body = body
-            count += len(body)
+        with _typed_context(m):
+            for i in indices:
+                code = codes[i]
+                body_end = code.offset + _leb_len(data, code.offset) + code.size
+                body, pos, needs_data_count = _read_expr(data, code.body_at, tables)
+                if pos != body_end:
+                    raise DecodeError("section size mismatch", body_end)
+                if needs_data_count and m.data_count is None:
+                    raise DecodeError("data count section required", len(data))
+                code.body = body
+                count += len(body)
     except IndexError:
         raise DecodeError(_END_OF_INPUT, len(data)) from None
     finally:
@@ -902,7 +979,7 @@ def _leb_len(data: bytes, pos: int) -> int:
     return n
 
 
-def _read_module(data: bytes, lazy_bodies: bool, features: Features) -> Module:
+def _read_module(data: bytes, lazy_bodies: bool, m: Module) -> Module:
     n = len(data)
     if n < 4:
         raise DecodeError("unexpected end", n)
@@ -912,8 +989,7 @@ def _read_module(data: bytes, lazy_bodies: bool, features: Features) -> Module:
         raise DecodeError("unexpected end", n)
     if data[4:8] != VERSION:
         raise DecodeError("unknown binary version", 4)
-    m = Module(features=features)
-    st = _State(lazy_bodies, features)
+    st = _State(lazy_bodies, m.features)
     pos = 8
     last_rank = 0
     while pos < n:

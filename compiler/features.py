@@ -21,13 +21,16 @@ RELAXED_SIMD = "relaxed-simd"
 TAIL_CALL = "tail-call"
 # Memory64 (with table64): memories and tables whose address type is i64, 64-bit limits.
 MEMORY64 = "memory64"
+# Typed function references: (ref null? heaptype) value types (reftypes.py), call_ref,
+# ref.as_non_null, br_on_null, br_on_non_null, table initialisers, non-defaultable locals.
+FUNCTION_REFERENCES = "function-references"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# The parts of Wasm 3.0 implemented so far (typed function references, GC and exception handling
-# are not: README, Status).
-WASM_3_0: Features = frozenset({EXTENDED_CONST, MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
+# The parts of Wasm 3.0 implemented so far (GC and exception handling are not: README, Status).
+WASM_3_0: Features = frozenset({EXTENDED_CONST, FUNCTION_REFERENCES, MEMORY64, MULTI_MEMORY,
+                                RELAXED_SIMD, TAIL_CALL})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

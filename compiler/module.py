@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from . import reftypes
 from .features import DEFAULT as DEFAULT_FEATURES
 from .opcodes import Op
 
@@ -37,6 +38,11 @@ VALTYPE_TEXT = {"i": "i32", "l": "i64", "f": "f32", "d": "f64", "v": "v128", "F"
 REF_TYPES = ("F", "E")
 
 
+def valtype_text(t: str) -> str:
+    """A value type as the text format writes it (Wasm 3.0's reference types: reftypes.py)."""
+    return VALTYPE_TEXT.get(t) or reftypes.text(t)
+
+
 class ExternKind(enum.IntEnum):
     FUNC = 0
     TABLE = 1
@@ -49,10 +55,14 @@ class FuncType:
     params: str  # one letter per value type
     results: str
 
+    def params_text(self) -> str:
+        return f"[{' '.join(valtype_text(t) for t in self.params)}]"
+
+    def results_text(self) -> str:
+        return f"[{' '.join(valtype_text(t) for t in self.results)}]"
+
     def __str__(self) -> str:
-        p = " ".join(VALTYPE_TEXT[t] for t in self.params)
-        r = " ".join(VALTYPE_TEXT[t] for t in self.results)
-        return f"[{p}] -> [{r}]"
+        return f"{self.params_text()} -> {self.results_text()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,9 @@ class TableType:
     elem: str  # "F" or "E"
     limits: Limits
     addrtype: str = "i"  # the type of its indices: "i" (i32), or "l" (i64, memory64's table64)
+    # Wasm 3.0: a defined table's initialiser (a constant expression every element starts as);
+    # None: null (the only choice in 2.0, and for a nullable element type)
+    init: tuple | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ class Imm(enum.Enum):
     LANEIDX = enum.auto()  # one byte: a lane index
     SHUFFLE = enum.auto()  # 16 lane indices, one byte each
     MEMARG_LANE = enum.auto()  # memarg laneidx
+    TYPEIDX = enum.auto()  # a type index (call_ref)
 
 
 class Kind(enum.Enum):
@@ -103,11 +104,16 @@ _op("call", 0x10, Imm.FUNCIDX, C)
 _op("call_indirect", 0x11, Imm.CALL_INDIRECT, C)
 _op("return_call", 0x12, Imm.FUNCIDX, C, feature="tail-call")
 _op("return_call_indirect", 0x13, Imm.CALL_INDIRECT, C, feature="tail-call")
+_op("call_ref", 0x14, Imm.TYPEIDX, C, feature="function-references")
+_op("return_call_ref", 0x15, Imm.TYPEIDX, C, feature="function-references")
+_op("br_on_null", 0xD5, Imm.LABELIDX, C, feature="function-references")
+_op("br_on_non_null", 0xD6, Imm.LABELIDX, C, feature="function-references")
 
 # --- reference instructions ---------------------------------------------------------------------
 _op("ref.null", 0xD0, Imm.REFTYPE, R)
 _op("ref.is_null", 0xD1, kind=R)
-_op("ref.func", 0xD2, Imm.FUNCIDX, R, ":F")
+_op("ref.func", 0xD2, Imm.FUNCIDX, R)  # typed by a handler: (ref $t) in 3.0, funcref in 2.0
+_op("ref.as_non_null", 0xD4, kind=R, feature="function-references")
 
 # --- parametric instructions --------------------------------------------------------------------
 _op("drop", 0x1A, kind=P)

@@ -26,6 +26,7 @@ from pathlib import Path
 from .errors import LinkError
 from .link import runtime_shared_lib
 from .module import ExternKind, FuncType, Limits, Module
+from .reftypes import host_letter, sig_text, subtype
 from .traps import *
 
 PAGE_SIZE = 65536
@@ -128,7 +129,8 @@ def type_id(sig: str) -> int:
 
 
 def signature(ft: FuncType) -> str:
-    return f"{ft.params}:{ft.results}"
+    """The runtime's signature string (canonical type ids): typed references spelt out."""
+    return f"{sig_text(ft.params)}:{sig_text(ft.results)}"
 
 
 def last_backtrace() -> str:
@@ -163,6 +165,7 @@ _funcs_by_addr: dict[int, Func | HostFunc] = {}
 
 
 def _pack_raw(buf, i: int, t: str, bits: int) -> None:
+    t = host_letter(t)
     if t == "v":
         struct.pack_into("<16s", buf, i * SLOT, (bits & _MASK["v"]).to_bytes(16, "little"))
     else:
@@ -170,6 +173,7 @@ def _pack_raw(buf, i: int, t: str, bits: int) -> None:
 
 
 def _unpack_raw(buf, i: int, t: str) -> int:
+    t = host_letter(t)
     if t == "v":
         return int.from_bytes(bytes(buf[i * SLOT:(i + 1) * SLOT]), "little")
     return struct.unpack_from(_RAW_FMT[t], buf, i * SLOT)[0]
@@ -193,7 +197,7 @@ def to_bits(t: str, value) -> int:
         return value & _MASK["v"]
     if value is None:
         return 0
-    if t == "F":
+    if host_letter(t) == "F":
         return value.addr if isinstance(value, Func) else int(value)
     return int(value) + 1
 
@@ -212,7 +216,7 @@ def from_bits(t: str, bits: int):
         return bits
     if bits == 0:
         return None
-    if t == "F":
+    if host_letter(t) == "F":
         return _funcs_by_addr.get(bits) or Func(bits, None)
     return bits - 1
 
@@ -385,11 +389,12 @@ class Table:
     """A table (`wasmc_table*`) of funcrefs ('F') or externrefs ('E'), indexed by `addrtype`
     ("i": i32, "l": i64)."""
 
-    def __init__(self, addr: int, max: int | None, addrtype: str = "i"):
+    def __init__(self, addr: int, max: int | None, addrtype: str = "i", reftype: str | None = None):
         self.addr = addr
         self.max = max  # declared maximum (the C side cannot tell 0xFFFFFFFF from "none")
         self.addrtype = addrtype
         self._c = CTable.from_address(addr)
+        self.reftype = reftype or self.elemtype  # its declared element type (3.0: typed refs)
 
     @classmethod
     def new(cls, elemtype: str, min: int, max: int | None = None, addrtype: str = "i") -> Table:
@@ -476,13 +481,16 @@ def _import_matches(module: Module, imp, ext) -> bool:
     if imp.kind == ExternKind.FUNC:
         return isinstance(ext, (Func, HostFunc)) and ext.type == module.types[imp.desc]
     if imp.kind == ExternKind.TABLE:
-        return (isinstance(ext, Table) and ext.elemtype == imp.desc.elem
+        return (isinstance(ext, Table) and ext.reftype == imp.desc.elem
                 and ext.addrtype == imp.desc.addrtype and _limits_match(ext.limits, imp.desc.limits))
     if imp.kind == ExternKind.MEMORY:
         return (isinstance(ext, Memory) and ext.addrtype == imp.desc.addrtype
                 and _limits_match(ext.limits, imp.desc.limits))
-    return (isinstance(ext, Global) and ext.valtype == imp.desc.valtype
-            and ext.mutable == imp.desc.mutable)
+    # a mutable global's type must be equal (it is read and written), an immutable one's may be
+    # narrower (3.0's subtyping)
+    return (isinstance(ext, Global) and ext.mutable == imp.desc.mutable
+            and (ext.valtype == imp.desc.valtype
+                 or not ext.mutable and subtype(ext.valtype, imp.desc.valtype)))
 
 
 # Compiled modules stay loaded for the life of the process: their code may sit in any table.
@@ -552,7 +560,7 @@ class Instance:
             mems.append(Memory(c.memories[i], mt.limits.max, mt.addrtype))
         tables = by_kind[ExternKind.TABLE]
         for i, tt in enumerate(m.table_types()[len(tables):], start=len(tables)):
-            tables.append(Table(c.tables[i], tt.limits.max, tt.addrtype))
+            tables.append(Table(c.tables[i], tt.limits.max, tt.addrtype, tt.elem))
         globs = by_kind[ExternKind.GLOBAL]
         for i, gt in enumerate(m.global_types()[len(globs):], start=len(globs)):
             globs.append(Global(c.globals[i], gt.valtype, gt.mutable))

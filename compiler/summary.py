@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .decode import decode_module
-from .features import RELAXED_SIMD, TAIL_CALL
-from .module import VALTYPE_TEXT, ExternKind, Module
+from .features import FUNCTION_REFERENCES, RELAXED_SIMD, TAIL_CALL
+from .module import ExternKind, Module, valtype_text
 from .opcodes import BY_NAME
 from .validate import CONST_OPS
 
@@ -101,11 +101,17 @@ def features_of(m: Module) -> list[str]:
     if any(i.kind is ExternKind.GLOBAL and i.desc.mutable for i in m.imports):
         feats.append("mutable-global imports")
     # Wasm 3.0's, as far as wasmc builds them (features.py)
+    proposals = {op.feature for n in names if (op := BY_NAME.get(n)) and op.feature}
     if len(m.mem_types()) > 1:
         feats.append("multi-memory (3.0)")
     if any(t.addrtype == "l" for t in (*m.mem_types(), *m.table_types())):
         feats.append("memory64 (3.0)")
-    proposals = {op.feature for n in names if (op := BY_NAME.get(n)) and op.feature}
+    typed = [t for ft in m.types for t in ft.params + ft.results]
+    typed += [t.elem for t in m.table_types()] + [g.valtype for g in m.global_types()]
+    typed += [t for c in m.codes for _, t in c.locals]
+    if FUNCTION_REFERENCES in proposals or any(t.init for t in m.tables) or \
+            any(t >= "\ue000" for t in typed):
+        feats.append("typed function references (3.0)")
     if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
     if RELAXED_SIMD in proposals:
@@ -127,10 +133,10 @@ def describe_extern(m: Module, kind: ExternKind, desc) -> str:
         return f"func {m.types[desc]}"
     if kind is ExternKind.TABLE:
         i64 = "i64 " if desc.addrtype == "l" else ""
-        return f"table {i64}{VALTYPE_TEXT[desc.elem]} {_limits(desc.limits)}"
+        return f"table {i64}{valtype_text(desc.elem)} {_limits(desc.limits)}"
     if kind is ExternKind.MEMORY:
         return f"memory {'i64 ' if desc.addrtype == 'l' else ''}{_limits(desc.limits)} pages"
-    return f"global {'mut ' if desc.mutable else ''}{VALTYPE_TEXT[desc.valtype]}"
+    return f"global {'mut ' if desc.mutable else ''}{valtype_text(desc.valtype)}"
 
 
 def summarise(data: bytes) -> Summary:

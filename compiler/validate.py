@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from . import limits
+from . import limits, reftypes
 from .errors import LimitError, ValidationError
-from .features import EXTENDED_CONST, MULTI_MEMORY
+from .features import EXTENDED_CONST, FUNCTION_REFERENCES, MULTI_MEMORY
 from .module import (
     ExternKind,
     FuncType,
@@ -42,7 +42,6 @@ from .opcodes import OPS, Imm, Op, parse_sig
 UNKNOWN = "?"  # the spec's Unknown: a value of any type on the polymorphic stack
 NUM_OR_UNKNOWN = "ilfd?"
 VEC_OR_UNKNOWN = "v?"
-REF_OR_UNKNOWN = "FE?"
 
 MAX_PAGES = 65536
 MAX_PAGES_64 = 2**48  # memory64: 2^64 bytes
@@ -65,13 +64,15 @@ EXTENDED_CONST_OPS = CONST_OPS | {"i32.add", "i32.sub", "i32.mul", "i64.add", "i
 class Frame:
     """A control frame (spec appendix `ctrl_frame`)."""
 
-    __slots__ = ("end_types", "height", "opcode", "start_types", "unreachable")
+    __slots__ = ("end_types", "height", "init_height", "opcode", "start_types", "unreachable")
 
-    def __init__(self, opcode: str, start_types: str, end_types: str, height: int):
+    def __init__(self, opcode: str, start_types: str, end_types: str, height: int,
+                 init_height: int = 0):
         self.opcode = opcode
         self.start_types = start_types
         self.end_types = end_types
         self.height = height
+        self.init_height = init_height  # locals set inside the block are forgotten at its end
         self.unreachable = False
 
 
@@ -79,11 +80,12 @@ class Context:
     """The spec's validation context C for one module (index spaces as flat lists)."""
 
     __slots__ = ("datas", "elems", "funcs", "globals", "mems", "refs", "table_addrs", "tables",
-                 "types")
+                 "typed", "types")
 
     def __init__(self, m: Module):
         self.types: list[FuncType] = m.types
         self.funcs: list[FuncType] = []  # filled by check_module once type indices are checked
+        self.typed = FUNCTION_REFERENCES in m.features  # ref.func gives (ref $t), not funcref
         self.tables = [t.elem for t in m.table_types()]
         # address types, one letter per table and memory: "i" (i32) or "l" (i64, memory64)
         self.table_addrs = "".join(t.addrtype for t in m.table_types())
@@ -93,11 +95,16 @@ class Context:
         self.datas = m.data_count if m.data_count is not None else len(m.datas)
         self.refs: set[int] = set()
 
+    def func_ref(self, ft: FuncType) -> str:
+        """The type of `ref.func` of a function of type `ft`."""
+        return reftypes.ref(False, ft) if self.typed else "F"
+
 
 class FuncValidator:
     """Operand and control stacks for one function body."""
 
-    __slots__ = ("ctrls", "ctx", "func", "ins", "locals", "results", "vals")
+    __slots__ = ("ctrls", "ctx", "fast_locals", "func", "init_log", "inits", "ins", "locals",
+                 "results", "vals")
 
     def __init__(self, ctx: Context, funcidx: int, ftype: FuncType, local_types: str):
         self.ctx = ctx
@@ -107,6 +114,16 @@ class FuncValidator:
         self.vals: list[str] = []
         self.ctrls: list[Frame] = []
         self.ins: Instr | None = None
+        # Wasm 3.0: a local of a non-null reference type has no default, so it must be set before
+        # it is read, in the same or an enclosing block (the spec's local initialisation).  Locals
+        # below `fast_locals` need no tracking (check_body's inlined local.get/set).
+        self.inits: set[int] = set()
+        self.init_log: list[int] = []
+        self.fast_locals = len(self.locals)
+        for k in range(len(ftype.params), len(self.locals)):
+            if not reftypes.defaultable(self.locals[k]):
+                self.fast_locals = k
+                break
 
     # --- errors ---
     def error(self, message: str) -> ValidationError:
@@ -132,9 +149,17 @@ class FuncValidator:
                 return UNKNOWN
             raise self.error("type mismatch")
         actual = vals.pop()
-        if actual != expect and actual != UNKNOWN and expect != UNKNOWN:
+        if actual != expect and actual != UNKNOWN and expect != UNKNOWN \
+                and not reftypes.subtype(actual, expect):
             raise self.error("type mismatch")
         return actual
+
+    def pop_ref(self) -> str:
+        """A reference of any type (or Unknown), as ref.is_null and ref.as_non_null pop."""
+        t = self.pop_val()
+        if t != UNKNOWN and not reftypes.is_ref(t):
+            raise self.error("type mismatch")
+        return t
 
     def pop_vals(self, types: str) -> list[str]:
         n = len(types)
@@ -152,7 +177,7 @@ class FuncValidator:
             raise LimitError(f"blocks nested deeper than {limits.MAX_CONTROL_DEPTH}; "
                              "wasmc refuses such functions",
                              self.ins.offset if self.ins else None, func=self.func)
-        self.ctrls.append(Frame(opcode, start_types, end_types, len(self.vals)))
+        self.ctrls.append(Frame(opcode, start_types, end_types, len(self.vals), len(self.init_log)))
         self.vals.extend(start_types)
 
     def pop_ctrl(self) -> Frame:
@@ -163,6 +188,10 @@ class FuncValidator:
         if len(self.vals) != frame.height:
             raise self.error("type mismatch")
         self.ctrls.pop()
+        if len(self.init_log) > frame.init_height:
+            for k in self.init_log[frame.init_height:]:
+                self.inits.discard(k)
+            del self.init_log[frame.init_height:]
         return frame
 
     @staticmethod
@@ -206,6 +235,12 @@ class FuncValidator:
             raise self.error(f"unknown local {x}")
         return self.locals[x]
 
+    def set_local(self, x: int) -> None:
+        """Local `x` holds a value from here to the end of the enclosing block."""
+        if x >= self.fast_locals and x not in self.inits:
+            self.inits.add(x)
+            self.init_log.append(x)
+
     def check_global(self, x: int) -> GlobalType:
         if x >= len(self.ctx.globals):
             raise self.error(f"unknown global {x}")
@@ -225,6 +260,11 @@ class FuncValidator:
     def table_addr(self, x: int) -> str:
         """The address type of table `x` (checked to exist)."""
         return self.ctx.table_addrs[x]
+
+    def check_type(self, x: int) -> FuncType:
+        if x >= len(self.ctx.types):
+            raise self.error(f"unknown type {x}")
+        return self.ctx.types[x]
 
     def check_func_idx(self, x: int) -> FuncType:
         if x >= len(self.ctx.funcs):
@@ -246,7 +286,7 @@ class FuncValidator:
         vals = self.vals
         ctrls = self.ctrls
         locals_ = self.locals
-        nlocals = len(locals_)
+        nlocals = self.fast_locals
         plain = PLAIN_SIGS
         handlers = HANDLERS
         height = 0  # ctrls[-1].height, refreshed after every handler (only handlers change frames)
@@ -369,11 +409,15 @@ def op_call(s: FuncValidator, imm: object, op: Op) -> None:
 def indirect_type(s: FuncValidator, imm: object) -> FuncType:
     """The type of a `call_indirect`-like instruction, once its table and type index check."""
     typeidx, tableidx = imm  # type: ignore[misc]
-    if s.check_table(tableidx) != "F":
+    if not reftypes.subtype(s.check_table(tableidx), "F"):
         raise s.error("type mismatch")
-    if typeidx >= len(s.ctx.types):
-        raise s.error(f"unknown type {typeidx}")
-    return s.ctx.types[typeidx]
+    return s.check_type(typeidx)
+
+
+def returns_match(s: FuncValidator, results: str) -> bool:
+    """A tail call's results may be returned as the caller's (3.0: each a subtype)."""
+    return len(results) == len(s.results) and all(
+        reftypes.subtype(a, b) for a, b in zip(results, s.results))
 
 
 def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
@@ -386,7 +430,7 @@ def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
 def op_return_call(s: FuncValidator, imm: object, op: Op) -> None:
     """Tail calls (Wasm 3.0): a call whose results are the function's, then as `return`."""
     ft = s.check_func_idx(imm)  # type: ignore[arg-type]
-    if ft.results != s.results:
+    if not returns_match(s, ft.results):
         raise s.error("type mismatch")
     s.pop_vals(ft.params)
     s.unreachable()
@@ -394,7 +438,7 @@ def op_return_call(s: FuncValidator, imm: object, op: Op) -> None:
 
 def op_return_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
     ft = indirect_type(s, imm)
-    if ft.results != s.results:
+    if not returns_match(s, ft.results):
         raise s.error("type mismatch")
     s.pop_val(s.table_addr(imm[1]))  # type: ignore[index]
     s.pop_vals(ft.params)
@@ -407,16 +451,60 @@ def op_ref_null(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 def op_ref_is_null(s: FuncValidator, imm: object, op: Op) -> None:
-    if s.pop_val() not in REF_OR_UNKNOWN:
-        raise s.error("type mismatch")
+    s.pop_ref()
     s.vals.append("i")
 
 
 def op_ref_func(s: FuncValidator, imm: object, op: Op) -> None:
-    s.check_func_idx(imm)  # type: ignore[arg-type]
+    ft = s.check_func_idx(imm)  # type: ignore[arg-type]
     if imm not in s.ctx.refs:
         raise s.error(f"undeclared function reference {imm}")
-    s.vals.append("F")
+    s.vals.append(s.ctx.func_ref(ft))
+
+
+# --- typed function references (Wasm 3.0) ------------------------------------------------------
+def non_null(t: str) -> str:
+    """`(ref ht)` for a popped `(ref null? ht)`; Unknown stays Unknown (the spec's bottom)."""
+    return t if t == UNKNOWN else reftypes.ref(False, reftypes.unpack(t)[1])
+
+
+def op_ref_as_non_null(s: FuncValidator, imm: object, op: Op) -> None:
+    s.vals.append(non_null(s.pop_ref()))
+
+
+def op_br_on_null(s: FuncValidator, imm: object, op: Op) -> None:
+    """[t* (ref null ht)] -> [t* (ref ht)], branching with [t*] on null."""
+    t = s.pop_ref()
+    types = s.label_types(s.label(imm))  # type: ignore[arg-type]
+    s.pop_vals(types)
+    s.vals.extend(types)  # the label's types, not the popped ones (as br_if)
+    s.vals.append(non_null(t))
+
+
+def op_br_on_non_null(s: FuncValidator, imm: object, op: Op) -> None:
+    """[t* (ref null ht)] -> [t*], branching with [t* (ref ht)] unless null."""
+    types = s.label_types(s.label(imm))  # type: ignore[arg-type]
+    if not types:
+        raise s.error("type mismatch")
+    s.vals.append(non_null(s.pop_ref()))
+    s.pop_vals(types)
+    s.vals.extend(types[:-1])
+
+
+def op_call_ref(s: FuncValidator, imm: object, op: Op) -> None:
+    ft = s.check_type(imm)  # type: ignore[arg-type]
+    s.pop_val(reftypes.ref(True, ft))
+    s.pop_vals(ft.params)
+    s.vals.extend(ft.results)
+
+
+def op_return_call_ref(s: FuncValidator, imm: object, op: Op) -> None:
+    ft = s.check_type(imm)  # type: ignore[arg-type]
+    if not returns_match(s, ft.results):
+        raise s.error("type mismatch")
+    s.pop_val(reftypes.ref(True, ft))
+    s.pop_vals(ft.params)
+    s.unreachable()
 
 
 # --- parametric instructions ------------------------------------------------------------------
@@ -448,16 +536,21 @@ def op_select_t(s: FuncValidator, imm: object, op: Op) -> None:
 
 # --- variable instructions --------------------------------------------------------------------
 def op_local_get(s: FuncValidator, imm: object, op: Op) -> None:
-    s.vals.append(s.check_local(imm))  # type: ignore[arg-type]
+    t = s.check_local(imm)  # type: ignore[arg-type]
+    if imm >= s.fast_locals and imm not in s.inits and not reftypes.defaultable(t):  # type: ignore[operator]
+        raise s.error("uninitialized local")
+    s.vals.append(t)
 
 
 def op_local_set(s: FuncValidator, imm: object, op: Op) -> None:
     s.pop_val(s.check_local(imm))  # type: ignore[arg-type]
+    s.set_local(imm)  # type: ignore[arg-type]
 
 
 def op_local_tee(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.check_local(imm)  # type: ignore[arg-type]
     s.pop_val(t)
+    s.set_local(imm)  # type: ignore[arg-type]
     s.vals.append(t)
 
 
@@ -508,7 +601,7 @@ def smaller_addr(a: str, b: str) -> str:
 
 def op_table_copy(s: FuncValidator, imm: object, op: Op) -> None:
     dst, src = imm  # type: ignore[misc]
-    if s.check_table(dst) != s.check_table(src):
+    if not reftypes.subtype(s.check_table(src), s.check_table(dst)):
         raise s.error("type mismatch")
     ad, as_ = s.table_addr(dst), s.table_addr(src)
     s.apply(ad + as_ + smaller_addr(ad, as_), "")
@@ -517,7 +610,7 @@ def op_table_copy(s: FuncValidator, imm: object, op: Op) -> None:
 def op_table_init(s: FuncValidator, imm: object, op: Op) -> None:
     elemidx, tableidx = imm  # type: ignore[misc]
     t = s.check_table(tableidx)
-    if s.check_elem(elemidx) != t:
+    if not reftypes.subtype(s.check_elem(elemidx), t):
         raise s.error("type mismatch")
     s.apply(s.table_addr(tableidx) + "ii", "")
 
@@ -627,6 +720,11 @@ HANDLERS: dict[str, Handler] = {
     "ref.null": op_ref_null,
     "ref.is_null": op_ref_is_null,
     "ref.func": op_ref_func,
+    "ref.as_non_null": op_ref_as_non_null,
+    "br_on_null": op_br_on_null,
+    "br_on_non_null": op_br_on_non_null,
+    "call_ref": op_call_ref,
+    "return_call_ref": op_return_call_ref,
     "drop": op_drop,
     "select": op_select,
     "select_t": op_select_t,
@@ -708,14 +806,14 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
         elif name == "ref.func":
             if ins.imm >= len(ctx.funcs):  # type: ignore[operator]
                 raise ValidationError(f"unknown function {ins.imm}", where, instr=name)
-            stack.append("F")
+            stack.append(ctx.func_ref(ctx.funcs[ins.imm]))  # type: ignore[index]
         else:
             params, results = SIGS[name]
             for want in reversed(params):  # the extended-const operators take operands
                 if not stack or stack.pop() != want:
                     raise ValidationError("type mismatch", where, instr=name)
             stack.extend(results)
-    if stack != [expected]:
+    if len(stack) != 1 or not reftypes.subtype(stack[0], expected):
         raise ValidationError("type mismatch", expr[-1].offset if expr else offset)
 
 
@@ -783,13 +881,22 @@ def check_declarations(m: Module) -> Context:
         check_const(ctx, g.init, g.type.valtype, num_imported_globals + (k if extended else 0),
                     g.offset, const_ops)
 
+    # A table's initialiser (3.0) sees only the imported globals (the table section comes before
+    # the global section); without one, its element type must have a default (null).
+    for table in m.tables:
+        if table.init is not None:
+            check_const(ctx, list(table.init), table.elem, num_imported_globals,
+                        table.limits.offset, const_ops)
+        elif not reftypes.defaultable(table.elem):
+            raise ValidationError("type mismatch", table.limits.offset)
+
     for e in m.elems:
         for item in e.items:
             check_const(ctx, item, e.elemtype, seg_globals, e.offset, const_ops)
         if e.mode is SegmentMode.ACTIVE:
             if e.table >= len(ctx.tables):
                 raise ValidationError(f"unknown table {e.table}", e.offset)
-            if ctx.tables[e.table] != e.elemtype:
+            if not reftypes.subtype(e.elemtype, ctx.tables[e.table]):
                 raise ValidationError("type mismatch", e.offset)
             check_const(ctx, e.offset_expr or [], ctx.table_addrs[e.table], seg_globals, e.offset,
                         const_ops)

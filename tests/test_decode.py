@@ -7,7 +7,7 @@ import functools
 import random
 
 import pytest
-from wasmc import driver
+from wasmc import driver, reftypes
 from wasmc.decode import _READERS, decode_module, read_bodies
 from wasmc.errors import DecodeError, LimitError
 from wasmc.features import DEFAULT, WASM_2_0
@@ -445,8 +445,11 @@ def test_accepts_bytearray_and_memoryview():
 def test_elem_encodings(flags, payload, mode, table, elemtype, items):
     segment = bytes([1, flags]) + payload
     binary = HEADER + b"\x09" + bytes([len(segment)]) + segment
-    (elem,) = decode_module(binary).elems
+    (elem,) = decode_module(binary, features=WASM_2_0).elems
     assert (elem.mode, elem.table, elem.elemtype) == (mode, table, elemtype)
+    # Wasm 3.0 (typed references): a vector of function indices has type (ref func)
+    typed = decode_module(binary).elems[0].elemtype
+    assert typed == (reftypes.ref(False, "func") if flags < 4 else elemtype)
     assert [[(i.op.name, i.imm) for i in item] for item in elem.items] == items
     assert (elem.offset_expr is None) == (mode != SegmentMode.ACTIVE)
     if elem.offset_expr is not None:

@@ -130,6 +130,28 @@ def lower_br_if(fl: FunctionLowerer, instr) -> None:
     fl.b.position_at_end(cont)
 
 
+def lower_br_on_null(fl: FunctionLowerer, instr) -> None:
+    """Typed references (3.0): branch without the reference when it is null, else keep it."""
+    ref = fl.pop()
+    frame = fl.frames[-1 - instr.imm]
+    cont = fl.fn.append_basic_block("br_on_null.cont")
+    fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.branch_types):])
+    fl.b.cbranch(fl.b.icmp_unsigned("==", ref, ir.Constant(T.PTR, None)), frame.target, cont)
+    fl.b.position_at_end(cont)
+    fl.push(ref)
+
+
+def lower_br_on_non_null(fl: FunctionLowerer, instr) -> None:
+    """Typed references (3.0): branch with the reference unless it is null, else drop it."""
+    ref = fl.stack[-1]
+    frame = fl.frames[-1 - instr.imm]
+    cont = fl.fn.append_basic_block("br_on_non_null.cont")
+    fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.branch_types):])
+    fl.b.cbranch(fl.b.icmp_unsigned("!=", ref, ir.Constant(T.PTR, None)), frame.target, cont)
+    fl.b.position_at_end(cont)
+    fl.pop()
+
+
 # A `br_table` with this many distinct targets inside a loop is taken for an interpreter's dispatch.
 DISPATCH_MIN_TARGETS = 8
 
@@ -287,6 +309,19 @@ def lower_return_call_indirect(fl: FunctionLowerer, instr) -> None:
     lower_call_indirect(fl, instr, tail=True)
 
 
+def lower_call_ref(fl: FunctionLowerer, instr, tail: bool = False) -> None:
+    """`call_ref $t` (typed references, 3.0): validation proved the reference's type is $t's, so
+    only null is checked before calling through its record; with `tail`, `return_call_ref`."""
+    ft = fl.module.types[instr.imm]
+    rec = fl.pop()
+    fl.trap_if(fl.b.icmp_unsigned("==", rec, ir.Constant(T.PTR, None)), T.TRAP_NULL_REFERENCE)
+    call_through_record(fl, rec, ft.params, ft.results, "call_ref", tail)
+
+
+def lower_return_call_ref(fl: FunctionLowerer, instr) -> None:
+    lower_call_ref(fl, instr, tail=True)
+
+
 def push_results(fl: FunctionLowerer, call: ir.Value, results: str) -> None:
     if len(results) == 1:
         fl.push(call)
@@ -382,4 +417,8 @@ HANDLERS.update({
     "call_indirect": lower_call_indirect,
     "return_call": lower_return_call,
     "return_call_indirect": lower_return_call_indirect,
+    "call_ref": lower_call_ref,
+    "return_call_ref": lower_return_call_ref,
+    "br_on_null": lower_br_on_null,
+    "br_on_non_null": lower_br_on_non_null,
 })

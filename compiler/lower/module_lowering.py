@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..module import ExternKind, Instr, Module, SegmentMode
+from ..reftypes import host_letter, sig_text
 from ..opcodes import BY_NAME, OPS
 from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
 from . import irbuild as ir
@@ -546,12 +547,20 @@ class ModuleLowerer:
         return fn
 
     def init_globals_body(self) -> list[Instr]:
+        """The defined globals' initialisers, then the defined tables' (Wasm 3.0), which may
+        read globals: each fills its table, which the runtime created full of nulls."""
         m = self.module
         first = len(m.imported(ExternKind.GLOBAL))
         body: list[Instr] = []
         for i, g in enumerate(m.globals):
             body += g.init
             body.append(_instr("global.set", first + i))
+        first = len(m.imported(ExternKind.TABLE))
+        for i, t in enumerate(m.tables):
+            if t.init is not None:
+                const = "i64.const" if t.addrtype == "l" else "i32.const"
+                body += [_instr(const, 0), *t.init, _instr(const, t.limits.min),
+                         _instr("table.fill", first + i)]
         return body
 
     def init_segments_body(self) -> list[Instr]:
@@ -577,8 +586,9 @@ class ModuleLowerer:
         i64 = lambda v: ir.Constant(T.I64, v)
         null = ir.Constant(T.PTR, None)
 
-        type_sigs = self.const_array("type_sigs", T.PTR, [self.cstring(f"{t.params}:{t.results}")
-                                                          for t in m.types])
+        # typed references spelt out (reftypes.sig_text): the ids must agree across processes
+        type_sigs = self.const_array("type_sigs", T.PTR, [
+            self.cstring(f"{sig_text(t.params)}:{sig_text(t.results)}") for t in m.types])
         import_ty = ir.LiteralStructType([T.PTR, T.PTR, T.I32, T.I32])
         counters = {k: 0 for k in ExternKind}
         import_rows = []
@@ -604,14 +614,15 @@ class ModuleLowerer:
         def limits(lim, addrtype: str, elemtype: str = "") -> ir.Constant:
             flags = (lim.max is not None) | (addrtype == "l") << 1  # WASMC_LIMITS_HAS_MAX, _INDEX64
             return ir.Constant(limits_ty, [i64(lim.min), i64(lim.max or 0), i32(flags),
-                                           i32(ord(elemtype or "\0"))])
+                                           i32(ord(host_letter(elemtype) if elemtype else "\0"))])
         tables = self.const_array("tables", limits_ty,
                                   [limits(t.limits, t.addrtype, t.elem) for t in m.table_types()])
         mems = self.const_array("memories", limits_ty,
                                 [limits(t.limits, t.addrtype) for t in m.mem_types()])
         global_ty = ir.LiteralStructType([T.I32, T.I32])
         globals_ = self.const_array("globals", global_ty,
-                                    [ir.Constant(global_ty, [i32(ord(g.valtype)), i32(int(g.mutable))])
+                                    [ir.Constant(global_ty, [i32(ord(host_letter(g.valtype))),
+                                                             i32(int(g.mutable))])
                                      for g in m.global_types()])
         export_ty = ir.LiteralStructType([T.PTR, T.I32, T.I32])
         exports = self.const_array("exports", export_ty,
@@ -632,7 +643,8 @@ class ModuleLowerer:
                 else:  # global.get
                     items.append(ir.Constant(item_ty, [i32(2), i32(ins.imm)]))
             arr = self.const_array(f"elem{si}", item_ty, items)
-            elem_rows.append(ir.Constant(elem_ty, [arr, i32(len(items)), i32(ord(e.elemtype))]))
+            elem_rows.append(ir.Constant(elem_ty, [arr, i32(len(items)),
+                                                   i32(ord(host_letter(e.elemtype)))]))
         elems = self.const_array("elems", elem_ty, elem_rows)
         data_ty = ir.LiteralStructType([T.PTR, T.I32, T.I32])
         data_rows = []

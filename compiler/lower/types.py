@@ -6,12 +6,14 @@ to wasmc_rt.h has exactly one counterpart in the compiler.
 
 from __future__ import annotations
 
+from .. import reftypes
 from ..traps import (  # noqa: F401  (re-exported: handlers use T.TRAP_*)
     TRAP_INDIRECT_CALL_TYPE,
     TRAP_INT_DIV_BY_ZERO,
     TRAP_INT_OVERFLOW,
     TRAP_INVALID_CONVERSION,
     TRAP_MEMORY_OOB,
+    TRAP_NULL_REFERENCE,
     TRAP_STACK_EXHAUSTED,
     TRAP_TABLE_OOB,
     TRAP_UNDEFINED_ELEMENT,
@@ -30,7 +32,16 @@ V128 = ir.VectorType(ir.IntType(64), 2)
 PTR = ir.PointerType()
 VOID = ir.VoidType()
 
-LLVM_TYPE = {"i": I32, "l": I64, "f": F32, "d": F64, "v": V128, "F": PTR, "E": PTR}
+class _LLVMTypes(dict):
+    """Value type letter -> LLVM type; every reference type (reftypes.py) is a pointer."""
+
+    def __missing__(self, t: str) -> ir.Type:
+        if reftypes.is_ref(t):
+            return PTR
+        raise KeyError(t)
+
+
+LLVM_TYPE = _LLVMTypes({"i": I32, "l": I64, "f": F32, "d": F64, "v": V128, "F": PTR, "E": PTR})
 
 # wasmc_instance field offsets (bytes)
 INST_MEM0_BASE = 0
@@ -58,7 +69,7 @@ VAL_SIZE = 16  # wasmc_val slot
 def zero_value(t: str) -> ir.Constant:
     """The default value of a local of Wasm type `t`."""
     ty = LLVM_TYPE[t]
-    if t in ("F", "E"):
+    if ty is PTR:
         return ir.Constant(PTR, None)
     if t == "v":
         return ir.Constant(V128, [ir.Constant(I64, 0), ir.Constant(I64, 0)])

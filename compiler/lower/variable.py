@@ -96,6 +96,11 @@ def lower_ref_is_null(fl: FunctionLowerer, instr) -> None:
                       name="ref.is_null"))
 
 
+def lower_ref_as_non_null(fl: FunctionLowerer, instr) -> None:
+    r = fl.stack[-1]
+    fl.trap_if(fl.b.icmp_unsigned("==", r, ir.Constant(T.PTR, None)), T.TRAP_NULL_REFERENCE)
+
+
 def lower_ref_func(fl: FunctionLowerer, instr) -> None:
     funcs = fl.load_field(fl.ctx, T.INST_FUNCS, T.PTR, "funcs", invariant=True)
     rec = fl.load_rt(fl.array_elem(funcs, instr.imm, 8), T.PTR, f"ref.func{instr.imm}", invariant=True)
@@ -113,5 +118,6 @@ HANDLERS.update({
     "select_t": lower_select,
     "ref.null": lower_ref_null,
     "ref.is_null": lower_ref_is_null,
+    "ref.as_non_null": lower_ref_as_non_null,
     "ref.func": lower_ref_func,
 })

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from .. import runtime
+from .. import reftypes, runtime
+from ..reftypes import host_letter
 from ..runtime import Func, Global, HostFunc, Memory, Table, Trap
 from .values import (
     F32,
@@ -81,11 +82,18 @@ class Result:
         self.bits = bits
 
     def __str__(self) -> str:
-        if self.letter == "F":
-            return "ref.null func" if self.bits == 0 else f"ref.func@0x{self.bits:x}"
-        if self.letter == "E":
-            return "ref.null extern" if self.bits == 0 else f"ref.extern {self.bits - 1}"
+        if reftypes.is_ref(self.letter):
+            if self.bits == 0:
+                return f"ref.null {_top(self.letter)}"
+            if host_letter(self.letter) == "F":
+                return f"ref.func@0x{self.bits:x}"
+            return f"ref.extern {self.bits - 1}"
         return str(Num(_TYPE_NAME[self.letter], self.bits))
+
+
+def _top(letter: str) -> str:
+    """The hierarchy of a reference type ("func", "extern", "any", "exn")."""
+    return reftypes.top_of(reftypes.unpack(letter)[1])
 
 
 def to_raw(value, letter: str) -> int:
@@ -95,11 +103,11 @@ def to_raw(value, letter: str) -> int:
             raise TypeError(f"argument {value} for a {letter!r} parameter")
         return value.bits
     if isinstance(value, RefNull):
-        if letter != {"func": "F", "extern": "E"}[value.heap]:
+        if not reftypes.is_ref(letter) or _top(letter) != reftypes.TOP[value.heap]:
             raise TypeError(f"argument {value} for a {letter!r} parameter")
         return 0
     if isinstance(value, RefExtern):
-        if letter != "E":
+        if not reftypes.is_ref(letter) or host_letter(letter) != "E":
             raise TypeError(f"argument {value} for a {letter!r} parameter")
         return value.n + 1
     raise TypeError(f"unsupported argument {value}")
@@ -115,14 +123,16 @@ def matches(pattern, got: Result) -> bool:
         return _TYPE_NAME.get(letter) == pattern.type and pattern.matches(bits)
     if isinstance(pattern, V128Pattern):
         return letter == "v" and pattern.matches(bits)
+    if not reftypes.is_ref(letter):
+        return False
     if isinstance(pattern, RefNull):
-        return letter == {"func": "F", "extern": "E"}[pattern.heap] and bits == 0
+        return bits == 0 and (not pattern.heap or _top(letter) == reftypes.TOP[pattern.heap])
     if isinstance(pattern, RefExtern):
-        return letter == "E" and bits == pattern.n + 1
+        return host_letter(letter) == "E" and bits == pattern.n + 1
     if isinstance(pattern, RefExternAny):
-        return letter == "E" and bits != 0
+        return host_letter(letter) == "E" and bits != 0
     if isinstance(pattern, RefFunc):
-        return letter == "F" and bits != 0
+        return host_letter(letter) == "F" and bits != 0
     return False
 
 

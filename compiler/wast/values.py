@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import reftypes
+
 # --------------------------------------------------------------------------------------------
 # Literals
 # --------------------------------------------------------------------------------------------
@@ -182,10 +184,10 @@ class Num:
 
 @dataclass(frozen=True, slots=True)
 class RefNull:
-    heap: str  # "func" | "extern"
+    heap: str  # an abstract heap type ("func", "extern", "any", ...); "" in a pattern: any null
 
     def __str__(self) -> str:
-        return f"ref.null {self.heap}"
+        return f"ref.null {self.heap}".rstrip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +275,10 @@ def parse_const(op: str, args: list[str], *, pattern: bool = False):
             return NanPattern(op[:3], a[4:])
         return Num(op[:3], parse_float(a, op[:3]))
     if op == "ref.null":
+        if not args and pattern:
+            return RefNull("")
         (a,) = args
-        if a not in ("func", "extern"):
+        if a not in reftypes.TOP:
             raise LiteralError(f"unknown heap type {a}")
         return RefNull(a)
     if op == "ref.extern":

@@ -1,0 +1,139 @@
+"""Typed function references (Wasm 3.0) against wasmtime: `call_ref`, `return_call_ref`,
+`ref.as_non_null`, `br_on_null`, `br_on_non_null`, typed locals, globals and tables, and table
+initialisers, with the null traps -- in the default mode and with `--bounds-checks`.
+
+The exports take and return i32s (the fuzzers' engines exchange only numbers and plain
+references); which function a reference holds shows in the result, since `$inc` and `$dbl`
+compute different values.  The spec suite (test_spec3.py) covers the typing rules; this covers
+the generated code.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fuzz import engines
+from fuzz.differential import compare
+from fuzz.engines import Call, run_wasmc_isolated, run_wasmtime
+
+WAT = """(module
+  (type $ii (func (param i32) (result i32)))
+  (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
+  (func $dbl (type $ii) (i32.mul (local.get 0) (i32.const 2)))
+  (global $g (ref $ii) (ref.func $inc))
+  (global $m (mut (ref null $ii)) (ref.null $ii))
+  (table $t 4 (ref null $ii) (ref.func $dbl))
+  (table $nn 2 (ref $ii) (ref.func $inc))
+  (elem declare func $inc $dbl)
+  (func $pick (param i32) (result (ref null $ii))
+    (if (result (ref null $ii)) (i32.eqz (local.get 0))
+      (then (ref.null $ii))
+      (else (select (result (ref null $ii)) (ref.func $inc) (ref.func $dbl)
+                    (i32.eq (local.get 0) (i32.const 1))))))
+  (func (export "call") (param i32 i32) (result i32)
+    (call_ref $ii (local.get 1) (call $pick (local.get 0))))
+  (func $tail (param i32 i32) (result i32)
+    (return_call_ref $ii (local.get 1) (call $pick (local.get 0))))
+  (func (export "tail") (param i32 i32) (result i32) (call $tail (local.get 0) (local.get 1)))
+  (func (export "non_null") (param i32) (result i32)
+    (ref.is_null (ref.as_non_null (call $pick (local.get 0)))))
+  (func (export "on_null") (param i32 i32) (result i32)
+    (block $null (result i32)
+      (local.get 1)
+      (br_on_null $null (call $pick (local.get 0)))
+      (call_ref $ii)
+      (i32.const 1000)
+      (i32.add)))
+  (func (export "on_non_null") (param i32 i32) (result i32)
+    (block $some (result i32 (ref $ii))
+      (local.get 1)
+      (br_on_non_null $some (call $pick (local.get 0)))
+      (return (i32.const -1)))
+    (call_ref $ii))
+  (func (export "typed_local") (param i32) (result i32) (local $f (ref $ii))
+    (local.set $f (ref.func $dbl))
+    (if (local.get 0) (then (local.set $f (ref.func $inc))))
+    (call_ref $ii (i32.const 20) (local.get $f)))
+  (func (export "table") (param i32 i32) (result i32)
+    (call_ref $ii (local.get 1) (table.get $t (local.get 0))))
+  (func (export "table_nn") (param i32) (result i32)
+    (call_ref $ii (local.get 0) (table.get $nn (i32.const 1))))
+  (func (export "set_null") (param i32) (table.set $t (local.get 0) (ref.null $ii)))
+  (func (export "grow") (param i32) (result i32) (table.grow $t (ref.func $inc) (local.get 0)))
+  (func (export "global") (param i32) (result i32) (call_ref $ii (local.get 0) (global.get $g)))
+  (func (export "global_m") (param i32) (result i32) (call_ref $ii (local.get 0) (global.get $m)))
+  (func (export "set_global_m") (global.set $m (ref.func $dbl)))
+  (func (export "indirect") (param i32 i32) (result i32)
+    (call_indirect $t (type $ii) (local.get 1) (local.get 0))))"""
+
+PLAN = [
+    Call("call", [1, 5]), Call("call", [2, 5]), Call("tail", [1, 7]), Call("tail", [2, 7]),
+    Call("non_null", [1]), Call("on_null", [0, 3]), Call("on_null", [1, 3]), Call("on_null", [2, 3]),
+    Call("on_non_null", [0, 4]), Call("on_non_null", [1, 4]), Call("on_non_null", [2, 4]),
+    Call("typed_local", [0]), Call("typed_local", [1]), Call("table", [0, 9]), Call("table", [3, 9]),
+    Call("table_nn", [9]), Call("global", [9]), Call("set_global_m", []), Call("global_m", [9]),
+    Call("indirect", [2, 6]), Call("grow", [2]), Call("table", [5, 9]), Call("indirect", [4, 6]),
+]
+# Each of these traps; each runs as a plan of its own, after the calls that prepare it.
+TRAPS = [
+    [Call("call", [0, 5])],  # a null call_ref
+    [Call("tail", [0, 5])],  # a null return_call_ref
+    [Call("non_null", [0])],  # ref.as_non_null of null
+    [Call("set_null", [1]), Call("table", [1, 9])],
+    [Call("global_m", [9])],  # the mutable global starts null
+    [Call("table", [4, 9])],  # past the table's end
+    [Call("set_null", [2]), Call("indirect", [2, 6])],  # call_indirect of a null element
+]
+
+
+@pytest.fixture(autouse=True)
+def typed_refs_oracle(monkeypatch):
+    """wasmtime with typed function references and tail calls on (the fuzzers' engine keeps to
+    Wasm 2.0)."""
+    cfg = engines.wasm2_config()
+    cfg.wasm_function_references = True
+    cfg.wasm_tail_call = True
+    monkeypatch.setattr(engines, "_ENGINE", wasmtime.Engine(cfg))
+
+
+@pytest.mark.parametrize("bounds_checks", [False, True], ids=["guard-pages", "bounds-checks"])
+@pytest.mark.parametrize("plan", [PLAN, *TRAPS],
+                         ids=["calls", *(f"{p[-1].export}-{p[-1].args[0]}" for p in TRAPS)])
+def test_typed_refs_match_wasmtime(plan, bounds_checks, monkeypatch):
+    if bounds_checks:
+        monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
+    wasm = wasmtime.wat2wasm(WAT)
+    exp = run_wasmtime(wasm, plan)
+    assert exp.status == "ok", exp
+    if plan is not PLAN:
+        assert exp.calls[-1].status == "trap", exp.calls
+    diffs, skip = compare(exp, run_wasmc_isolated(wasm, plan), state_after_trap=True)
+    assert skip is None, skip
+    assert not diffs, "\n".join(diffs)
+
+
+def test_null_call_ref_in_an_executable(build_exe, tmp_path):
+    """A null `call_ref` in an executable: wasmtime's message and exit status."""
+    src = tmp_path / "m.wat"
+    src.write_text("""(module (type $v (func))
+      (func (export "_start") (call_ref $v (ref.null $v))))""")
+    proc = subprocess.run([str(build_exe(src, "-O2"))], capture_output=True, text=True, check=False)
+    assert proc.returncode == 134
+    assert proc.stderr.splitlines()[-1] == "wasm trap: null reference"
+
+
+def test_wasm_2_0_rejects_typed_references(tmp_path):
+    """The same bytes are malformed under Wasm 2.0's rules (`--wasm 2.0`)."""
+    from wasmc.decode import decode_module
+    from wasmc.errors import DecodeError
+    from wasmc.features import WASM_2_0
+
+    with pytest.raises(DecodeError, match="malformed value type|illegal opcode"):
+        decode_module(wasmtime.wat2wasm(WAT), features=WASM_2_0)
