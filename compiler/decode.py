@@ -30,7 +30,14 @@ from collections.abc import Callable, Iterable
 from . import limits, reftypes
 from .errors import DecodeError, LimitError
 from .features import DEFAULT as DEFAULT_FEATURES
-from .features import FUNCTION_REFERENCES, MEMORY64, MULTI_MEMORY, WASM_2_0, Features
+from .features import (
+    EXCEPTION_HANDLING,
+    FUNCTION_REFERENCES,
+    MEMORY64,
+    MULTI_MEMORY,
+    WASM_2_0,
+    Features,
+)
 from .module import (
     VALTYPE_BY_BYTE,
     Code,
@@ -464,6 +471,7 @@ _READERS: dict[Imm, Reader | None] = {
     Imm.SELECT_T: _read_select_t,  # (valtype letters...)
     Imm.REFTYPE: _read_ref_null,  # 'F' | 'E' (2.0); any nullable reference type (3.0)
     Imm.TYPEIDX: _read_u32,
+    Imm.TAGIDX: _read_u32,
     Imm.ELEMIDX: _read_u32,
     Imm.DATAIDX: _read_u32,
     Imm.TABLE_INIT: _read_u32_pair,  # (elemidx, tableidx)
@@ -500,10 +508,32 @@ def _read_if_open(data: bytes, pos: int) -> tuple[object, int]:
     return _read_blocktype(data, pos)
 
 
+def _read_try_table_open(data: bytes, pos: int) -> tuple[object, int]:
+    """`try_table`'s blocktype and catch clauses: (kind, tag index or None, label), kind 0 catch,
+    1 catch_ref, 2 catch_all, 3 catch_all_ref."""
+    bt, pos = _read_blocktype(data, pos)
+    n, pos = _read_len(data, pos)
+    catches = []
+    for _ in range(n):
+        kind = data[pos]
+        if kind > 3:
+            raise DecodeError("malformed catch clause", pos)
+        tag = None
+        if kind < 2:
+            tag, pos = _read_u32(data, pos + 1)
+        else:
+            pos += 1
+        label, pos = _read_u32(data, pos)
+        catches.append((kind, tag, label))
+    return (bt, tuple(catches)), pos
+
+
+_READERS[Imm.TRY_TABLE] = _READERS_MULTI_MEMORY[Imm.TRY_TABLE] = _read_try_table_open
 _ELSE = object()
 _END = object()
 _CONTROL: dict[str, object] = {"block": _read_block_open, "loop": _read_block_open,
-                               "if": _read_if_open, "else": _ELSE, "end": _END}
+                               "if": _read_if_open, "else": _ELSE, "end": _END,
+                               "try_table": _read_try_table_open}
 _NEEDS_DATA_COUNT = ("memory.init", "data.drop")
 REF_FUNC = BY_NAME["ref.func"]
 
@@ -607,7 +637,7 @@ def _read_expr(data: bytes, pos: int, tables: Tables = _TABLES_2_0) -> tuple[lis
         else:
             imm, pos = reader(data, pos)
             append(new(Instr, (op, imm, start)))
-            if reader is read_block:
+            if reader is read_block or reader is _read_try_table_open:
                 frames.append(False)
             elif reader is read_if:
                 frames.append(True)
@@ -625,11 +655,12 @@ def _read_const(data: bytes, pos: int, tables: Tables) -> tuple[list[Instr], int
 class _State:
     """What the module-level checks need beyond the Module itself."""
 
-    __slots__ = ("lazy_bodies", "memory64", "needs_data_count", "tables")
+    __slots__ = ("exceptions", "lazy_bodies", "memory64", "needs_data_count", "tables")
 
     def __init__(self, lazy_bodies: bool, features: Features) -> None:
         self.needs_data_count = False
         self.lazy_bodies = lazy_bodies
+        self.exceptions = EXCEPTION_HANDLING in features  # the tag section, tag imports/exports
         self.memory64 = MEMORY64 in features  # limits flags 4 and 5, u64 bounds
         self.tables = tables_for(features)  # the instructions of the module's feature set
 
@@ -662,6 +693,8 @@ def _read_import_section(data: bytes, pos: int, m: Module, st: _State) -> int:
             desc, pos = _read_memtype(data, pos, st.memory64)
         elif kind == 3:
             desc, pos = _read_globaltype(data, pos)
+        elif kind == 4 and st.exceptions:
+            desc, pos = _read_tagtype(data, pos)
         else:
             raise DecodeError("malformed import kind", pos - 1)
         m.imports.append(Import(module_name, name, ExternKind(kind), desc, start))
@@ -700,6 +733,21 @@ def _read_memory_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     return pos
 
 
+def _read_tagtype(data: bytes, pos: int) -> tuple[int, int]:
+    """A tag: attribute 0 (an exception), then the type index of its parameters."""
+    if data[pos] != 0x00:
+        raise DecodeError("malformed tag attribute", pos)
+    return _read_u32(data, pos + 1)
+
+
+def _read_tag_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    n, pos = _read_len(data, pos)
+    for _ in range(n):
+        typeidx, pos = _read_tagtype(data, pos)
+        m.tags.append(typeidx)
+    return pos
+
+
 def _read_global_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     n, pos = _read_len(data, pos)
     for _ in range(n):
@@ -716,7 +764,7 @@ def _read_export_section(data: bytes, pos: int, m: Module, st: _State) -> int:
         start = pos
         name, pos = _read_name(data, pos)
         kind = data[pos]
-        if kind > 3:
+        if kind > (4 if st.exceptions else 3):
             raise DecodeError("malformed export kind", pos)
         index, pos = _read_u32(data, pos + 1)
         m.exports.append(Export(name, ExternKind(kind), index, start))
@@ -851,13 +899,14 @@ _SECTIONS: dict[int, tuple[int, SectionReader]] = {
     3: (3, _read_function_section),
     4: (4, _read_table_section),
     5: (5, _read_memory_section),
-    6: (6, _read_global_section),
-    7: (7, _read_export_section),
-    8: (8, _read_start_section),
-    9: (9, _read_elem_section),
-    12: (10, _read_datacount_section),
-    10: (11, _read_code_section),
-    11: (12, _read_data_section),
+    13: (6, _read_tag_section),  # exception handling (3.0): only with that feature
+    6: (7, _read_global_section),
+    7: (8, _read_export_section),
+    8: (9, _read_start_section),
+    9: (10, _read_elem_section),
+    12: (11, _read_datacount_section),
+    10: (12, _read_code_section),
+    11: (13, _read_data_section),
 }
 
 
@@ -1001,7 +1050,7 @@ def _read_module(data: bytes, lazy_bodies: bool, m: Module) -> Module:
             pos += size
             continue
         section = _SECTIONS.get(section_id)
-        if section is None:
+        if section is None or (section_id == 13 and not st.exceptions):
             raise DecodeError("malformed section id", section_at)
         rank, read_section = section
         if rank <= last_rank:  # duplicate or out of order: the module ended before it

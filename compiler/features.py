@@ -24,13 +24,15 @@ MEMORY64 = "memory64"
 # Typed function references: (ref null? heaptype) value types (reftypes.py), call_ref,
 # ref.as_non_null, br_on_null, br_on_non_null, table initialisers, non-defaultable locals.
 FUNCTION_REFERENCES = "function-references"
+# Exception handling: tags, throw, throw_ref, try_table, exnref (not the legacy try/catch).
+EXCEPTION_HANDLING = "exceptions"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# The parts of Wasm 3.0 implemented so far (GC and exception handling are not: README, Status).
-WASM_3_0: Features = frozenset({EXTENDED_CONST, FUNCTION_REFERENCES, MEMORY64, MULTI_MEMORY,
-                                RELAXED_SIMD, TAIL_CALL})
+# The parts of Wasm 3.0 implemented so far (GC and legacy exceptions are not: README, Status).
+WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, MEMORY64,
+                                MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

@@ -48,6 +48,7 @@ class ExternKind(enum.IntEnum):
     TABLE = 1
     MEMORY = 2
     GLOBAL = 3
+    TAG = 4  # Wasm 3.0 exception handling
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,7 @@ class Module:
     tables: list[TableType] = field(default_factory=list)  # defined tables
     mems: list[MemType] = field(default_factory=list)  # defined memories
     globals: list[Global] = field(default_factory=list)  # defined globals
+    tags: list[int] = field(default_factory=list)  # type index of each defined tag (3.0)
     exports: list[Export] = field(default_factory=list)
     start: int | None = None
     elems: list[Elem] = field(default_factory=list)
@@ -233,6 +235,10 @@ class Module:
 
     def mem_types(self) -> list[MemType]:
         return [i.desc for i in self.imported(ExternKind.MEMORY)] + self.mems  # type: ignore[misc]
+
+    def tag_types(self) -> list[int]:
+        """Type index of every tag, imported ones first."""
+        return [i.desc for i in self.imported(ExternKind.TAG)] + self.tags  # type: ignore[misc]
 
     def global_types(self) -> list[GlobalType]:
         return ([i.desc for i in self.imported(ExternKind.GLOBAL)]  # type: ignore[misc]

@@ -48,6 +48,8 @@ class Imm(enum.Enum):
     SHUFFLE = enum.auto()  # 16 lane indices, one byte each
     MEMARG_LANE = enum.auto()  # memarg laneidx
     TYPEIDX = enum.auto()  # a type index (call_ref)
+    TAGIDX = enum.auto()  # a tag index (throw)
+    TRY_TABLE = enum.auto()  # blocktype vec(catch): (blocktype, ((kind, tagidx | None, label), ...))
 
 
 class Kind(enum.Enum):
@@ -104,6 +106,9 @@ _op("call", 0x10, Imm.FUNCIDX, C)
 _op("call_indirect", 0x11, Imm.CALL_INDIRECT, C)
 _op("return_call", 0x12, Imm.FUNCIDX, C, feature="tail-call")
 _op("return_call_indirect", 0x13, Imm.CALL_INDIRECT, C, feature="tail-call")
+_op("throw", 0x08, Imm.TAGIDX, C, feature="exceptions")
+_op("throw_ref", 0x0A, kind=C, feature="exceptions")
+_op("try_table", 0x1F, Imm.TRY_TABLE, C, feature="exceptions")
 _op("call_ref", 0x14, Imm.TYPEIDX, C, feature="function-references")
 _op("return_call_ref", 0x15, Imm.TYPEIDX, C, feature="function-references")
 _op("br_on_null", 0xD5, Imm.LABELIDX, C, feature="function-references")

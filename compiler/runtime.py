@@ -56,7 +56,8 @@ class CInstance(ctypes.Structure):
                 ("tables", ctypes.POINTER(ctypes.c_void_p)), ("globals", ctypes.POINTER(ctypes.c_void_p)),
                 ("funcs", ctypes.POINTER(ctypes.c_void_p)), ("type_ids", ctypes.POINTER(ctypes.c_uint32)),
                 ("data_segs", ctypes.c_void_p), ("elem_segs", ctypes.c_void_p),
-                ("module", ctypes.c_void_p), ("host_data", ctypes.c_void_p)]
+                ("module", ctypes.c_void_p), ("host_data", ctypes.c_void_p),
+                ("load_witness", ctypes.c_uint64), ("tags", ctypes.POINTER(ctypes.c_void_p))]
 
 
 HOST_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
@@ -467,7 +468,15 @@ class Global:
         self.raw = to_bits(self.valtype, v)
 
 
-Extern = Func | HostFunc | Memory | Table | Global
+class Tag:
+    """An exception tag (`wasmc_tag*`, Wasm 3.0): an identity with a payload type."""
+
+    def __init__(self, addr: int, type: FuncType):
+        self.addr = addr
+        self.type = type
+
+
+Extern = Func | HostFunc | Memory | Table | Global | Tag
 
 
 # --- import matching --------------------------------------------------------------------------------
@@ -486,6 +495,8 @@ def _import_matches(module: Module, imp, ext) -> bool:
     if imp.kind == ExternKind.MEMORY:
         return (isinstance(ext, Memory) and ext.addrtype == imp.desc.addrtype
                 and _limits_match(ext.limits, imp.desc.limits))
+    if imp.kind == ExternKind.TAG:
+        return isinstance(ext, Tag) and ext.type == module.types[imp.desc]
     # a mutable global's type must be equal (it is read and written), an immutable one's may be
     # narrower (3.0's subtyping)
     return (isinstance(ext, Global) and ext.mutable == imp.desc.mutable
@@ -561,6 +572,9 @@ class Instance:
         tables = by_kind[ExternKind.TABLE]
         for i, tt in enumerate(m.table_types()[len(tables):], start=len(tables)):
             tables.append(Table(c.tables[i], tt.limits.max, tt.addrtype, tt.elem))
+        tags = by_kind[ExternKind.TAG]
+        for i, typeidx in enumerate(m.tag_types()[len(tags):], start=len(tags)):
+            tags.append(Tag(c.tags[i], m.types[typeidx]))
         globs = by_kind[ExternKind.GLOBAL]
         for i, gt in enumerate(m.global_types()[len(globs):], start=len(globs)):
             globs.append(Global(c.globals[i], gt.valtype, gt.mutable))

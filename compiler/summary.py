@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .decode import decode_module
-from .features import FUNCTION_REFERENCES, RELAXED_SIMD, TAIL_CALL
+from .features import EXCEPTION_HANDLING, FUNCTION_REFERENCES, RELAXED_SIMD, TAIL_CALL
 from .module import ExternKind, Module, valtype_text
 from .opcodes import BY_NAME
 from .validate import CONST_OPS
 
 SECTION_NAMES = ["custom", "type", "import", "function", "table", "memory", "global", "export",
-                 "start", "element", "code", "data", "data count"]
+                 "start", "element", "code", "data", "data count", "tag"]
 
 SIGN_EXTENSION = {"i32.extend8_s", "i32.extend16_s", "i64.extend8_s", "i64.extend16_s",
                   "i64.extend32_s"}
@@ -112,6 +112,8 @@ def features_of(m: Module) -> list[str]:
     if FUNCTION_REFERENCES in proposals or any(t.init for t in m.tables) or \
             any(t >= "\ue000" for t in typed):
         feats.append("typed function references (3.0)")
+    if EXCEPTION_HANDLING in proposals or m.tag_types():
+        feats.append("exception handling (3.0)")
     if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
     if RELAXED_SIMD in proposals:
@@ -136,6 +138,8 @@ def describe_extern(m: Module, kind: ExternKind, desc) -> str:
         return f"table {i64}{valtype_text(desc.elem)} {_limits(desc.limits)}"
     if kind is ExternKind.MEMORY:
         return f"memory {'i64 ' if desc.addrtype == 'l' else ''}{_limits(desc.limits)} pages"
+    if kind is ExternKind.TAG:
+        return f"tag {m.types[desc].params_text()}"
     return f"global {'mut ' if desc.mutable else ''}{valtype_text(desc.valtype)}"
 
 
@@ -144,13 +148,14 @@ def summarise(data: bytes) -> Summary:
     s = Summary(sections=read_sections(data))
     s.counts = {"types": len(m.types), "imports": len(m.imports), "functions": len(m.codes),
                 "tables": len(m.table_types()), "memories": len(m.mem_types()),
-                "globals": len(m.global_types()), "exports": len(m.exports),
+                "globals": len(m.global_types()), "tags": len(m.tag_types()), "exports": len(m.exports),
                 "element segments": len(m.elems), "data segments": len(m.datas)}
     s.code_bytes = sum(c.size for c in m.codes)
     s.instructions = sum(len(c.body) for c in m.codes)
     s.imports = [f"{i.module}::{i.name}: {describe_extern(m, i.kind, i.desc)}" for i in m.imports]
     index_types = {ExternKind.FUNC: m.func_type_indices(), ExternKind.TABLE: m.table_types(),
-                   ExternKind.MEMORY: m.mem_types(), ExternKind.GLOBAL: m.global_types()}
+                   ExternKind.MEMORY: m.mem_types(), ExternKind.GLOBAL: m.global_types(),
+                   ExternKind.TAG: m.tag_types()}
     s.exports = [f"{e.name}: {describe_extern(m, e.kind, index_types[e.kind][e.index])}"
                  for e in m.exports]
     s.features = features_of(m)

@@ -80,11 +80,12 @@ class Context:
     """The spec's validation context C for one module (index spaces as flat lists)."""
 
     __slots__ = ("datas", "elems", "funcs", "globals", "mems", "refs", "table_addrs", "tables",
-                 "typed", "types")
+                 "tags", "typed", "types")
 
     def __init__(self, m: Module):
         self.types: list[FuncType] = m.types
         self.funcs: list[FuncType] = []  # filled by check_module once type indices are checked
+        self.tags: list[FuncType] = []  # likewise (exception handling)
         self.typed = FUNCTION_REFERENCES in m.features  # ref.func gives (ref $t), not funcref
         self.tables = [t.elem for t in m.table_types()]
         # address types, one letter per table and memory: "i" (i32) or "l" (i64, memory64)
@@ -260,6 +261,11 @@ class FuncValidator:
     def table_addr(self, x: int) -> str:
         """The address type of table `x` (checked to exist)."""
         return self.ctx.table_addrs[x]
+
+    def check_tag(self, x: int) -> FuncType:
+        if x >= len(self.ctx.tags):
+            raise self.error(f"unknown tag {x}")
+        return self.ctx.tags[x]
 
     def check_type(self, x: int) -> FuncType:
         if x >= len(self.ctx.types):
@@ -460,6 +466,37 @@ def op_ref_func(s: FuncValidator, imm: object, op: Op) -> None:
     if imm not in s.ctx.refs:
         raise s.error(f"undeclared function reference {imm}")
     s.vals.append(s.ctx.func_ref(ft))
+
+
+# --- exception handling (Wasm 3.0) -------------------------------------------------------------
+EXNREF = reftypes.ref(False, "exn")  # what catch_ref and catch_all_ref pass: (ref exn)
+NULL_EXNREF = reftypes.ref(True, "exn")
+
+
+def op_throw(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_vals(s.check_tag(imm).params)  # type: ignore[arg-type]
+    s.unreachable()
+
+
+def op_throw_ref(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val(NULL_EXNREF)
+    s.unreachable()
+
+
+def op_try_table(s: FuncValidator, imm: object, op: Op) -> None:
+    """A block whose catch clauses branch to labels outside it (checked before it opens): each
+    label must take the values its clause passes, the tag's payload and/or the exnref."""
+    bt, catches = imm  # type: ignore[misc]
+    for kind, tag, label in catches:
+        passes = s.check_tag(tag).params if kind < 2 else ""
+        if kind & 1:  # catch_ref, catch_all_ref
+            passes += EXNREF
+        types = s.label_types(s.label(label))
+        if len(types) != len(passes) or not all(map(reftypes.subtype, passes, types)):
+            raise s.error("type mismatch")
+    params, results = s.blocktype(bt)
+    s.pop_vals(params)
+    s.push_ctrl(op.name, params, results)
 
 
 # --- typed function references (Wasm 3.0) ------------------------------------------------------
@@ -721,6 +758,9 @@ HANDLERS: dict[str, Handler] = {
     "ref.is_null": op_ref_is_null,
     "ref.func": op_ref_func,
     "ref.as_non_null": op_ref_as_non_null,
+    "throw": op_throw,
+    "throw_ref": op_throw_ref,
+    "try_table": op_try_table,
     "br_on_null": op_br_on_null,
     "br_on_non_null": op_br_on_non_null,
     "call_ref": op_call_ref,
@@ -761,6 +801,14 @@ assert all(op.sig is not None or op.name in HANDLERS for op in OPS)
 
 
 # --- module level -----------------------------------------------------------------------------
+def check_tag_type(m: Module, typeidx: int, offset: int | None) -> None:
+    """A tag's type: a function type with no results (its parameters are the payload)."""
+    if typeidx >= len(m.types):
+        raise ValidationError(f"unknown type {typeidx}", offset)
+    if m.types[typeidx].results:
+        raise ValidationError("non-empty tag result type", offset)
+
+
 def check_limits(limits: Limits, bound: int, too_big: str, offset: int | None) -> None:
     if offset is None:
         offset = limits.offset
@@ -854,6 +902,11 @@ def check_declarations(m: Module) -> Context:
             check_table_type(imp.desc, imp.offset)  # type: ignore[arg-type]
         elif imp.kind == ExternKind.MEMORY:
             check_mem_type(imp.desc, imp.offset)  # type: ignore[arg-type]
+        elif imp.kind == ExternKind.TAG:
+            check_tag_type(m, imp.desc, imp.offset)  # type: ignore[arg-type]
+    for typeidx in m.tags:
+        check_tag_type(m, typeidx, None)
+    ctx.tags = [m.types[x] for x in m.tag_types()]
     nimported = m.num_imported_funcs
     for i, typeidx in enumerate(m.funcs):
         if typeidx >= ntypes:
@@ -934,7 +987,8 @@ def check_start_and_exports(ctx: Context, m: Module) -> None:
     limits = {ExternKind.FUNC: (len(ctx.funcs), "function"),
               ExternKind.TABLE: (len(ctx.tables), "table"),
               ExternKind.MEMORY: (len(ctx.mems), "memory"),
-              ExternKind.GLOBAL: (len(ctx.globals), "global")}
+              ExternKind.GLOBAL: (len(ctx.globals), "global"),
+              ExternKind.TAG: (len(ctx.tags), "tag")}
     for ex in m.exports:
         count, what = limits[ex.kind]
         if ex.index >= count:

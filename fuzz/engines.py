@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 # wasmc.runtime trap numbers -> class
 WASMC_TRAPS = {1: "unreachable", 2: "memory", 3: "table", 4: "table", 5: "null-call", 6: "bad-sig",
                7: "div-zero", 8: "int-overflow", 9: "bad-conversion", 10: "stack", 11: "null-ref",
-               12: "host", 13: "exit"}
+               12: "host", 13: "exit", 14: "exception"}
 WASMTIME_TRAPS = {
     wasmtime.TrapCode.STACK_OVERFLOW: "stack", wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "memory",
     wasmtime.TrapCode.HEAP_MISALIGNED: "memory", wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "table",
@@ -187,8 +187,8 @@ def _trap_words(e: BaseException) -> str:
 def _wasmtime_trap(e: BaseException) -> tuple[str, str]:
     if isinstance(e, wasmtime.Trap):
         code = e.trap_code
-        if code is None:
-            return "host", _trap_words(e)
+        if code is None:  # an uncaught exception is a trap without a code
+            return "exception" if "thrown Wasm exception" in str(e) else "host", _trap_words(e)
         return WASMTIME_TRAPS.get(code, f"other:{code}"), _trap_words(e)
     if isinstance(e, (HostTrap, wasmtime.WasmtimeError)):
         return "host", str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -60,6 +60,7 @@ typedef struct instance_priv {
     wasmc_instance pub; /* first, so a wasmc_instance* is an instance_priv* */
     wasmc_funcref *own_funcs; /* one slot per function; used for defined and bind-caller imports */
     uint32_t *own_type_ids;
+    wasmc_tag *own_tags;      /* one per tag; the defined ones are this instance's identities */
 } instance_priv;
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
@@ -72,23 +73,24 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
-static const char *const kind_names[] = {"func", "table", "memory", "global"};
+static const char *const kind_names[] = {"func", "table", "memory", "global", "tag"};
 
 /* Bind the imports to the first slots of each index space, in import order. */
 static int bind_imports(instance_priv *p, const wasmc_import *imports, char *err, size_t errlen) {
     wasmc_instance *inst = &p->pub;
     const wasmc_module *m = inst->module;
-    uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+    uint32_t nf = 0, nt = 0, nm = 0, ng = 0, nx = 0;
     for (uint32_t k = 0; k < m->num_imports; k++) {
         const wasmc_import_desc *d = &m->imports[k];
         const wasmc_import *im = &imports[k];
         const void *obj = d->kind == 0 ? (const void *)im->func
                         : d->kind == 1 ? (const void *)im->table
                         : d->kind == 2 ? (const void *)im->memory
-                        : d->kind == 3 ? (const void *)im->global : NULL;
+                        : d->kind == 3 ? (const void *)im->global
+                        : d->kind == 4 ? (const void *)im->tag : NULL;
         if (!obj)
             return fail(err, errlen, "unknown import: %s.%s (%s)", d->module, d->name,
-                        d->kind < 4 ? kind_names[d->kind] : "?");
+                        d->kind < 5 ? kind_names[d->kind] : "?");
         switch (d->kind) {
         case 0:
             if (im->func->flags & WASMC_FUNCREF_BIND_CALLER) {
@@ -104,10 +106,11 @@ static int bind_imports(instance_priv *p, const wasmc_import *imports, char *err
         case 1: inst->tables[nt++] = im->table; break;
         case 2: inst->memories[nm++] = im->memory; break;
         case 3: inst->globals[ng++] = im->global; break;
+        case 4: inst->tags[nx++] = im->tag; break;
         }
     }
     if (nf != m->num_imported_funcs || nt != m->num_imported_tables || nm != m->num_imported_memories ||
-        ng != m->num_imported_globals)
+        ng != m->num_imported_globals || nx != m->num_imported_tags)
         return fail(err, errlen, "module descriptor: import counts disagree");
     return 0;
 }
@@ -139,6 +142,10 @@ static int create_defined(instance_priv *p, char *err, size_t errlen) {
     for (uint32_t i = m->num_imported_globals; i < m->num_globals; i++) {
         inst->globals[i] = wasmc_rt_global_new();
         if (!inst->globals[i]) return fail(err, errlen, "out of memory");
+    }
+    for (uint32_t i = m->num_imported_tags; i < m->num_tags; i++) {
+        p->own_tags[i].type_id = inst->type_ids[m->tag_types[i]];
+        inst->tags[i] = &p->own_tags[i];
     }
     return 0;
 }
@@ -200,9 +207,11 @@ int32_t wasmc_rt_instantiate(const wasmc_module *m, const wasmc_import *imports,
     p->own_funcs = alloc_array(m->num_funcs, sizeof(wasmc_funcref));
     p->own_type_ids = alloc_array(m->num_types, sizeof(uint32_t));
     inst->type_ids = p->own_type_ids;
+    inst->tags = alloc_array(m->num_tags, sizeof(wasmc_tag *));
+    p->own_tags = alloc_array(m->num_tags, sizeof(wasmc_tag));
     int rc = -1;
     if (!inst->memories || !inst->tables || !inst->globals || !inst->funcs || !inst->data_segs ||
-        !inst->elem_segs || !p->own_funcs || !p->own_type_ids) {
+        !inst->elem_segs || !p->own_funcs || !p->own_type_ids || !inst->tags || !p->own_tags) {
         fail(err, errlen, "out of memory");
         goto error;
     }
@@ -242,5 +251,7 @@ void wasmc_rt_instance_free(wasmc_instance *inst) {
     free(inst->elem_segs);
     free(p->own_funcs);
     free(p->own_type_ids);
+    free(inst->tags);
+    free(p->own_tags);
     free(p);
 }

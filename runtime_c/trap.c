@@ -45,6 +45,7 @@ static const char *const trap_messages[WASMC_TRAP_COUNT] = {
     [WASMC_TRAP_NULL_REFERENCE] = "null reference",
     [WASMC_TRAP_HOST] = "host function failed",
     [WASMC_TRAP_EXIT] = "exit",
+    [WASMC_TRAP_EXCEPTION] = "thrown Wasm exception",
 };
 
 const char *wasmc_rt_trap_message(int32_t trap) {
@@ -128,6 +129,10 @@ int32_t wasmc_rt_protected(void (*fn)(void *arg), void *arg) {
         outer_sp = __builtin_frame_address(0);
         set_stack_limit(outer_sp);
     }
+    /* Exception handlers of the caller's Wasm frames are not ours to jump to: an exception
+     * that leaves `fn` uncaught becomes a trap (exception.c). */
+    wasmc_handler *handlers = wasmc_rt_handler_top;
+    wasmc_rt_handler_top = NULL;
     int32_t trap = sigsetjmp(frame.buf, 1);
     if (trap == 0) {
         jmp_top = &frame;
@@ -135,6 +140,7 @@ int32_t wasmc_rt_protected(void (*fn)(void *arg), void *arg) {
     }
     /* Both paths: pop our frame (locals unchanged since sigsetjmp, so no volatile needed). */
     jmp_top = frame.prev;
+    wasmc_rt_handler_top = handlers;
     return trap;
 }
 

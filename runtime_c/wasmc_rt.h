@@ -27,6 +27,7 @@
 #ifndef WASMC_RT_H
 #define WASMC_RT_H
 
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,9 +64,10 @@ typedef enum wasmc_trap {
     WASMC_TRAP_INT_OVERFLOW = 8,         /* "integer overflow" */
     WASMC_TRAP_INVALID_CONVERSION = 9,   /* "invalid conversion to integer" */
     WASMC_TRAP_STACK_EXHAUSTED = 10,     /* "call stack exhausted" */
-    WASMC_TRAP_NULL_REFERENCE = 11,      /* "null reference" (reserved for later proposals) */
+    WASMC_TRAP_NULL_REFERENCE = 11,      /* "null reference" (call_ref, ref.as_non_null, throw_ref) */
     WASMC_TRAP_HOST = 12,                /* a host function failed; message from the host */
     WASMC_TRAP_EXIT = 13,                /* WASI proc_exit: not an error, code in wasmc_rt_exit_code */
+    WASMC_TRAP_EXCEPTION = 14,           /* "thrown Wasm exception" (uncaught, as wasmtime words it) */
     WASMC_TRAP_COUNT
 } wasmc_trap;
 
@@ -115,6 +117,37 @@ typedef struct wasmc_table {
     uint8_t elemtype; /* 16: 'F' or 'E' */
 } wasmc_table;
 
+/* Exception handling (Wasm 3.0; exception.c).  A tag is an identity: `catch` compares tag
+ * pointers.  An exception is a heap object {tag, payload}; an exnref points to one.  Handlers are
+ * records in the frames of functions inside a `try_table`, linked through `prev` from
+ * wasmc_rt_handler_top: generated code pushes one and calls _setjmp on its `buf` on entering the
+ * try_table, and stores the enclosing top back wherever control leaves it.  A throw longjmps to
+ * the top handler, whose code compares the tag with its catch clauses (rethrowing if none
+ * matches).  wasmc_rt_protected (hence every invoke) starts with no handler and restores the
+ * caller's, so an exception no Wasm code catches is the trap WASMC_TRAP_EXCEPTION. */
+typedef struct wasmc_tag {
+    uint32_t type_id; /* canonical id of its parameter signature */
+} wasmc_tag;
+
+typedef struct wasmc_exception {
+    const wasmc_tag *tag;
+    uint32_t count; /* payload values */
+    uint32_t pad;
+    wasmc_val values[]; /* 16: the payload, one slot per parameter */
+} wasmc_exception;
+
+typedef struct wasmc_handler {
+    struct wasmc_handler *prev; /* 0 */
+    uint64_t pad;
+    jmp_buf buf;                /* 16: generated code calls _setjmp on it */
+} wasmc_handler;
+#define WASMC_HANDLER_SIZE 256 /* bytes the compiler reserves per handler (16-aligned) */
+_Static_assert(sizeof(wasmc_handler) <= WASMC_HANDLER_SIZE, "ABI");
+_Static_assert(offsetof(wasmc_handler, buf) == 16, "ABI");
+_Static_assert(offsetof(wasmc_exception, values) == 16, "ABI");
+
+extern wasmc_handler *wasmc_rt_handler_top;
+
 /* A passive segment as an instance sees it: after data.drop / elem.drop its length is 0. */
 typedef struct wasmc_segment {
     const void *items; /* data: bytes; elem: void*[len] references */
@@ -144,6 +177,7 @@ typedef struct wasmc_instance {
     void *host_data;                 /* 72: embedder state (e.g. the WASI context) */
     uint64_t load_witness;           /* 80: sum of loaded values, so LLVM keeps every load (and
                                         its out-of-bounds trap); never read */
+    struct wasmc_tag **tags;         /* 88: every tag, imports first (exception handling) */
     /* runtime-private fields may follow */
 } wasmc_instance;
 
@@ -156,6 +190,7 @@ _Static_assert(offsetof(wasmc_instance, type_ids) == 40, "ABI");
 _Static_assert(offsetof(wasmc_instance, data_segs) == 48, "ABI");
 _Static_assert(offsetof(wasmc_instance, elem_segs) == 56, "ABI");
 _Static_assert(offsetof(wasmc_instance, load_witness) == 80, "ABI");
+_Static_assert(offsetof(wasmc_instance, tags) == 88, "ABI");
 _Static_assert(sizeof(wasmc_funcref) == 24, "ABI");
 _Static_assert(sizeof(wasmc_val) == 16, "ABI");
 
@@ -179,7 +214,7 @@ typedef struct wasmc_host_func {
 typedef struct wasmc_import_desc {
     const char *module;
     const char *name;
-    uint32_t kind;  /* 0 func, 1 table, 2 memory, 3 global */
+    uint32_t kind;  /* 0 func, 1 table, 2 memory, 3 global, 4 tag */
     uint32_t index; /* func: type index; table/memory/global: index into the tables below */
 } wasmc_import_desc;
 
@@ -259,6 +294,8 @@ struct wasmc_module {
      * memory 0 stays below 4 GiB - 64 KiB (compiler/lower/addressing.py): it then stops growing
      * one page short of 4 GiB.  A weak reference, defined by whichever partition folds so. */
     const char *wide_address_folds;
+    uint32_t num_tags, num_imported_tags; /* exception handling: every tag, imports first */
+    const uint32_t *tag_types;            /* type index of each tag */
 };
 #define WASMC_ABI_VERSION 1u
 
@@ -275,6 +312,7 @@ typedef union wasmc_import {
     wasmc_table *table;
     wasmc_memory *memory;
     wasmc_global_cell *global;
+    wasmc_tag *tag;
 } wasmc_import;
 
 /* Create memories/tables/globals, bind imports, evaluate globals and element segments, run active
@@ -327,6 +365,13 @@ void wasmc_rt_table_copy(wasmc_instance *inst, uint32_t dtab, uint32_t stab, uin
 void wasmc_rt_table_init(wasmc_instance *inst, uint32_t table, uint32_t seg, uint64_t d, uint32_t s,
                          uint32_t n);
 void wasmc_rt_elem_drop(wasmc_instance *inst, uint32_t seg);
+/* throw: a new exception of `tag` with `count` payload values; never returns. */
+_Noreturn void wasmc_rt_throw(wasmc_instance *inst, const wasmc_tag *tag, const wasmc_val *vals,
+                              uint32_t count);
+/* throw_ref: throw `exn` again (null: the trap "null reference", as wasmtime words it). */
+_Noreturn void wasmc_rt_throw_ref(wasmc_instance *inst, wasmc_exception *exn);
+/* In a handler, after _setjmp returned non-zero: the exception being caught. */
+wasmc_exception *wasmc_rt_caught(void);
 
 /* Embedder helpers beyond the core API.  Freeing is the embedder's job and only safe when nothing
  * (another instance's table, an import) still refers to the object. */

@@ -110,11 +110,13 @@ def test_inspect_reports_wasm_3_0_features(tmp_path):
                    " (global i32 (i32.add (i32.const 1) (i32.const 2)))"
                    " (func $f (result i32) (return_call $f))"
                    " (func (param (ref 0)) (drop (call_ref 0 (local.get 0))))"
+                   " (tag (export \"t\") (param i32))"
                    " (func (param v128 v128) (result v128)"
                    " (i8x16.relaxed_swizzle (local.get 0) (local.get 1))))")
     d = json.loads(wasmc("inspect", "--json", src).stdout)
     assert {"multi-memory (3.0)", "tail calls (3.0)", "relaxed SIMD (3.0)", "memory64 (3.0)",
-            "typed function references (3.0)", "extended constant expressions (3.0)"} \
+            "typed function references (3.0)", "extended constant expressions (3.0)",
+            "exception handling (3.0)"} \
         <= set(d["features"])
     plain = tmp_path / "p.wat"
     plain.write_text("(module (memory 1) (global i32 (i32.const 3)) (func (result i32) (i32.const 1)))")

@@ -460,7 +460,7 @@ def test_elem_encodings(flags, payload, mode, table, elemtype, items):
     (b"\x09\x02\x01\x08", "malformed elements segment kind"),
     (b"\x09\x04\x01\x01\x01\x00", "malformed element kind"),
     (b"\x0b\x02\x01\x03", "malformed data segment kind"),
-    (b"\x07\x04\x01\x00\x04\x00", "malformed export kind"),
+    (b"\x07\x04\x01\x00\x05\x00", "malformed export kind"),  # (4 is a tag in 3.0)
     (b"\x01\x04\x01\x61\x00\x00", "malformed function type"),
     (b"\x01\x05\x01\x60\x01\x7a\x00", "malformed value type"),
 ])

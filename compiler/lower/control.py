@@ -50,6 +50,7 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
         phi.add_incoming(v, pred)
         frame.loop_phis.append(phi)
         fl.push(phi)
+    fl.restore_handlers()  # a back edge may come from inside a try_table in the loop
     fl.frames.append(frame)
     # A loop LLVM may vectorise (witness.py) sums its loads and gives each pointer it walks its
     # own copy of the memory base (FunctionLowerer.loop_base).
@@ -301,11 +302,19 @@ def finish_call(fl: FunctionLowerer, call: ir.Value, results: str, tail: bool, m
     fl.reachable = False
 
 
+def leave_handlers(fl: FunctionLowerer) -> None:
+    """Before a tail call: this function's try_tables end with its frame (exceptions.py)."""
+    if fl.has_try:
+        fl.b.store(fl.entry_top, fl.ml.handler_top_global())
+
+
 def lower_return_call(fl: FunctionLowerer, instr) -> None:
+    leave_handlers(fl)
     lower_call(fl, instr, tail=True)
 
 
 def lower_return_call_indirect(fl: FunctionLowerer, instr) -> None:
+    leave_handlers(fl)
     lower_call_indirect(fl, instr, tail=True)
 
 
@@ -319,6 +328,7 @@ def lower_call_ref(fl: FunctionLowerer, instr, tail: bool = False) -> None:
 
 
 def lower_return_call_ref(fl: FunctionLowerer, instr) -> None:
+    leave_handlers(fl)
     lower_call_ref(fl, instr, tail=True)
 
 

@@ -69,6 +69,7 @@ class Frame:
     entry_branch: ir.Instruction | None = None  # `loop`: the branch into it (from its preheader)
     instr: object = None  # `loop`: its instruction (the key of FunctionLowerer.loop_size)
     invariants: dict = field(default_factory=dict)  # `loop`: loop_invariant's values
+    handler: ir.Value | None = None  # `try_table`: its handler record (exceptions.py)
 
     @property
     def branch_types(self) -> str:
@@ -85,7 +86,10 @@ WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes l
 # Instructions that end the current LLVM block (the pending load witness is committed before them;
 # calls commit through flush_witness, trap checks through trap_if).
 ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
-                        "loop", "return_call", "return_call_indirect"))
+                        "loop", "return_call", "return_call_indirect", "return_call_ref",
+                        "br_on_null", "br_on_non_null", "try_table", "throw", "throw_ref"))
+# Instructions that open a frame closed by `end`.
+OPENS_FRAME = frozenset(("block", "loop", "if", "try_table"))
 
 _BASE_ATTRS = ("nounwind", "willreturn", "memory(none)")  # a pure copy: hoistable, removable
 _ZERO64 = ir.Constant(T.I64, 0)
@@ -163,6 +167,21 @@ def insert_after_each(emits: list[tuple[ir.Instruction, Callable[[ir.IRBuilder],
                 emit(b)
 
 
+_ESCAPE = ir.FunctionType(T.VOID, [T.PTR])
+
+
+def escape_locals(b: ir.IRBuilder, locals_: list[ir.AllocaInstr]) -> None:
+    """Hand each local's address to an empty asm statement that may read and write memory.
+
+    A throw longjmps into its handler, which restores registers as they were at the try_table's
+    _setjmp; a local kept in a register would then read as it was there, not as the try body
+    last set it.  A local whose address escapes stays in memory: every call (a throw is one)
+    stores it first and every call (the _setjmp is one) reloads it after, while code between
+    calls still keeps it in registers.  No instruction is emitted."""
+    for slot in locals_:
+        b.asm(_ESCAPE, "", "r,~{memory}", [slot], True)
+
+
 def local_names(n: int) -> list[str]:
     """["local0", "local1", ...], at least n of them (values are named after their local)."""
     while len(_LOCAL_NAMES) < n:
@@ -206,6 +225,14 @@ class FunctionLowerer:
             self.local_values[i] = (self.entry, fn.args[i + 1])
         for i in range(len(params), len(self.local_types)):
             self.b.store(T.zero_value(self.local_types[i]), self.locals[i])
+        # Exception handling (exceptions.py): the handler top this function was entered with, and
+        # locals that a handler must see as the try body last set them.
+        self.has_try = any(ins[0].name == "try_table" for ins in body)
+        self.entry_top: ir.Value | None = None
+        if self.has_try:
+            self.entry_top = self.b.load(ml.handler_top_global(), name="entry_handlers",
+                                         typ=T.PTR)
+            escape_locals(self.b, self.locals)
         # The load witness (see the module docstring); none is needed when every access is checked.
         # One accumulator per width, so that a vectorised loop of 32-bit loads sums <4 x i32>
         # lanes rather than widening each lane to i64; unused ones fold away.
@@ -336,7 +363,7 @@ class FunctionLowerer:
             body = self.body
             for i, ins in enumerate(body):
                 name = ins[0].name
-                if name in ("block", "if", "loop"):
+                if name in OPENS_FRAME:
                     starts.append(i)
                 elif name == "end" and starts:
                     start = starts.pop()
@@ -745,12 +772,28 @@ class FunctionLowerer:
         results = frame.blocktype.results
         if len(frame.incoming) == 1:
             self.stack.extend(frame.incoming[0][0])
-            return
-        for i, t in enumerate(results):
-            phi = self.b.phi(T.LLVM_TYPE[t], name=f"{frame.kind}.result{i}")
-            for values, block in frame.incoming:
-                phi.add_incoming(values[i], block)
-            self.push(phi)
+        else:
+            for i, t in enumerate(results):
+                phi = self.b.phi(T.LLVM_TYPE[t], name=f"{frame.kind}.result{i}")
+                for values, block in frame.incoming:
+                    phi.add_incoming(values[i], block)
+                self.push(phi)
+        self.restore_handlers()
+
+    # --- exception handling (exceptions.py) ------------------------------------------------------
+    def current_handlers(self) -> ir.Value | None:
+        """The handler top in effect here: the innermost open try_table's record, else the one
+        the function was entered with."""
+        for frame in reversed(self.frames):
+            if frame.handler is not None:
+                return frame.handler
+        return self.entry_top
+
+    def restore_handlers(self) -> None:
+        """Where control may arrive from inside a try_table (a frame's target, a return), store
+        the handler top this point runs under; nothing in functions without try_table."""
+        if self.has_try:
+            self.b.store(self.current_handlers(), self.ml.handler_top_global())
 
     # --- the main loop --------------------------------------------------------------------------
     def lower_body(self) -> None:
@@ -782,7 +825,7 @@ class FunctionLowerer:
         body = self.body
         while i < len(body):
             name = body[i].op.name
-            if name in ("block", "loop", "if"):
+            if name in OPENS_FRAME:
                 depth += 1
             elif name == "end":
                 if depth == 0:
@@ -803,6 +846,8 @@ class FunctionLowerer:
 
     def build_return(self, vals: list[ir.Value]) -> None:
         self.flush_witness(self.b)
+        if self.has_try:
+            self.b.store(self.entry_top, self.ml.handler_top_global())
         if not self.results:
             self.b.ret_void()
         elif len(self.results) == 1:

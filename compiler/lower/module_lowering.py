@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..reftypes import host_letter, sig_text
 from ..opcodes import BY_NAME, OPS
-from . import control, memory, numeric, simd, variable  # noqa: F401  (register handlers)
+from . import control, exceptions, memory, numeric, simd, variable  # noqa: F401  (handlers)
 from . import irbuild as ir
 from . import types as T
 from .addressing import WIDE_FOLD_SYMBOL
@@ -143,6 +143,7 @@ class Partition:
     intrinsics: dict[str, ir.Function] = field(default_factory=dict)
     strings: dict[str, ir.GlobalVariable] = field(default_factory=dict)
     stack_limit: ir.GlobalVariable | None = None
+    globals_: dict[str, ir.GlobalVariable] = field(default_factory=dict)  # runtime globals by name
     empty_md: ir.MDValue | None = None
     tbaa: dict[str, ir.MDValue] = field(default_factory=dict)
     giant: list[int] = field(default_factory=list)  # functions that forced a cheaper pipeline
@@ -366,6 +367,11 @@ class ModuleLowerer:
         "wasmc_rt_table_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I64, T.I64]),
         "wasmc_rt_table_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I32, T.I32]),
         "wasmc_rt_elem_drop": (T.VOID, [T.PTR, T.I32]),
+        # exception handling (exceptions.py)
+        "wasmc_rt_throw": (T.VOID, [T.PTR, T.PTR, T.PTR, T.I32]),
+        "wasmc_rt_throw_ref": (T.VOID, [T.PTR, T.PTR]),
+        "wasmc_rt_caught": (T.PTR, []),
+        "_setjmp": (T.I32, [T.PTR]),
     }
 
     def rt(self, name: str) -> ir.Function:
@@ -373,9 +379,11 @@ class ModuleLowerer:
         if fn is None:
             ret, args = self.RT_SIGNATURES[name]
             fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
-            if name == "wasmc_rt_trap":
+            if name in ("wasmc_rt_trap", "wasmc_rt_throw", "wasmc_rt_throw_ref"):
                 fn.attributes.add("noreturn")
                 fn.attributes.add("cold")
+            elif name == "_setjmp":
+                fn.attributes.add("returns_twice")
             fn.attributes.add("nounwind")
             self.cur.rt[name] = fn
         return fn
@@ -386,6 +394,15 @@ class ModuleLowerer:
             fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
             self.cur.intrinsics[name] = fn
         return fn
+
+    def handler_top_global(self) -> ir.GlobalVariable:
+        """`wasmc_rt_handler_top`, the innermost exception handler (exceptions.py)."""
+        g = self.cur.globals_.get("wasmc_rt_handler_top")
+        if g is None:
+            g = self.cur.globals_["wasmc_rt_handler_top"] = ir.GlobalVariable(
+                self.ir, T.PTR, "wasmc_rt_handler_top")
+            g.linkage = "external"
+        return g
 
     def stack_limit_global(self) -> ir.GlobalVariable:
         if self.cur.stack_limit is None:
@@ -676,6 +693,7 @@ class ModuleLowerer:
             T.I32, T.PTR,                   # start_func, func_names
             T.PTR, T.PTR, T.PTR, T.PTR,     # code_start, code_end, func_offsets, module_name
             T.PTR,                          # wide_address_folds
+            T.I32, T.I32, T.PTR,            # tags (exception handling)
         ])
         desc = ir.GlobalVariable(self.ir, desc_ty, "wasmc_module_desc")
         desc.global_constant = True
@@ -695,6 +713,8 @@ class ModuleLowerer:
             self.const_array("func_offsets", T.I32, [i32(c.offset) for c in m.codes]),
             self.cstring(m.module_name) if m.module_name else null,
             self.wide_fold_symbol() if self.wide_needs_cap else null,
+            i32(len(m.tag_types())), i32(len(m.imported(ExternKind.TAG))),
+            self.const_array("tag_types", T.I32, [i32(t) for t in m.tag_types()]),
         ])
 
     def code_bounds(self) -> list[ir.Value]:

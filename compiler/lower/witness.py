@@ -217,7 +217,7 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 stack[loops[-1]].innermost = False
             loops.append(len(stack))
             stack.append(_OpenLoop(ins))
-        elif name == "block":
+        elif name == "block" or name == "try_table":
             stack.append(None)
         elif name == "if":
             stack.append(_LOAD_IF if loops and _condition_loads(body, i, stack[loops[-1]].loaded)

@@ -18,12 +18,14 @@ from pathlib import Path
 
 from ..errors import DecodeError, LinkError, ValidationError
 from ..features import DEFAULT as DEFAULT_FEATURES
+from ..traps import TRAP_EXCEPTION
 from . import host
 from .sexpr import Atom, Node, SList, Str, read_file, to_text
 from .values import Either, LiteralError, parse_const
 
 ASSERTIONS = frozenset({"assert_return", "assert_trap", "assert_exhaustion", "assert_invalid",
-                        "assert_malformed", "assert_unlinkable", "assert_uninstantiable"})
+                        "assert_malformed", "assert_unlinkable", "assert_uninstantiable",
+                        "assert_exception"})
 COMMANDS = ASSERTIONS | {"module", "register", "invoke", "get"}
 
 
@@ -43,10 +45,11 @@ class Event:
     message: str = ""
 
 
-# Messages the Wasm 3.0 suite words differently from the 2.0 suite (whose wording the validator uses).
+# Messages the Wasm 3.0 suite words differently from ours: the 2.0 suite's wording (the validator's), or
+# wasmtime's one "null reference" trap (executables print what wasmtime prints).
 RENAMED_3_0 = {"immutable global": "global is immutable",
-               # a null call_ref traps as wasmtime's does, with the one "null reference" message
-               "null function reference": "null reference"}
+               "null function reference": "null reference",
+               "null exception reference": "null reference"}
 
 
 def message_matches(ours: str, expected: str) -> bool:
@@ -102,6 +105,7 @@ class ScriptRunner:
             "assert_exhaustion": self.assert_exhaustion, "assert_invalid": self.assert_invalid,
             "assert_malformed": self.assert_malformed, "assert_unlinkable": self.assert_unlinkable,
             "assert_uninstantiable": self.assert_uninstantiable,
+            "assert_exception": self.assert_exception,
         }
 
     # ---------------------------------------------------------------------------------- driver
@@ -308,6 +312,17 @@ class ScriptRunner:
 
     def assert_exhaustion(self, form: SList) -> None:
         self.expect_trap(form, "exhaustion")
+
+    def assert_exception(self, form: SList) -> None:
+        """An exception (Wasm 3.0) that no Wasm code catches reaches the host."""
+        try:
+            got = self.perform(form.items[1])
+        except host.Trap as t:
+            if t.kind != TRAP_EXCEPTION:
+                raise CommandFailure(f"trapped with {host.trap_message(t)!r}, expected an "
+                                     "uncaught exception") from None
+            return
+        raise CommandFailure(f"expected an uncaught exception, returned {fmt_list(got)}")
 
     def assert_uninstantiable(self, form: SList) -> None:
         _, _, wasm = self.module_bytes_or_fail(form.items[1])
