@@ -286,10 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-j", "--jobs", type=int, default=1, help="modules checked in parallel")
     ap.add_argument("--tail-calls", action="store_true",
                     help="binaryen's modules may use tail calls (Wasm 3.0), and wasmtime runs them")
+    ap.add_argument("--exceptions", action="store_true",
+                    help="our generator's modules throw and catch (Wasm 3.0), and wasmtime runs them")
     args = ap.parse_args(argv)
     if args.tail_calls:  # before the campaign forks its workers, which inherit both
         engines.use_tail_calls()
         gen_binaryen.enable_tail_calls()
+    if args.exceptions:
+        engines.use_features(wasm_exceptions=True, wasm_function_references=True)
+        gen_lowering.enable_exceptions()
     results = run_campaign(args.seed, args.count, args.gen, args.out, args.timeout, args.only,
                            jobs=args.jobs)
     print(summary(results))

@@ -155,10 +155,23 @@ _ENGINE: wasmtime.Engine | None = None
 
 def use_tail_calls() -> None:
     """Let wasmtime run tail calls (Wasm 3.0), for a campaign whose modules use them."""
+    use_features(wasm_tail_call=True)
+
+
+def use_features(**flags: bool) -> None:
+    """Let wasmtime run the Wasm 3.0 features a campaign's modules use (`wasm_exceptions`...),
+    besides those asked for before (a wasmtime Config is used up by its engine: rebuilt)."""
     global _ENGINE
+    if _ENGINE is None:
+        _FEATURES.clear()
+    _FEATURES.update(flags)
     cfg = wasm2_config()
-    cfg.wasm_tail_call = True
+    for name, on in _FEATURES.items():
+        setattr(cfg, name, on)
     _ENGINE = wasmtime.Engine(cfg)
+
+
+_FEATURES: dict[str, bool] = {}  # what use_features turned on for the current engine
 
 
 def engine() -> wasmtime.Engine:

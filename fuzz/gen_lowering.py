@@ -20,6 +20,11 @@ Aims, each a knob in `Shape`:
 
 Loops are bounded by a per-function counter local, so every generated module terminates (recursion
 is excluded: functions call only lower-numbered functions).
+
+With `enable_exceptions()` (Wasm 3.0; off by default, so earlier seeds keep their modules) the
+statements also throw three tags (no payload, an i32, an i64 and an exact f64) under a condition,
+and run others inside `try_table`s whose clauses catch by tag, catch all, or catch a reference
+that is dropped or thrown on -- across calls, loops and branches out of the try body.
 """
 
 from __future__ import annotations
@@ -88,6 +93,18 @@ class Shape:
     trap_rate: float = 0.05  # chance that an operation may trap (raw addresses, trapping ops)
 
 
+EXCEPTIONS = [False]  # enable_exceptions
+
+
+def enable_exceptions() -> None:
+    """Modules also throw and catch (Wasm 3.0 exception handling)."""
+    EXCEPTIONS[0] = True
+
+
+# The tags of a module with exceptions: (payload types, how to make each value).
+TAGS = [[], ["i32"], ["i64", "f64"]]
+
+
 @dataclass
 class Frame:
     label: list[str]  # types a branch to this frame carries
@@ -130,6 +147,8 @@ class FuncGen:
 
     # -- expressions --------------------------------------------------------------------------------
     def expr(self, t: str, d: int) -> list[str]:
+        if t == "exnref":  # a branch to s_try's $ref block carries one
+            return ["ref.null exn"]
         self.budget -= 1
         if d <= 0 or self.budget <= 0:
             return self.leaf(t)
@@ -372,10 +391,40 @@ class FuncGen:
         self.budget -= 1
         if d <= 0 or self.budget <= 0:
             return ["nop"]
-        k = self.rng.choice(["set", "set", "store", "store", "log", "if", "br_if", "drop", "block",
-                             "global", "bulk", "trap", "table_set", "loop", "stream",
-                             "dispatch"])
+        kinds = ["set", "set", "store", "store", "log", "if", "br_if", "drop", "block",
+                 "global", "bulk", "trap", "table_set", "loop", "stream", "dispatch"]
+        if EXCEPTIONS[0]:
+            kinds += ["try", "try", "throw"]
+        k = self.rng.choice(kinds)
         return getattr(self, "s_" + k)(d - 1)
+
+    def s_throw(self, d):
+        """Throw one of the tags, under a condition as `s_trap` traps."""
+        if not self.chance(0.2):
+            return ["nop"]
+        tag = self.rng.randrange(len(TAGS))
+        cond = self.expr("i32", d) + ["i32.const 7", "i32.and", "i32.eqz", "if"]
+        self.frames.append(Frame([]))  # the payload is built inside the `if`
+        payload = []
+        for t in TAGS[tag]:
+            payload += self.exact(t, d) if t == "f64" else self.expr(t, d)
+        self.frames.pop()
+        return cond + payload + [f"throw {tag}", "end"]
+
+    def s_try(self, d):
+        """A try_table inside three blocks that its clauses branch to: $none (tag 0, or any
+        exception), $i32 (tag 1's payload, logged) and $ref (an exnref, dropped or thrown on)."""
+        clauses = self.rng.sample(["(catch 0 2)", "(catch 1 1)", "(catch_all 2)",
+                                   "(catch_all_ref 0)", "(catch_ref 0 0)"], self.rng.randint(0, 3))
+        code = ["block", "block (result i32)", "block (result exnref)",
+                f"try_table {' '.join(clauses)}"]
+        self.frames += [Frame([]), Frame(["i32"]), Frame(["exnref"]), Frame([])]
+        for _ in range(self.rng.randint(1, 3)):
+            code += self.stmt(d)
+        self.frames = self.frames[:-4]
+        rethrow = "throw_ref" if self.chance(0.3) else "drop"
+        return code + ["end", "br 2", "end", rethrow, "br 1", "end",
+                       f"call {self.m.log_index['i32']}", "end"]
 
     def s_set(self, d):
         i = self.rng.randrange(len(self.params) + len(self.locals)) \
@@ -642,6 +691,8 @@ class ModuleGen:
         for t in TYPES:
             out.append(f'  (import "env" "log_{t}" (func (param {t})))')
         out.append('  (import "env" "trap_host" (func))')
+        if EXCEPTIONS[0]:
+            out += [f"  (tag (param {' '.join(p)}))" for p in TAGS]
         mx = f" {sh.mem_max}" if sh.mem_max is not None else ""
         out.append(f'  (memory (export "memory") {sh.mem_pages}{mx})')
         out.append(f"  (table {sh.table_size} 20 funcref)")

@@ -105,3 +105,34 @@ def test_tail_call_modules_match(monkeypatch):
         if checked == 3:
             break
     assert checked == 3
+
+
+def test_exception_modules_match(monkeypatch):
+    """With `--exceptions`, our generator's modules throw and catch (Wasm 3.0): the first few
+    that both throw and catch match wasmtime, default mode and `--bounds-checks`."""
+    import random
+
+    from wasmc.decode import decode_module
+
+    from fuzz import engines, gen_lowering
+
+    monkeypatch.setattr(engines, "_ENGINE", None)
+    monkeypatch.setattr(gen_lowering, "EXCEPTIONS", [False])
+    engines.use_features(wasm_exceptions=True, wasm_function_references=True)
+    gen_lowering.enable_exceptions()
+    checked = 0
+    for ms in range(8_000_000, 8_000_100):
+        wasm = gen_lowering.generate(ms)
+        names = {i.op.name for c in decode_module(wasm).codes for i in c.body}
+        if not {"throw", "try_table"} <= names:
+            continue
+        for bounds_checks in (False, True):
+            if bounds_checks:
+                monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
+            r = differential.check_module(wasm, random.Random(ms))
+            assert r.status == "match", (ms, bounds_checks, r.status, r.detail, r.diffs)
+        monkeypatch.delenv("WASMC_BOUNDS_CHECKS", raising=False)
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3
