@@ -122,6 +122,7 @@ class FuncGen:
         self.frames: list[Frame] = [Frame(list(results))]  # the function body's label
         self.budget = 400  # instructions still allowed, to bound the module size
         self.fuel: int | None = None  # the loop counter local, made on first use
+        self.tries = 0  # try_table bodies open (s_try)
 
     # -- helpers ------------------------------------------------------------------------------------
     def chance(self, p: float) -> bool:
@@ -399,8 +400,9 @@ class FuncGen:
         return getattr(self, "s_" + k)(d - 1)
 
     def s_throw(self, d):
-        """Throw one of the tags, under a condition as `s_trap` traps."""
-        if not self.chance(0.2):
+        """Throw one of the tags, under a condition as `s_trap` traps; rarely outside a try body
+        (an exception that escapes an export ends the plan, as a trap does)."""
+        if not self.chance(0.3 if self.tries else 0.03):
             return ["nop"]
         tag = self.rng.randrange(len(TAGS))
         cond = self.expr("i32", d) + ["i32.const 7", "i32.and", "i32.eqz", "if"]
@@ -419,8 +421,10 @@ class FuncGen:
         code = ["block", "block (result i32)", "block (result exnref)",
                 f"try_table {' '.join(clauses)}"]
         self.frames += [Frame([]), Frame(["i32"]), Frame(["exnref"]), Frame([])]
+        self.tries += 1
         for _ in range(self.rng.randint(1, 3)):
             code += self.stmt(d)
+        self.tries -= 1
         self.frames = self.frames[:-4]
         rethrow = "throw_ref" if self.chance(0.3) else "drop"
         return code + ["end", "br 2", "end", rethrow, "br 1", "end",
