@@ -16,13 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import wasmtime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fuzz import engines
-from fuzz.differential import compare
-from fuzz.engines import Call, run_wasmc_isolated, run_wasmtime
+from fuzz.engines import Call
 
 WAT = """(module
   (tag $e0)
@@ -155,31 +152,15 @@ TRAPS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def exceptions_oracle(monkeypatch):
-    """wasmtime with exceptions, typed references and tail calls on."""
-    cfg = engines.wasm2_config()
-    cfg.wasm_exceptions = True
-    cfg.wasm_function_references = True
-    cfg.wasm_tail_call = True
-    monkeypatch.setattr(engines, "_ENGINE", wasmtime.Engine(cfg))
+FEATURES = {"wasm_exceptions": True, "wasm_function_references": True, "wasm_tail_call": True}
 
 
 @pytest.mark.parametrize("opt", ["0", "2"])
 @pytest.mark.parametrize("bounds_checks", [False, True], ids=["guard-pages", "bounds-checks"])
 @pytest.mark.parametrize("plan", [PLAN, *TRAPS], ids=["calls", *(p[-1].export for p in TRAPS)])
-def test_exceptions_match_wasmtime(plan, bounds_checks, opt, monkeypatch):
-    if bounds_checks:
-        monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
-    monkeypatch.setenv("WASMC_OPT_LEVEL", opt)
-    wasm = wasmtime.wat2wasm(WAT)
-    exp = run_wasmtime(wasm, plan)
-    assert exp.status == "ok", exp
-    if plan is not PLAN:
-        assert exp.calls[-1].status == "trap", exp.calls
-    diffs, skip = compare(exp, run_wasmc_isolated(wasm, plan), state_after_trap=True)
-    assert skip is None, skip
-    assert not diffs, "\n".join(diffs)
+def test_exceptions_match_wasmtime(plan, bounds_checks, opt, matches_wasmtime):
+    matches_wasmtime(WAT, plan, FEATURES, bounds_checks=bounds_checks, opt=opt,
+                     expect_trap=plan is not PLAN)
 
 
 def test_uncaught_exception_in_an_executable(build_exe, tmp_path):

@@ -23,9 +23,7 @@ import wasmtime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fuzz import engines
-from fuzz.differential import compare
-from fuzz.engines import Call, run_wasmc_isolated, run_wasmtime
+from fuzz.engines import Call
 
 WAT = """(module
   (memory $m (export "mem") i64 1 3)
@@ -136,41 +134,21 @@ def random_plan(seed: int) -> list[Call]:
     return plan
 
 
-@pytest.fixture(autouse=True)
-def memory64_oracle(monkeypatch):
-    """wasmtime with memory64 and multi-memory on (the fuzzers' engine keeps to Wasm 2.0)."""
-    cfg = engines.wasm2_config()
-    cfg.wasm_memory64 = True
-    cfg.wasm_multi_memory = True
-    monkeypatch.setattr(engines, "_ENGINE", wasmtime.Engine(cfg))
+FEATURES = {"wasm_memory64": True, "wasm_multi_memory": True}
 
 
-def check(wat: str, plan: list[Call], bounds_checks: bool, monkeypatch, traps: bool) -> None:
-    if bounds_checks:
-        monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
-    wasm = wasmtime.wat2wasm(wat)
-    exp = run_wasmtime(wasm, plan)
-    assert exp.status == "ok", exp
-    if traps:
-        assert exp.calls[-1].status == "trap", exp.calls
-    # Every i64 access is checked before it touches memory, so the state after a trap is exact in
-    # both modes.
-    diffs, skip = compare(exp, run_wasmc_isolated(wasm, plan), state_after_trap=True)
-    assert skip is None, skip
-    assert not diffs, "\n".join(diffs)
-
-
+# Every i64 access is checked before it touches memory, so the state after a trap is exact in both
+# modes.
 @pytest.mark.parametrize("bounds_checks", [False, True], ids=["guard-pages", "bounds-checks"])
 @pytest.mark.parametrize("plan", [PLAN, *TRAPS],
                          ids=["calls", *(f"{p[-1].export}-{p[-1].args[0]:#x}" for p in TRAPS)])
-def test_memory64_matches_wasmtime(plan, bounds_checks, monkeypatch):
-    check(WAT, plan, bounds_checks, monkeypatch, traps=plan is not PLAN)
+def test_memory64_matches_wasmtime(plan, bounds_checks, matches_wasmtime):
+    matches_wasmtime(WAT, plan, FEATURES, bounds_checks=bounds_checks, expect_trap=plan is not PLAN)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_memory64_random_edges(seed, monkeypatch):
-    plan = random_plan(seed)
-    check(WAT, plan, False, monkeypatch, traps=False)
+def test_memory64_random_edges(seed, matches_wasmtime):
+    matches_wasmtime(WAT, random_plan(seed), FEATURES)
 
 
 BIG_WAT = """(module
@@ -189,9 +167,9 @@ BIG_PLAN = [
 ]
 
 
-def test_memory64_beyond_4gib(monkeypatch):
+def test_memory64_beyond_4gib(matches_wasmtime):
     """A memory grown past 4 GiB: addresses above 2^32 reach their own bytes, not aliases."""
-    check(BIG_WAT, BIG_PLAN, False, monkeypatch, traps=True)
+    matches_wasmtime(BIG_WAT, BIG_PLAN, FEATURES, expect_trap=True)
 
 
 EXE_WAT = """(module

@@ -19,9 +19,7 @@ import wasmtime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fuzz import engines
-from fuzz.differential import compare
-from fuzz.engines import Call, run_wasmc_isolated, run_wasmtime
+from fuzz.engines import Call
 
 WAT = """(module
   (type $ii (func (param i32) (result i32)))
@@ -93,30 +91,14 @@ TRAPS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def typed_refs_oracle(monkeypatch):
-    """wasmtime with typed function references and tail calls on (the fuzzers' engine keeps to
-    Wasm 2.0)."""
-    cfg = engines.wasm2_config()
-    cfg.wasm_function_references = True
-    cfg.wasm_tail_call = True
-    monkeypatch.setattr(engines, "_ENGINE", wasmtime.Engine(cfg))
+FEATURES = {"wasm_function_references": True, "wasm_tail_call": True}
 
 
 @pytest.mark.parametrize("bounds_checks", [False, True], ids=["guard-pages", "bounds-checks"])
 @pytest.mark.parametrize("plan", [PLAN, *TRAPS],
                          ids=["calls", *(f"{p[-1].export}-{p[-1].args[0]}" for p in TRAPS)])
-def test_typed_refs_match_wasmtime(plan, bounds_checks, monkeypatch):
-    if bounds_checks:
-        monkeypatch.setenv("WASMC_BOUNDS_CHECKS", "1")
-    wasm = wasmtime.wat2wasm(WAT)
-    exp = run_wasmtime(wasm, plan)
-    assert exp.status == "ok", exp
-    if plan is not PLAN:
-        assert exp.calls[-1].status == "trap", exp.calls
-    diffs, skip = compare(exp, run_wasmc_isolated(wasm, plan), state_after_trap=True)
-    assert skip is None, skip
-    assert not diffs, "\n".join(diffs)
+def test_typed_refs_match_wasmtime(plan, bounds_checks, matches_wasmtime):
+    matches_wasmtime(WAT, plan, FEATURES, bounds_checks=bounds_checks, expect_trap=plan is not PLAN)
 
 
 def test_null_call_ref_in_an_executable(build_exe, tmp_path):
