@@ -287,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tail-calls", action="store_true",
                     help="binaryen's modules may use tail calls (Wasm 3.0), and wasmtime runs them")
     ap.add_argument("--exceptions", action="store_true",
-                    help="our generator's modules throw and catch (Wasm 3.0), and wasmtime runs them")
+                    help="our generator's modules throw and catch and call typed references (Wasm 3.0); "
+                    "wasmtime runs them")
     args = ap.parse_args(argv)
     if args.tail_calls:  # before the campaign forks its workers, which inherit both
         engines.use_tail_calls()

@@ -24,7 +24,8 @@ is excluded: functions call only lower-numbered functions).
 With `enable_exceptions()` (Wasm 3.0; off by default, so earlier seeds keep their modules) the
 statements also throw three tags (no payload, an i32, an i64 and an exact f64) under a condition,
 and run others inside `try_table`s whose clauses catch by tag, catch all, or catch a reference
-that is dropped or thrown on -- across calls, loops and branches out of the try body.
+that is dropped or thrown on -- across calls, loops and branches out of the try body; and calls
+go through typed function references too (`call_ref`, with `ref.as_non_null` or `br_on_null`).
 """
 
 from __future__ import annotations
@@ -160,6 +161,8 @@ class FuncGen:
             kinds += ["exact_bits"]
         if t in ("f32", "f64"):
             kinds += ["exact"]
+        if t == "i32" and EXCEPTIONS[0]:
+            kinds += ["call_ref"]
         return getattr(self, "e_" + self.rng.choice(kinds))(t, d - 1)
 
     def exprs(self, types: list[str], d: int) -> list[str]:
@@ -306,6 +309,31 @@ class FuncGen:
         code = self.exprs(params, d) + index + [f"call_indirect (type {self.m.sig_index(params, results)})"]
         code += ["drop"] * len(results)
         return code + self.leaf(t)
+
+    def e_call_ref(self, t, d):
+        """call_ref (typed function references, with `enable_exceptions`) of a lower-numbered
+        function's `ref.func`, or of null under a condition, through `ref.as_non_null`,
+        `br_on_null` or directly: a null one traps, or skips the call."""
+        if self.m.current == 0:
+            return self.leaf(t)
+        f = self.rng.randrange(self.m.current)
+        params, results = self.m.func_sigs[f]
+        ty = self.m.sig_index(params, results)
+        ref = [f"ref.func {self.m.first_defined + f}"]
+        if self.chance(self.shape.trap_rate * 4):
+            ref = [f"ref.null {ty}"] + ref + self.expr("i32", d) + [f"select (result (ref null {ty}))"]
+        how = self.rng.choice(["direct", "as_non_null", "br_on_null"])
+        if how == "br_on_null":  # a null reference skips the call (and drops its arguments)
+            code = ["block (result i32)", "block"]
+            self.frames += [Frame(["i32"]), Frame([])]
+            code += self.exprs(params, d) + ref + ["br_on_null 0", f"call_ref {ty}"]
+            self.frames = self.frames[:-2]
+            return code + ["drop"] * len(results) + ["i32.const 1", "br 1", "end", "i32.const 0",
+                                                     "end"]
+        if how == "as_non_null":
+            ref.append("ref.as_non_null")
+        return self.exprs(params, d) + ref + [f"call_ref {ty}"] + ["drop"] * len(results) + \
+            self.leaf(t)
 
     def e_table(self, t, d):
         k = self.rng.choice(["size", "grow", "get"])
