@@ -85,8 +85,8 @@ def plan_partitions(module: Module, partitions: int, giant_threshold: int,
     """Spread defined functions over partitions by body size (largest first, each to the
     lightest partition); a function of more than `giant_threshold` bytes gets a partition of its
     own compiled with a cheaper pipeline, so one giant function cannot stall the build.
-    `max_bytes` bounds a partition (default MAX_PARTITION_BYTES; `1 << 62` with one partition and no giant: the whole module
-    in one LLVM module, for --emit=llvm and lower_module)."""
+    `max_bytes` bounds a partition (default MAX_PARTITION_BYTES; `1 << 62` with one partition and
+    no giant: the whole module in one LLVM module, for --emit=llvm and lower_module)."""
     sizes = sorted(((c.size, i) for i, c in enumerate(module.codes)), reverse=True)
     glue = glue_weight(module)
     total = sum(n for n, _ in sizes) + glue

@@ -294,9 +294,9 @@ def parse_const(op: str, args: list[str], *, pattern: bool = False):
         if len(lanes) != count:
             raise LiteralError(f"v128.const {shape} needs {count} lanes")
         width = 128 // count
-        if pattern and lane.startswith("f") and any(x.startswith("nan:") and x[4:] in ("canonical", "arithmetic")
-                                                    for x in lanes):
-            pats = tuple(NanPattern(lane, x[4:]) if x in ("nan:canonical", "nan:arithmetic")
+        nan_lanes = ("nan:canonical", "nan:arithmetic")
+        if pattern and lane.startswith("f") and any(x in nan_lanes for x in lanes):
+            pats = tuple(NanPattern(lane, x[4:]) if x in nan_lanes
                          else Num(lane, _lane_bits(x, lane)) for x in lanes)
             return V128Pattern(shape, pats)
         bits = 0
