@@ -33,6 +33,7 @@ from .features import DEFAULT as DEFAULT_FEATURES
 from .features import (
     EXCEPTION_HANDLING,
     FUNCTION_REFERENCES,
+    GC_TYPES,
     MEMORY64,
     MULTI_MEMORY,
     WASM_2_0,
@@ -45,6 +46,8 @@ from .module import (
     Elem,
     Export,
     ExternKind,
+    ArrayType,
+    FieldType,
     FuncType,
     Global,
     GlobalType,
@@ -55,6 +58,7 @@ from .module import (
     MemType,
     Module,
     SegmentMode,
+    StructType,
     TableType,
 )
 from .opcodes import BY_NAME, OPS, PREFIXED, SINGLE_BYTE, Imm, Op
@@ -199,11 +203,13 @@ class _TypeContext:
     Value types are read by readers that take only (data, pos), as instruction immediates are,
     so the decoder entry points set this for the module at hand (`_typed_context`)."""
 
-    __slots__ = ("typed", "types")
+    __slots__ = ("group", "heaps", "typed", "types")
 
     def __init__(self) -> None:
         self.typed = False  # features.FUNCTION_REFERENCES: 0x63/0x64 and heap types
         self.types: list[FuncType] = []
+        self.heaps: list = []  # Module.heaps: the canonical heap type of each type index
+        self.group = (0, 0)  # the recursion group being read: its first and end type index
 
 
 _CTX = _TypeContext()
@@ -211,25 +217,34 @@ _CTX = _TypeContext()
 
 @contextlib.contextmanager
 def _typed_context(m: Module):
-    saved = _CTX.typed, _CTX.types
-    _CTX.typed, _CTX.types = FUNCTION_REFERENCES in m.features, m.types
+    saved = _CTX.typed, _CTX.types, _CTX.heaps, _CTX.group
+    _CTX.typed, _CTX.types, _CTX.heaps = FUNCTION_REFERENCES in m.features, m.types, m.heaps
+    _CTX.group = (0, 0)
     try:
         yield
     finally:
-        _CTX.typed, _CTX.types = saved
+        _CTX.typed, _CTX.types, _CTX.heaps, _CTX.group = saved
 
 
 def _read_heaptype(data: bytes, pos: int) -> tuple[object, int]:
-    """An abstract heap type's name, or the FuncType a type index names (reftypes.py)."""
+    """An abstract heap type's name, or the heap a type index names (Module.heaps): a
+    reftypes.RecRef for a type of the recursion group being read."""
     h = reftypes.ABSTRACT_HEAP.get(data[pos])
     if h is not None:
         return h, pos + 1
     idx, after = _read_s33(data, pos)
     if idx < 0:
         raise DecodeError("malformed heap type", pos)
-    if idx >= len(_CTX.types):  # includes a type naming itself: recursion groups are GC's
-        raise DecodeError(f"unknown type {idx}", pos)
-    return _CTX.types[idx], after
+    return _heap_of(idx, pos), after
+
+
+def _heap_of(idx: int, pos: int) -> object:
+    if idx < len(_CTX.heaps):
+        return _CTX.heaps[idx]
+    start, end = _CTX.group
+    if start <= idx < end:
+        return reftypes.RecRef(idx - start)
+    raise DecodeError(f"unknown type {idx}", pos)
 
 
 def _read_typed_ref(data: bytes, pos: int, what: str) -> tuple[str, int]:
@@ -655,25 +670,109 @@ def _read_const(data: bytes, pos: int, tables: Tables) -> tuple[list[Instr], int
 class _State:
     """What the module-level checks need beyond the Module itself."""
 
-    __slots__ = ("exceptions", "lazy_bodies", "memory64", "needs_data_count", "tables")
+    __slots__ = ("exceptions", "gc", "lazy_bodies", "memory64", "needs_data_count", "tables")
 
     def __init__(self, lazy_bodies: bool, features: Features) -> None:
         self.needs_data_count = False
         self.lazy_bodies = lazy_bodies
         self.exceptions = EXCEPTION_HANDLING in features  # the tag section, tag imports/exports
+        self.gc = GC_TYPES in features  # recursion groups, subtypes, struct and array types
         self.memory64 = MEMORY64 in features  # limits flags 4 and 5, u64 bounds
         self.tables = tables_for(features)  # the instructions of the module's feature set
 
 
 def _read_type_section(data: bytes, pos: int, m: Module, st: _State) -> int:
+    """Wasm 2.0: a vector of function types.  GC (3.0): a vector of recursion groups, each
+    0x4E vec(subtype) or one subtype; a subtype is 0x50/0x4F (open/final) vec(typeidx) comptype,
+    or a comptype (final, no supertypes)."""
     n, pos = _read_len(data, pos)
     for _ in range(n):
-        if data[pos] != 0x60:
-            raise _malformed_type(data, pos, "function type")
+        if not st.gc:
+            if data[pos] != 0x60:
+                raise _malformed_type(data, pos, "function type")
+            comp, pos = _read_comptype(data, pos)
+            m.types.append(comp)
+            m.heaps.append(comp)
+            continue
+        count = 1
+        if data[pos] == 0x4E:
+            count, pos = _read_len(data, pos + 1)
+            if len(m.types) + count > limits.MAX_TYPES:
+                raise LimitError(f"more than {limits.MAX_TYPES} types", pos)
+        pos = _read_rec_group(data, pos, m, count)
+    return pos
+
+
+def _read_comptype(data: bytes, pos: int) -> tuple[object, int]:
+    form = data[pos]
+    if form == 0x60:
         params, pos = _read_resulttype(data, pos + 1, limits.MAX_FUNCTION_PARAMS, "function parameters")
         results, pos = _read_resulttype(data, pos, limits.MAX_FUNCTION_RESULTS, "function results")
-        m.types.append(FuncType(params, results))
+        return FuncType(params, results), pos
+    if form == 0x5F and _CTX.typed:
+        n, pos = _read_len(data, pos + 1)
+        fields = []
+        for _ in range(n):
+            f, pos = _read_fieldtype(data, pos)
+            fields.append(f)
+        return StructType(tuple(fields)), pos
+    if form == 0x5E and _CTX.typed:
+        f, pos = _read_fieldtype(data, pos + 1)
+        return ArrayType(f), pos
+    raise _malformed_type(data, pos, "function type")
+
+
+def _read_fieldtype(data: bytes, pos: int) -> tuple[FieldType, int]:
+    b = data[pos]
+    if b == 0x78 or b == 0x77:  # the packed storage types i8 and i16
+        storage, pos = ("8" if b == 0x78 else "16"), pos + 1
+    else:
+        storage, pos = _read_valtype(data, pos)
+    mut = data[pos]
+    if mut > 1:
+        raise DecodeError("malformed mutability", pos)
+    return FieldType(storage, bool(mut)), pos + 1
+
+
+def _read_rec_group(data: bytes, pos: int, m: Module, count: int) -> int:
+    """Read `count` subtypes as one recursion group and give each its canonical heap: a plain
+    function type (one final type, no supertypes, no reference to itself) is its own FuncType,
+    as in Wasm 2.0; anything else a reftypes.DefType keyed by the whole group."""
+    start = len(m.types)
+    _CTX.group = (start, start + count)
+    subs = []
+    try:
+        for _ in range(count):
+            final, supers = True, ()
+            if data[pos] in (0x50, 0x4F):
+                final = data[pos] == 0x4F
+                k, pos = _read_len(data, pos + 1)
+                sup = []
+                for _ in range(k):
+                    at = pos
+                    idx, pos = _read_u32(data, pos)
+                    sup.append(_heap_of(idx, at))
+                supers = tuple(sup)
+            comp, pos = _read_comptype(data, pos)
+            subs.append(reftypes.SubType(final, supers, comp))
+            m.types.append(comp)  # (rewritten below when the group refers to itself)
+    finally:
+        _CTX.group = (0, 0)
+    group = tuple(subs)
+    if count == 1 and group[0].final and not group[0].supers and group[0].comp.kind == "func" \
+            and not _refers_to_group(group[0].comp):
+        m.heaps.append(group[0].comp)
+        return pos
+    heaps = [reftypes.DefType(group, k) for k in range(count)]
+    m.heaps.extend(heaps)
+    for k, sub in enumerate(group):
+        m.types[start + k] = reftypes.unroll(sub.comp, heaps)
     return pos
+
+
+def _refers_to_group(comp) -> bool:
+    return any(isinstance(reftypes.unpack(t)[1], reftypes.RecRef)
+               for t in reftypes.comp_valtypes(comp) if reftypes.is_ref(t))
 
 
 def _read_import_section(data: bytes, pos: int, m: Module, st: _State) -> int:

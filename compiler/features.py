@@ -26,13 +26,17 @@ MEMORY64 = "memory64"
 FUNCTION_REFERENCES = "function-references"
 # Exception handling: tags, throw, throw_ref, try_table, exnref (not the legacy try/catch).
 EXCEPTION_HANDLING = "exceptions"
+# Garbage collection's type system: recursion groups, declared subtypes, struct and array types
+# (reftypes.DefType).  Its instructions (struct.new, ref.cast, ...) are not built yet.
+GC_TYPES = "gc-types"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# The parts of Wasm 3.0 implemented so far (GC and legacy exceptions are not: README, Status).
-WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, MEMORY64,
-                                MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
+# The parts of Wasm 3.0 implemented so far (GC's instructions and the legacy exception instructions
+# are not: README, Status).
+WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_TYPES,
+                                MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

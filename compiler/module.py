@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from . import reftypes
 from .features import DEFAULT as DEFAULT_FEATURES
@@ -55,6 +55,7 @@ class ExternKind(enum.IntEnum):
 class FuncType:
     params: str  # one letter per value type
     results: str
+    kind: ClassVar[str] = "func"  # the composite type's kind (GC adds "struct" and "array")
 
     def params_text(self) -> str:
         return f"[{' '.join(valtype_text(t) for t in self.params)}]"
@@ -64,6 +65,30 @@ class FuncType:
 
     def __str__(self) -> str:
         return f"{self.params_text()} -> {self.results_text()}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    """A struct field or array element (GC): a value type letter, or "8"/"16" for the packed
+    i8/i16 storage types, and whether it is mutable."""
+
+    storage: str
+    mutable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StructType:
+    fields: tuple[FieldType, ...]
+    kind: ClassVar[str] = "struct"
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayType:
+    field: FieldType
+    kind: ClassVar[str] = "array"
+
+
+CompType = FuncType | StructType | ArrayType
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +214,10 @@ class Module:
     mems: list[MemType] = field(default_factory=list)  # defined memories
     globals: list[Global] = field(default_factory=list)  # defined globals
     tags: list[int] = field(default_factory=list)  # type index of each defined tag (3.0)
+    # The heap type each type index stands for in reference types (reftypes.py): the FuncType
+    # itself for a plain function type, else a reftypes.DefType (GC's recursion groups and
+    # declared subtypes).  Filled by the decoder; a Module built by hand may leave it empty.
+    heaps: list = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)
     start: int | None = None
     elems: list[Elem] = field(default_factory=list)
@@ -228,7 +257,11 @@ class Module:
                           lambda: [i.desc for i in self.imported(ExternKind.FUNC)] + self.funcs)
 
     def func_type(self, funcidx: int) -> FuncType:
-        return self.types[self.func_type_indices()[funcidx]]
+        return self.types[self.func_type_indices()[funcidx]]  # type: ignore[return-value]
+
+    def heap(self, typeidx: int):
+        """The canonical heap type of type index `typeidx` (see `heaps`)."""
+        return self.heaps[typeidx] if typeidx < len(self.heaps) else self.types[typeidx]
 
     def table_types(self) -> list[TableType]:
         return [i.desc for i in self.imported(ExternKind.TABLE)] + self.tables  # type: ignore[misc]

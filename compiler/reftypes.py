@@ -20,6 +20,8 @@ noexn <: exn.  A function type is a subtype only of itself (no GC declared subty
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 # Heap type codes of the binary format (s33 LEB128s below zero, one byte each).
 ABSTRACT_HEAP = {0x70: "func", 0x6F: "extern", 0x6E: "any", 0x6D: "eq", 0x6C: "i31", 0x6B: "struct",
                  0x6A: "array", 0x71: "none", 0x72: "noextern", 0x73: "nofunc", 0x69: "exn",
@@ -33,7 +35,72 @@ _SUPERS = {"eq": {"any"}, "i31": {"eq", "any"}, "struct": {"eq", "any"}, "array"
            "none": {"i31", "struct", "array", "eq", "any"}, "nofunc": {"func"},
            "noextern": {"extern"}, "noexn": {"exn"}}
 
-Heap = str | object  # an abstract heap type's name, or a defined type (a module.FuncType)
+Heap = str | object  # an abstract heap type's name, or a defined type (FuncType or DefType)
+
+
+@dataclass(frozen=True)
+class RecRef:
+    """Inside a recursion group being read: a reference to its k-th type (iso-recursive types
+    are compared with such references in place of the group's own indices)."""
+
+    k: int
+
+
+@dataclass(frozen=True)
+class SubType:
+    """One type of a recursion group: final or not, its declared supertypes (heaps, RecRef for
+    the group's own) and its composite type (module.FuncType/StructType/ArrayType)."""
+
+    final: bool
+    supers: tuple
+    comp: object
+
+
+@dataclass(frozen=True)
+class DefType:
+    """A defined type other than a plain function type: the `index`-th type of a recursion
+    group, keyed by the group's whole canonical structure, so equal keys mean equivalent types
+    in any module (the spec's iso-recursive equivalence)."""
+
+    group: tuple  # of SubType
+    index: int
+
+    @property
+    def sub(self) -> SubType:
+        return self.group[self.index]
+
+    def supers(self) -> list:
+        return [DefType(self.group, s.k) if isinstance(s, RecRef) else s for s in self.sub.supers]
+
+
+def comp_valtypes(comp) -> list[str]:
+    """The value types a composite type mentions (parameters, results, unpacked fields)."""
+    if comp.kind == "func":
+        return list(comp.params + comp.results)
+    fields = comp.fields if comp.kind == "struct" else (comp.field,)
+    return [f.storage for f in fields if f.storage not in ("8", "16")]
+
+
+def unroll(comp, heaps: list):
+    """`comp` with each reference to its own recursion group (RecRef k) made a reference to the
+    group's k-th canonical heap: the form the validator and the lowering read."""
+    def own(t: str) -> str:
+        r = _REF.get(t)
+        if r is None or not isinstance(r[1], RecRef):
+            return t
+        return ref(r[0], heaps[r[1].k])
+
+    if comp.kind == "func":
+        return replace(comp, params="".join(map(own, comp.params)),
+                       results="".join(map(own, comp.results)))
+    if comp.kind == "struct":
+        return replace(comp, fields=tuple(replace(f, storage=own(f.storage)) for f in comp.fields))
+    return replace(comp, field=replace(comp.field, storage=own(comp.field.storage)))
+
+
+def kind_of(heap: Heap) -> str:
+    """A defined type's kind: "func", "struct" or "array"."""
+    return heap.sub.comp.kind if isinstance(heap, DefType) else "func"  # type: ignore[attr-defined]
 
 _CHAR: dict[tuple[bool, Heap], str] = {(True, "func"): "F", (True, "extern"): "E"}
 _REF: dict[str, tuple[bool, Heap]] = {c: k for k, c in _CHAR.items()}
@@ -62,7 +129,9 @@ def unpack(t: str) -> tuple[bool, Heap]:
 
 def top_of(heap: Heap) -> str:
     """The top of a heap type's hierarchy: "func", "extern", "any" or "exn"."""
-    return TOP[heap] if isinstance(heap, str) else "func"
+    if isinstance(heap, str):
+        return TOP[heap]
+    return "func" if kind_of(heap) == "func" else "any"
 
 
 def family(t: str) -> str:
@@ -71,14 +140,20 @@ def family(t: str) -> str:
     return "F" if top_of(_REF[t][1]) == "func" else "E"
 
 
+_KIND_SUPERS = {"func": {"func"}, "struct": {"struct", "eq", "any"}, "array": {"array", "eq", "any"}}
+
+
 def heap_sub(a: Heap, b: Heap) -> bool:
     if a == b:
         return True
     if isinstance(a, str):
         if isinstance(b, str):
             return b in _SUPERS.get(a, ())
-        return a == "nofunc"  # nofunc is below every function type
-    return b == "func"  # a defined function type is below func only
+        return a == BOTTOM[top_of(b)]  # nofunc / none are below every defined type of theirs
+    if isinstance(b, str):
+        return b in _KIND_SUPERS[kind_of(a)]
+    # two defined types: along `a`'s declared supertypes (a plain function type has none)
+    return isinstance(a, DefType) and any(heap_sub(s, b) for s in a.supers())
 
 
 def subtype(a: str, b: str) -> bool:
@@ -98,9 +173,34 @@ def defaultable(t: str) -> bool:
 
 
 def heap_text(heap: Heap) -> str:
+    """A heap type as stable text: also the canonical spelling of a defined type in the
+    runtime's type ids, so it names everything that makes two types different."""
     if isinstance(heap, str):
         return heap
+    if isinstance(heap, RecRef):
+        return f"rec.{heap.k}"
+    if isinstance(heap, DefType):
+        subs = " ".join(_sub_text(s) for s in heap.group)
+        return f"(rec {subs}).{heap.index}"
     return f"(func {heap.params_text()} -> {heap.results_text()})"  # type: ignore[attr-defined]
+
+
+def _sub_text(s: SubType) -> str:
+    supers = "".join(f" {heap_text(h)}" for h in s.supers)
+    return f"(sub{' final' if s.final else ''}{supers} {comp_text(s.comp)})"
+
+
+def comp_text(comp) -> str:
+    if comp.kind == "func":
+        return heap_text(comp)
+    fields = (comp.fields if comp.kind == "struct" else (comp.field,))
+    body = " ".join(f"({'mut ' if f.mutable else ''}{_storage_text(f.storage)})" for f in fields)
+    return f"({comp.kind} {body})"
+
+
+def _storage_text(t: str) -> str:
+    return {"8": "i8", "16": "i16"}.get(t) or ({"i": "i32", "l": "i64", "f": "f32", "d": "f64",
+                                                  "v": "v128"}.get(t) or text(t))
 
 
 def text(t: str) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from .errors import LinkError
 from .link import runtime_shared_lib
 from .module import ExternKind, FuncType, Limits, Module
-from .reftypes import host_letter, sig_text, subtype
+from .reftypes import heap_sub, host_letter, sig_text, subtype
 from .traps import *
 
 PAGE_SIZE = 65536
@@ -227,11 +227,12 @@ class Func:
     """A funcref record (`wasmc_funcref*`).  Callable when it belongs to an instance (`owner`)."""
 
     def __init__(self, addr: int, type: FuncType | None, owner: Instance | None = None,
-                 index: int | None = None):
+                 index: int | None = None, heap: object = None):
         self.addr = addr
         self.type = type
         self.owner = owner
         self.index = index
+        self.heap = heap or type  # its type as a heap type (a GC DefType, else the FuncType)
 
     def call_raw(self, args: list[int]) -> list[int]:
         """Call with bit patterns (one int per param); returns the results' bit patterns."""
@@ -289,6 +290,7 @@ class HostFunc:
 
     def __init__(self, params: str, results: str, fn: Callable):
         self.type = FuncType(params, results)
+        self.heap = self.type
         self.fn = fn
         self._callback = HOST_CALLBACK(self._invoke)
         self._struct = CHostFunc(self._callback, None)
@@ -471,9 +473,10 @@ class Global:
 class Tag:
     """An exception tag (`wasmc_tag*`, Wasm 3.0): an identity with a payload type."""
 
-    def __init__(self, addr: int, type: FuncType):
+    def __init__(self, addr: int, type: FuncType, heap: object = None):
         self.addr = addr
         self.type = type
+        self.heap = heap or type  # its identity's type: tags match only an equal type
 
 
 Extern = Func | HostFunc | Memory | Table | Global | Tag
@@ -487,8 +490,8 @@ def _limits_match(actual: Limits, expected: Limits) -> bool:
 
 
 def _import_matches(module: Module, imp, ext) -> bool:
-    if imp.kind == ExternKind.FUNC:
-        return isinstance(ext, (Func, HostFunc)) and ext.type == module.types[imp.desc]
+    if imp.kind == ExternKind.FUNC:  # a function of a declared subtype will do (GC)
+        return isinstance(ext, (Func, HostFunc)) and heap_sub(ext.heap, module.heap(imp.desc))
     if imp.kind == ExternKind.TABLE:
         return (isinstance(ext, Table) and ext.reftype == imp.desc.elem
                 and ext.addrtype == imp.desc.addrtype and _limits_match(ext.limits, imp.desc.limits))
@@ -496,7 +499,7 @@ def _import_matches(module: Module, imp, ext) -> bool:
         return (isinstance(ext, Memory) and ext.addrtype == imp.desc.addrtype
                 and _limits_match(ext.limits, imp.desc.limits))
     if imp.kind == ExternKind.TAG:
-        return isinstance(ext, Tag) and ext.type == module.types[imp.desc]
+        return isinstance(ext, Tag) and ext.heap == module.heap(imp.desc)
     # a mutable global's type must be equal (it is read and written), an immutable one's may be
     # narrower (3.0's subtyping)
     return (isinstance(ext, Global) and ext.mutable == imp.desc.mutable
@@ -563,7 +566,7 @@ class Instance:
             by_kind[imp.kind].append(ext)
         funcs = by_kind[ExternKind.FUNC]
         for i in range(len(funcs), len(m.func_type_indices())):
-            f = Func(c.funcs[i], m.func_type(i), self, i)
+            f = Func(c.funcs[i], m.func_type(i), self, i, m.heap(m.func_type_indices()[i]))
             _funcs_by_addr.setdefault(f.addr, f)
             funcs.append(f)
         mems = by_kind[ExternKind.MEMORY]
@@ -574,7 +577,7 @@ class Instance:
             tables.append(Table(c.tables[i], tt.limits.max, tt.addrtype, tt.elem))
         tags = by_kind[ExternKind.TAG]
         for i, typeidx in enumerate(m.tag_types()[len(tags):], start=len(tags)):
-            tags.append(Tag(c.tags[i], m.types[typeidx]))
+            tags.append(Tag(c.tags[i], m.types[typeidx], m.heap(typeidx)))  # type: ignore[arg-type]
         globs = by_kind[ExternKind.GLOBAL]
         for i, gt in enumerate(m.global_types()[len(globs):], start=len(globs)):
             globs.append(Global(c.globals[i], gt.valtype, gt.mutable))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .decode import decode_module
 from .features import EXCEPTION_HANDLING, FUNCTION_REFERENCES, RELAXED_SIMD, TAIL_CALL
+from .reftypes import DefType
 from .module import ExternKind, Module, valtype_text
 from .opcodes import BY_NAME
 from .validate import CONST_OPS
@@ -114,6 +115,8 @@ def features_of(m: Module) -> list[str]:
         feats.append("typed function references (3.0)")
     if EXCEPTION_HANDLING in proposals or m.tag_types():
         feats.append("exception handling (3.0)")
+    if any(isinstance(h, DefType) for h in m.heaps):
+        feats.append("GC types: recursion groups, subtypes, structs, arrays (3.0)")
     if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
     if RELAXED_SIMD in proposals:

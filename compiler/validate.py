@@ -79,12 +79,14 @@ class Frame:
 class Context:
     """The spec's validation context C for one module (index spaces as flat lists)."""
 
-    __slots__ = ("datas", "elems", "funcs", "globals", "mems", "refs", "table_addrs", "tables",
-                 "tags", "typed", "types")
+    __slots__ = ("datas", "elems", "func_heaps", "funcs", "globals", "heaps", "mems", "refs",
+                 "table_addrs", "tables", "tags", "typed", "types")
 
     def __init__(self, m: Module):
         self.types: list[FuncType] = m.types
         self.funcs: list[FuncType] = []  # filled by check_module once type indices are checked
+        self.func_heaps: list = []  # likewise: each function's type as a heap type (ref.func)
+        self.heaps = [m.heap(i) for i in range(len(m.types))]  # Module.heaps
         self.tags: list[FuncType] = []  # likewise (exception handling)
         self.typed = FUNCTION_REFERENCES in m.features  # ref.func gives (ref $t), not funcref
         self.tables = [t.elem for t in m.table_types()]
@@ -96,9 +98,9 @@ class Context:
         self.datas = m.data_count if m.data_count is not None else len(m.datas)
         self.refs: set[int] = set()
 
-    def func_ref(self, ft: FuncType) -> str:
-        """The type of `ref.func` of a function of type `ft`."""
-        return reftypes.ref(False, ft) if self.typed else "F"
+    def func_ref(self, funcidx: int) -> str:
+        """The type of `ref.func` of function `funcidx`."""
+        return reftypes.ref(False, self.func_heaps[funcidx]) if self.typed else "F"
 
 
 class FuncValidator:
@@ -229,6 +231,8 @@ class FuncValidator:
         if not 0 <= bt < len(self.ctx.types):  # type: ignore[operator]
             raise self.error(f"unknown type {bt}")
         ft = self.ctx.types[bt]  # type: ignore[index]
+        if ft.kind != "func":
+            raise self.error("type mismatch")
         return ft.params, ft.results
 
     def check_local(self, x: int) -> str:
@@ -268,9 +272,13 @@ class FuncValidator:
         return self.ctx.tags[x]
 
     def check_type(self, x: int) -> FuncType:
+        """Type `x`, which must be a function type (GC's struct and array types are not)."""
         if x >= len(self.ctx.types):
             raise self.error(f"unknown type {x}")
-        return self.ctx.types[x]
+        ft = self.ctx.types[x]
+        if ft.kind != "func":
+            raise self.error("type mismatch")
+        return ft  # type: ignore[return-value]
 
     def check_func_idx(self, x: int) -> FuncType:
         if x >= len(self.ctx.funcs):
@@ -462,10 +470,10 @@ def op_ref_is_null(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 def op_ref_func(s: FuncValidator, imm: object, op: Op) -> None:
-    ft = s.check_func_idx(imm)  # type: ignore[arg-type]
+    s.check_func_idx(imm)  # type: ignore[arg-type]
     if imm not in s.ctx.refs:
         raise s.error(f"undeclared function reference {imm}")
-    s.vals.append(s.ctx.func_ref(ft))
+    s.vals.append(s.ctx.func_ref(imm))  # type: ignore[arg-type]
 
 
 # --- exception handling (Wasm 3.0) -------------------------------------------------------------
@@ -530,7 +538,7 @@ def op_br_on_non_null(s: FuncValidator, imm: object, op: Op) -> None:
 
 def op_call_ref(s: FuncValidator, imm: object, op: Op) -> None:
     ft = s.check_type(imm)  # type: ignore[arg-type]
-    s.pop_val(reftypes.ref(True, ft))
+    s.pop_val(reftypes.ref(True, s.ctx.heaps[imm]))  # type: ignore[index]
     s.pop_vals(ft.params)
     s.vals.extend(ft.results)
 
@@ -539,7 +547,7 @@ def op_return_call_ref(s: FuncValidator, imm: object, op: Op) -> None:
     ft = s.check_type(imm)  # type: ignore[arg-type]
     if not returns_match(s, ft.results):
         raise s.error("type mismatch")
-    s.pop_val(reftypes.ref(True, ft))
+    s.pop_val(reftypes.ref(True, s.ctx.heaps[imm]))  # type: ignore[index]
     s.pop_vals(ft.params)
     s.unreachable()
 
@@ -801,11 +809,51 @@ assert all(op.sig is not None or op.name in HANDLERS for op in OPS)
 
 
 # --- module level -----------------------------------------------------------------------------
+def check_subtypes(m: Module) -> None:
+    """GC's declared subtypes: at most one supertype, not final, of the same kind, and matching
+    it (function parameters contravariant, results covariant; a struct extends its supertype's
+    fields; a mutable field keeps its type exactly, an immutable one may narrow it)."""
+    for i, heap in enumerate(m.heaps):
+        if not isinstance(heap, reftypes.DefType) or not heap.sub.supers:
+            continue
+        supers = heap.supers()
+        if len(supers) > 1:
+            raise ValidationError("sub type: more than one supertype", None)
+        sup = supers[0]
+        if not isinstance(sup, reftypes.DefType) or sup.sub.final \
+                or not comp_matches(m.types[i], reftypes.unroll(
+                    sup.sub.comp, [reftypes.DefType(sup.group, k) for k in range(len(sup.group))])):
+            raise ValidationError(f"sub type {i} does not match its supertype", None)
+
+
+def comp_matches(a, b) -> bool:
+    """Composite type `a` may be declared a subtype of `b`."""
+    sub = reftypes.subtype
+    if a.kind != b.kind:
+        return False
+    if a.kind == "func":
+        return (len(a.params) == len(b.params) and len(a.results) == len(b.results)
+                and all(map(sub, b.params, a.params)) and all(map(sub, a.results, b.results)))
+    if a.kind == "array":
+        return field_matches(a.field, b.field)
+    return len(a.fields) >= len(b.fields) and all(map(field_matches, a.fields, b.fields))
+
+
+def field_matches(a, b) -> bool:
+    if a.mutable != b.mutable:
+        return False
+    if a.mutable or "8" in (a.storage, b.storage) or "16" in (a.storage, b.storage):
+        return a.storage == b.storage
+    return reftypes.subtype(a.storage, b.storage)
+
+
 def check_tag_type(m: Module, typeidx: int, offset: int | None) -> None:
     """A tag's type: a function type with no results (its parameters are the payload)."""
     if typeidx >= len(m.types):
         raise ValidationError(f"unknown type {typeidx}", offset)
-    if m.types[typeidx].results:
+    if m.types[typeidx].kind != "func":
+        raise ValidationError("type mismatch", offset)
+    if m.types[typeidx].results:  # type: ignore[union-attr]
         raise ValidationError("non-empty tag result type", offset)
 
 
@@ -854,7 +902,7 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
         elif name == "ref.func":
             if ins.imm >= len(ctx.funcs):  # type: ignore[operator]
                 raise ValidationError(f"unknown function {ins.imm}", where, instr=name)
-            stack.append(ctx.func_ref(ctx.funcs[ins.imm]))  # type: ignore[index]
+            stack.append(ctx.func_ref(ins.imm))  # type: ignore[arg-type]
         else:
             params, results = SIGS[name]
             for want in reversed(params):  # the extended-const operators take operands
@@ -894,10 +942,13 @@ def check_declarations(m: Module) -> Context:
     ntypes = len(m.types)
 
     # imports and definitions: type indices, limits
+    check_subtypes(m)
     for imp in m.imports:
         if imp.kind == ExternKind.FUNC:
             if imp.desc >= ntypes:  # type: ignore[operator]
                 raise ValidationError(f"unknown type {imp.desc}", imp.offset)
+            if m.types[imp.desc].kind != "func":  # type: ignore[index]
+                raise ValidationError("type mismatch", imp.offset)
         elif imp.kind == ExternKind.TABLE:
             check_table_type(imp.desc, imp.offset)  # type: ignore[arg-type]
         elif imp.kind == ExternKind.MEMORY:
@@ -909,11 +960,14 @@ def check_declarations(m: Module) -> Context:
     ctx.tags = [m.types[x] for x in m.tag_types()]
     nimported = m.num_imported_funcs
     for i, typeidx in enumerate(m.funcs):
+        code = m.codes[i] if i < len(m.codes) else None
         if typeidx >= ntypes:
-            code = m.codes[i] if i < len(m.codes) else None
             raise ValidationError(f"unknown type {typeidx}", code.offset if code else None,
                                   func=nimported + i)
-    ctx.funcs = [m.types[x] for x in m.func_type_indices()]
+        if m.types[typeidx].kind != "func":
+            raise ValidationError("type mismatch", code.offset if code else None, func=nimported + i)
+    ctx.funcs = [m.types[x] for x in m.func_type_indices()]  # type: ignore[misc]
+    ctx.func_heaps = [ctx.heaps[x] for x in m.func_type_indices()]
     for table in m.tables:
         check_table_type(table, None)
     for mem in m.mems:

@@ -40,6 +40,31 @@ uint32_t wasmc_rt_type_id(const char *sig) {
     return num_sigs;
 }
 
+/* GC's declared subtypes, by canonical id: supers[id - 1] is the id of its supertype, or 0.  Ids are
+ * canonical (equal structure, equal id), so every module that declares a type declares the same
+ * supertype for it, and the relation is recorded once for the process. */
+static uint32_t *supers;
+static uint32_t cap_supers;
+
+static void record_super(uint32_t id, uint32_t super) {
+    if (id > cap_supers) {
+        uint32_t cap = cap_supers ? cap_supers : 64;
+        while (cap < id) cap *= 2;
+        uint32_t *s = realloc(supers, cap * sizeof *s);
+        if (!s) abort(); /* out of memory while instantiating: nothing sensible to return */
+        memset(s + cap_supers, 0, (cap - cap_supers) * sizeof *s);
+        supers = s;
+        cap_supers = cap;
+    }
+    supers[id - 1] = super;
+}
+
+int32_t wasmc_rt_type_sub(uint32_t sub, uint32_t super) {
+    for (uint32_t id = sub; id != 0; id = id <= cap_supers ? supers[id - 1] : 0)
+        if (id == super) return 1;
+    return 0;
+}
+
 /* ---- standalone objects ----------------------------------------------------------------------- */
 
 wasmc_global_cell *wasmc_rt_global_new(void) {
@@ -216,6 +241,9 @@ int32_t wasmc_rt_instantiate(const wasmc_module *m, const wasmc_import *imports,
         goto error;
     }
     for (uint32_t t = 0; t < m->num_types; t++) p->own_type_ids[t] = wasmc_rt_type_id(m->type_sigs[t]);
+    for (uint32_t t = 0; t < m->num_types; t++)
+        if (m->type_supers && m->type_supers[t] >= 0)
+            record_super(p->own_type_ids[t], p->own_type_ids[m->type_supers[t]]);
     if (bind_imports(p, imports, err, errlen) != 0 || create_defined(p, err, errlen) != 0)
         goto error;
     if (m->num_memories > 0) inst->mem0_base = inst->memories[0]->base;

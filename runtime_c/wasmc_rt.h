@@ -296,6 +296,7 @@ struct wasmc_module {
     const char *wide_address_folds;
     uint32_t num_tags, num_imported_tags; /* exception handling: every tag, imports first */
     const uint32_t *tag_types;            /* type index of each tag */
+    const int32_t *type_supers;           /* GC: each type's declared supertype's index, or -1 */
 };
 #define WASMC_ABI_VERSION 1u
 
@@ -372,6 +373,9 @@ _Noreturn void wasmc_rt_throw(wasmc_instance *inst, const wasmc_tag *tag, const 
 _Noreturn void wasmc_rt_throw_ref(wasmc_instance *inst, wasmc_exception *exn);
 /* In a handler, after _setjmp returned non-zero: the exception being caught. */
 wasmc_exception *wasmc_rt_caught(void);
+/* GC's declared subtypes: 1 if canonical type id `sub` is `super` or declared below it (the
+ * relations every instantiated module's type_supers recorded), else 0. */
+int32_t wasmc_rt_type_sub(uint32_t sub, uint32_t super);
 
 /* Embedder helpers beyond the core API.  Freeing is the embedder's job and only safe when nothing
  * (another instance's table, an import) still refers to the object. */

@@ -119,3 +119,41 @@ def test_wasm_2_0_rejects_typed_references(tmp_path):
 
     with pytest.raises(DecodeError, match="malformed value type|illegal opcode"):
         decode_module(wasmtime.wat2wasm(WAT), features=WASM_2_0)
+
+
+SUBTYPES_WAT = """(module
+  (type $top (sub (func (param i32) (result i32))))
+  (type $mid (sub $top (func (param i32) (result i32))))
+  (type $leaf (sub final $mid (func (param i32) (result i32))))
+  (type $other (sub (func (param i32) (result i32))))
+  (rec (type $r1 (func (param i32) (result i32))) (type $r2 (struct)))
+  (func $f_top (type $top) (i32.add (local.get 0) (i32.const 1)))
+  (func $f_mid (type $mid) (i32.add (local.get 0) (i32.const 2)))
+  (func $f_leaf (type $leaf) (i32.add (local.get 0) (i32.const 3)))
+  (func $f_other (type $other) (i32.add (local.get 0) (i32.const 4)))
+  (func $f_plain (param i32) (result i32) (i32.add (local.get 0) (i32.const 5)))
+  (func $f_rec (type $r1) (i32.add (local.get 0) (i32.const 6)))
+  (table $t 6 funcref)
+  (elem (table $t) (i32.const 0) func $f_top $f_mid $f_leaf $f_other $f_plain $f_rec)
+  (func (export "as_top") (param i32 i32) (result i32)
+    (call_indirect $t (type $top) (local.get 1) (local.get 0)))
+  (func (export "as_mid") (param i32 i32) (result i32)
+    (call_indirect $t (type $mid) (local.get 1) (local.get 0)))
+  (func (export "as_leaf") (param i32 i32) (result i32)
+    (call_indirect $t (type $leaf) (local.get 1) (local.get 0)))
+  (func (export "as_plain") (param i32 i32) (result i32)
+    (call_indirect $t (param i32) (result i32) (local.get 1) (local.get 0))))"""
+
+# Each call either returns (the callee's type is the expected one or a declared subtype of it) or
+# traps with "indirect call type mismatch" (an unrelated type: other supertypes, a plain function
+# type, the same signature in another recursion group).
+SUBTYPE_CALLS = [[Call(export, [slot, 10])] for export in ("as_top", "as_mid", "as_leaf", "as_plain")
+                 for slot in range(6)]
+
+
+@pytest.mark.parametrize("plan", SUBTYPE_CALLS, ids=[f"{p[0].export}-{p[0].args[0]}"
+                                                     for p in SUBTYPE_CALLS])
+def test_call_indirect_accepts_declared_subtypes(plan, matches_wasmtime):
+    """GC's declared function subtypes: call_indirect through a type accepts its subtypes'
+    functions (the runtime's supertype record, wasmc_rt_type_sub) and nothing else."""
+    matches_wasmtime(SUBTYPES_WAT, plan, {**FEATURES, "wasm_gc": True})

@@ -363,7 +363,8 @@ def lower_call_indirect(fl: FunctionLowerer, instr, tail: bool = False) -> None:
     typeidx, tableidx = instr.imm
     ft = fl.module.types[typeidx]
     index = fl.pop()
-    static = fl.ml.call_table(tableidx)
+    open_type = fl.ml.open_func_type(typeidx)  # GC: its subtypes' functions pass too
+    static = None if open_type else fl.ml.call_table(tableidx)
     if static is not None:
         call_static_table(fl, index, typeidx, tableidx, *static, tail=tail)
         return
@@ -384,8 +385,24 @@ def lower_call_indirect(fl: FunctionLowerer, instr, tail: bool = False) -> None:
     expected = fl.load_rt(fl.array_elem(fl.type_ids(), typeidx, 4), T.I32, "expected_type",
                           invariant=True)
     actual = fl.load_field(rec, T.FUNCREF_TYPE_ID, T.I32, "actual_type")
-    fl.trap_if(fl.b.icmp_unsigned("!=", actual, expected), T.TRAP_INDIRECT_CALL_TYPE)
+    if open_type:
+        check_subtype(fl, actual, expected)
+    else:
+        fl.trap_if(fl.b.icmp_unsigned("!=", actual, expected), T.TRAP_INDIRECT_CALL_TYPE)
     call_through_record(fl, rec, ft.params, ft.results, "call_indirect", tail)
+
+
+def check_subtype(fl: FunctionLowerer, actual: ir.Value, expected: ir.Value) -> None:
+    """Trap unless canonical type id `actual` is `expected` or a declared subtype of it: equal
+    ids inline, the rest by the runtime's record of supertypes (wasmc_rt_type_sub)."""
+    slow = fl.fn.append_basic_block("call_indirect.subtype")
+    done = fl.fn.append_basic_block("call_indirect.typed")
+    fl.b.cbranch(fl.b.icmp_unsigned("!=", actual, expected), slow, done)
+    fl.b.position_at_end(slow)
+    ok = fl.b.call(fl.ml.rt("wasmc_rt_type_sub"), [actual, expected], name="subtype")
+    fl.trap_if(fl.b.icmp_unsigned("==", ok, ir.Constant(T.I32, 0)), T.TRAP_INDIRECT_CALL_TYPE)
+    fl.b.branch(done)
+    fl.b.position_at_end(done)
 
 
 def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tableidx: int,

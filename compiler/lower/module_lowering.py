@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..module import ExternKind, Instr, Module, SegmentMode
-from ..reftypes import host_letter, sig_text
+from ..reftypes import DefType, heap_text, host_letter, sig_text
 from ..opcodes import BY_NAME, OPS
 from . import control, exceptions, memory, numeric, simd, variable  # noqa: F401  (handlers)
 from . import irbuild as ir
@@ -261,12 +261,19 @@ class ModuleLowerer:
             pair = self.cur.call_tables[tableidx] = (codes, classes)
         return pair
 
+    def open_func_type(self, typeidx: int) -> bool:
+        """A function type that may have subtypes (GC's non-final types): call_indirect through
+        it must accept them, which the runtime checks when the canonical ids differ."""
+        heap = self.module.heap(typeidx)
+        return isinstance(heap, DefType) and not heap.sub.final
+
     def type_class(self, typeidx: int) -> int:
         """The first type index with the same signature: two types match in `call_indirect`
         exactly when their classes are equal (the runtime's canonical type ids, by signature)."""
         if self._type_classes is None:
             first: dict[object, int] = {}
-            self._type_classes = [first.setdefault(t, i) for i, t in enumerate(self.module.types)]
+            m = self.module
+            self._type_classes = [first.setdefault(m.heap(i), i) for i in range(len(m.types))]
         return self._type_classes[typeidx]
 
     def wide_fold_symbol(self) -> ir.GlobalVariable:
@@ -372,6 +379,7 @@ class ModuleLowerer:
         "wasmc_rt_throw_ref": (T.VOID, [T.PTR, T.PTR]),
         "wasmc_rt_caught": (T.PTR, []),
         "_setjmp": (T.I32, [T.PTR]),
+        "wasmc_rt_type_sub": (T.I32, [T.I32, T.I32]),  # GC's declared subtypes
     }
 
     def rt(self, name: str) -> ir.Function:
@@ -604,8 +612,8 @@ class ModuleLowerer:
         null = ir.Constant(T.PTR, None)
 
         # typed references spelt out (reftypes.sig_text): the ids must agree across processes
-        type_sigs = self.const_array("type_sigs", T.PTR, [
-            self.cstring(f"{sig_text(t.params)}:{sig_text(t.results)}") for t in m.types])
+        type_sigs = self.const_array("type_sigs", T.PTR, [self.cstring(type_sig(m, i))
+                                                          for i in range(len(m.types))])
         import_ty = ir.LiteralStructType([T.PTR, T.PTR, T.I32, T.I32])
         counters = {k: 0 for k in ExternKind}
         import_rows = []
@@ -694,6 +702,7 @@ class ModuleLowerer:
             T.PTR, T.PTR, T.PTR, T.PTR,     # code_start, code_end, func_offsets, module_name
             T.PTR,                          # wide_address_folds
             T.I32, T.I32, T.PTR,            # tags (exception handling)
+            T.PTR,                          # type_supers (GC's declared subtypes)
         ])
         desc = ir.GlobalVariable(self.ir, desc_ty, "wasmc_module_desc")
         desc.global_constant = True
@@ -715,6 +724,8 @@ class ModuleLowerer:
             self.wide_fold_symbol() if self.wide_needs_cap else null,
             i32(len(m.tag_types())), i32(len(m.imported(ExternKind.TAG))),
             self.const_array("tag_types", T.I32, [i32(t) for t in m.tag_types()]),
+            self.const_array("type_supers", T.I32, [i32(super_index(m, i))
+                                                    for i in range(len(m.types))]),
         ])
 
     def code_bounds(self) -> list[ir.Value]:
@@ -747,6 +758,27 @@ class ModuleLowerer:
         init_segments = self.lower_synthetic("wasm:init_segments", self.init_segments_body())
         self.build_descriptor(init_globals, init_segments)
         return self.parts
+
+
+def type_sig(m: Module, typeidx: int) -> str:
+    """The runtime's signature string of a type (its canonical id): `params:results` for a plain
+    function type, a GC defined type's whole canonical recursion group otherwise."""
+    heap = m.heap(typeidx)
+    if isinstance(heap, DefType):
+        return heap_text(heap)
+    return f"{sig_text(heap.params)}:{sig_text(heap.results)}"
+
+
+def super_index(m: Module, typeidx: int) -> int:
+    """The type index of a type's declared supertype (GC), or -1: the runtime records the
+    relation between canonical ids for call_indirect of a subtype (wasmc_rt_type_sub)."""
+    heap = m.heap(typeidx)
+    if isinstance(heap, DefType) and heap.sub.supers:
+        sup = heap.supers()[0]
+        for j in range(len(m.types)):
+            if m.heap(j) == sup:
+                return j
+    return -1
 
 
 def lower_module(module: Module, name: str = "wasm", bounds_checks: bool = False) -> ir.Module:
