@@ -41,12 +41,12 @@ from .features import (
 )
 from .module import (
     VALTYPE_BY_BYTE,
+    ArrayType,
     Code,
     Data,
     Elem,
     Export,
     ExternKind,
-    ArrayType,
     FieldType,
     FuncType,
     Global,

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from .decode import decode_module
 from .features import EXCEPTION_HANDLING, FUNCTION_REFERENCES, RELAXED_SIMD, TAIL_CALL
-from .reftypes import DefType
 from .module import ExternKind, Module, valtype_text
 from .opcodes import BY_NAME
+from .reftypes import DefType
 from .validate import CONST_OPS
 
 SECTION_NAMES = ["custom", "type", "import", "function", "table", "memory", "global", "export",
