@@ -280,6 +280,18 @@ def _read_reftype(data: bytes, pos: int) -> tuple[str, int]:
     return t, pos + 1
 
 
+def _read_br_on_cast(data: bytes, pos: int) -> tuple[tuple[int, str, str], int]:
+    """br_on_cast(_fail): flags (bit 0: the first type nullable, bit 1: the second), a label and
+    two heap types; returned as (label, rt1, rt2) with the reference types as letters."""
+    flags = data[pos]
+    if flags > 3:
+        raise DecodeError("malformed br_on_cast flags", pos)
+    label, pos = _read_u32(data, pos + 1)
+    h1, pos = _read_heaptype(data, pos)
+    h2, pos = _read_heaptype(data, pos)
+    return (label, reftypes.ref(bool(flags & 1), h1), reftypes.ref(bool(flags & 2), h2)), pos
+
+
 def _read_ref_null(data: bytes, pos: int) -> tuple[str, int]:
     """`ref.null`'s immediate: a reference type in Wasm 2.0, a heap type in 3.0 (typed)."""
     if not _CTX.typed:
@@ -487,6 +499,8 @@ _READERS: dict[Imm, Reader | None] = {
     Imm.REFTYPE: _read_ref_null,  # 'F' | 'E' (2.0); any nullable reference type (3.0)
     Imm.TYPEIDX: _read_u32,
     Imm.TAGIDX: _read_u32,
+    Imm.HEAPTYPE: _read_heaptype,
+    Imm.BR_ON_CAST: _read_br_on_cast,
     Imm.ELEMIDX: _read_u32,
     Imm.DATAIDX: _read_u32,
     Imm.TABLE_INIT: _read_u32_pair,  # (elemidx, tableidx)

@@ -29,14 +29,17 @@ EXCEPTION_HANDLING = "exceptions"
 # Garbage collection's type system: recursion groups, declared subtypes, struct and array types
 # (reftypes.DefType).  Its instructions (struct.new, ref.cast, ...) are not built yet.
 GC_TYPES = "gc-types"
+# GC's instructions on references that need no heap objects: i31, ref.eq, ref.test / ref.cast /
+# br_on_cast(_fail), any.convert_extern / extern.convert_any.  (Structs and arrays are not built.)
+GC_REFS = "gc-refs"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# The parts of Wasm 3.0 implemented so far (GC's instructions and the legacy exception instructions
-# are not: README, Status).
-WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_TYPES,
-                                MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
+# The parts of Wasm 3.0 implemented so far (GC's struct and array instructions and the legacy
+# exception instructions are not: README, Status).
+WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_REFS,
+                                GC_TYPES, MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

@@ -49,6 +49,8 @@ class Imm(enum.Enum):
     MEMARG_LANE = enum.auto()  # memarg laneidx
     TYPEIDX = enum.auto()  # a type index (call_ref)
     TAGIDX = enum.auto()  # a tag index (throw)
+    HEAPTYPE = enum.auto()  # a heap type (ref.test, ref.cast): reftypes' name or defined type
+    BR_ON_CAST = enum.auto()  # flags labelidx heaptype heaptype: (label, rt1, rt2) as letters
     TRY_TABLE = enum.auto()  # blocktype vec(catch): (blocktype, ((kind, tagidx | None, label), ...))
 
 
@@ -119,6 +121,20 @@ _op("ref.null", 0xD0, Imm.REFTYPE, R)
 _op("ref.is_null", 0xD1, kind=R)
 _op("ref.func", 0xD2, Imm.FUNCIDX, R)  # typed by a handler: (ref $t) in 3.0, funcref in 2.0
 _op("ref.as_non_null", 0xD4, kind=R, feature="function-references")
+# GC's reference instructions (0xFB prefix) that need no heap objects; the `.null` rows are the
+# nullable forms of ref.test / ref.cast (`ref.test (ref null ht)`).
+_op("ref.eq", 0xD3, kind=R, feature="gc-refs")
+_op("ref.test", 0x14, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
+_op("ref.test.null", 0x15, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
+_op("ref.cast", 0x16, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
+_op("ref.cast.null", 0x17, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
+_op("br_on_cast", 0x18, Imm.BR_ON_CAST, C, prefix=0xFB, feature="gc-refs")
+_op("br_on_cast_fail", 0x19, Imm.BR_ON_CAST, C, prefix=0xFB, feature="gc-refs")
+_op("any.convert_extern", 0x1A, kind=R, prefix=0xFB, feature="gc-refs")
+_op("extern.convert_any", 0x1B, kind=R, prefix=0xFB, feature="gc-refs")
+_op("ref.i31", 0x1C, kind=R, prefix=0xFB, feature="gc-refs")
+_op("i31.get_s", 0x1D, kind=R, prefix=0xFB, feature="gc-refs")
+_op("i31.get_u", 0x1E, kind=R, prefix=0xFB, feature="gc-refs")
 
 # --- parametric instructions --------------------------------------------------------------------
 _op("drop", 0x1A, kind=P)

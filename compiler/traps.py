@@ -15,3 +15,4 @@ TRAP_NULL_REFERENCE = 11
 TRAP_HOST = 12
 TRAP_EXIT = 13
 TRAP_EXCEPTION = 14  # an exception no Wasm code caught
+TRAP_CAST = 15

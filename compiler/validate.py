@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 
 from . import limits, reftypes
 from .errors import LimitError, ValidationError
-from .features import EXTENDED_CONST, FUNCTION_REFERENCES, MULTI_MEMORY
+from .features import EXTENDED_CONST, FUNCTION_REFERENCES, GC_REFS, MULTI_MEMORY
 from .module import (
     ExternKind,
     FuncType,
@@ -59,6 +59,8 @@ CONST_OPS = frozenset({"i32.const", "i64.const", "f32.const", "f64.const", "v128
                        "ref.null", "ref.func", "global.get"})
 # Wasm 3.0's extended constant expressions add integer arithmetic (features.EXTENDED_CONST).
 EXTENDED_CONST_OPS = CONST_OPS | {"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul"}
+# GC's constant instructions that need no heap objects (features.GC_REFS), typed as in bodies.
+GC_CONST_OPS = frozenset({"ref.i31", "any.convert_extern", "extern.convert_any"})
 
 
 class Frame:
@@ -507,6 +509,84 @@ def op_try_table(s: FuncValidator, imm: object, op: Op) -> None:
     s.push_ctrl(op.name, params, results)
 
 
+# --- GC's reference instructions (Wasm 3.0) ----------------------------------------------------
+I31REF = reftypes.ref(True, "i31")
+EQREF = reftypes.ref(True, "eq")
+
+
+def top_ref(t: str) -> str:
+    """`(ref null top)` of a reference type's hierarchy: what a cast to it may take."""
+    return reftypes.ref(True, reftypes.top_of(reftypes.unpack(t)[1]))
+
+
+def op_ref_eq(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val(EQREF)
+    s.pop_val(EQREF)
+    s.vals.append("i")
+
+
+def op_ref_i31(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val("i")
+    s.vals.append(reftypes.ref(False, "i31"))
+
+
+def op_i31_get(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val(I31REF)
+    s.vals.append("i")
+
+
+def cast_target(s: FuncValidator, imm: object, op: Op) -> str:
+    return reftypes.ref(op.name.endswith(".null"), imm)
+
+
+def op_ref_test(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val(top_ref(cast_target(s, imm, op)))
+    s.vals.append("i")
+
+
+def op_ref_cast(s: FuncValidator, imm: object, op: Op) -> None:
+    rt = cast_target(s, imm, op)
+    s.pop_val(top_ref(rt))
+    s.vals.append(rt)
+
+
+def cast_difference(rt1: str, rt2: str) -> str:
+    """rt1 without rt2 (what remains when a cast to rt2 fails): non-null if rt2 takes null."""
+    nullable1 = reftypes.unpack(rt1)[0]
+    nullable2, _ = reftypes.unpack(rt2)
+    return reftypes.ref(nullable1 and not nullable2, reftypes.unpack(rt1)[1])
+
+
+def op_br_on_cast(s: FuncValidator, imm: object, op: Op) -> None:
+    """br_on_cast l rt1 rt2: [t* rt1] -> [t* (rt1 \\ rt2)], branching with [t* rt2]; br_on_cast_fail
+    the other way round.  rt2 must be a subtype of rt1."""
+    label, rt1, rt2 = imm  # type: ignore[misc]
+    if not reftypes.subtype(rt2, rt1):
+        raise s.error("type mismatch")
+    taken, stays = (rt2, cast_difference(rt1, rt2)) if op.name == "br_on_cast" \
+        else (cast_difference(rt1, rt2), rt2)
+    types = s.label_types(s.label(label))
+    if not types:
+        raise s.error("type mismatch")
+    s.pop_val(rt1)
+    s.vals.append(taken)
+    s.pop_vals(types)
+    s.vals.extend(types[:-1])
+    s.vals.append(stays)
+
+
+def op_any_convert_extern(s: FuncValidator, imm: object, op: Op) -> None:
+    t = s.pop_val(reftypes.ref(True, "extern"))
+    nullable = t == UNKNOWN or reftypes.unpack(t)[0]
+    s.vals.append(reftypes.ref(nullable, "any"))
+
+
+def op_extern_convert_any(s: FuncValidator, imm: object, op: Op) -> None:
+    t = s.pop_val(reftypes.ref(True, "any"))
+    nullable = t == UNKNOWN or reftypes.unpack(t)[0]
+    s.vals.append(reftypes.ref(nullable, "extern"))
+
+
 # --- typed function references (Wasm 3.0) ------------------------------------------------------
 def non_null(t: str) -> str:
     """`(ref ht)` for a popped `(ref null? ht)`; Unknown stays Unknown (the spec's bottom)."""
@@ -767,6 +847,18 @@ HANDLERS: dict[str, Handler] = {
     "ref.func": op_ref_func,
     "ref.as_non_null": op_ref_as_non_null,
     "throw": op_throw,
+    "ref.eq": op_ref_eq,
+    "ref.i31": op_ref_i31,
+    "i31.get_s": op_i31_get,
+    "i31.get_u": op_i31_get,
+    "ref.test": op_ref_test,
+    "ref.test.null": op_ref_test,
+    "ref.cast": op_ref_cast,
+    "ref.cast.null": op_ref_cast,
+    "br_on_cast": op_br_on_cast,
+    "br_on_cast_fail": op_br_on_cast,
+    "any.convert_extern": op_any_convert_extern,
+    "extern.convert_any": op_extern_convert_any,
     "throw_ref": op_throw_ref,
     "try_table": op_try_table,
     "br_on_null": op_br_on_null,
@@ -903,6 +995,16 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
             if ins.imm >= len(ctx.funcs):  # type: ignore[operator]
                 raise ValidationError(f"unknown function {ins.imm}", where, instr=name)
             stack.append(ctx.func_ref(ins.imm))  # type: ignore[arg-type]
+        elif name in GC_CONST_OPS:
+            conv = {"ref.i31": ("i", reftypes.ref(False, "i31")),
+                    "any.convert_extern": (reftypes.ref(True, "extern"), "any"),
+                    "extern.convert_any": (reftypes.ref(True, "any"), "extern")}[name]
+            if not stack or not reftypes.subtype(stack[-1], conv[0]):
+                raise ValidationError("type mismatch", where, instr=name)
+            t = stack.pop()
+            if name != "ref.i31":  # a conversion keeps the operand's nullability
+                conv = (conv[0], reftypes.ref(reftypes.unpack(t)[0], conv[1]))
+            stack.append(conv[1])
         else:
             params, results = SIGS[name]
             for want in reversed(params):  # the extended-const operators take operands
@@ -982,6 +1084,8 @@ def check_declarations(m: Module) -> Context:
     num_imported_globals = len(ctx.globals) - len(m.globals)
     extended = EXTENDED_CONST in m.features
     const_ops = EXTENDED_CONST_OPS if extended else CONST_OPS
+    if GC_REFS in m.features:
+        const_ops = const_ops | GC_CONST_OPS
     seg_globals = len(ctx.globals) if extended else num_imported_globals
 
     for k, g in enumerate(m.globals):

@@ -46,6 +46,7 @@ static const char *const trap_messages[WASMC_TRAP_COUNT] = {
     [WASMC_TRAP_HOST] = "host function failed",
     [WASMC_TRAP_EXIT] = "exit",
     [WASMC_TRAP_EXCEPTION] = "thrown Wasm exception",
+    [WASMC_TRAP_CAST] = "cast failure",
 };
 
 const char *wasmc_rt_trap_message(int32_t trap) {

@@ -68,6 +68,7 @@ typedef enum wasmc_trap {
     WASMC_TRAP_HOST = 12,                /* a host function failed; message from the host */
     WASMC_TRAP_EXIT = 13,                /* WASI proc_exit: not an error, code in wasmc_rt_exit_code */
     WASMC_TRAP_EXCEPTION = 14,           /* "thrown Wasm exception" (uncaught, as wasmtime words it) */
+    WASMC_TRAP_CAST = 15,                /* "cast failure" (ref.cast) */
     WASMC_TRAP_COUNT
 } wasmc_trap;
 
@@ -240,7 +241,7 @@ typedef struct wasmc_global_desc {
 
 /* One element-segment item: a constant expression, already reduced to its kind. */
 typedef struct wasmc_elem_item {
-    uint32_t kind;  /* 0: ref.null, 1: ref.func index, 2: global.get index */
+    uint32_t kind;  /* 0: ref.null, 1: ref.func index, 2: global.get index, 3: ref.i31 of index */
     uint32_t index;
 } wasmc_elem_item;
 

@@ -157,3 +157,70 @@ def test_call_indirect_accepts_declared_subtypes(plan, matches_wasmtime):
     """GC's declared function subtypes: call_indirect through a type accepts its subtypes'
     functions (the runtime's supertype record, wasmc_rt_type_sub) and nothing else."""
     matches_wasmtime(SUBTYPES_WAT, plan, {**FEATURES, "wasm_gc": True})
+
+
+GC_REFS_WAT = """(module
+  (type $t (sub (func (param i32) (result i32))))
+  (type $u (sub $t (func (param i32) (result i32))))
+  (func $f_t (type $t) (local.get 0))
+  (func $f_u (type $u) (i32.add (local.get 0) (i32.const 1)))
+  (func $plain (param i32) (result i32) (local.get 0))
+  (table $tab 3 funcref)
+  (elem (table $tab) (i32.const 0) func $f_t $f_u $plain)
+  (global $g (ref i31) (ref.i31 (i32.const -5)))
+  (func (export "i31_s") (param i32) (result i32) (i31.get_s (ref.i31 (local.get 0))))
+  (func (export "i31_u") (param i32) (result i32) (i31.get_u (ref.i31 (local.get 0))))
+  (func (export "global_s") (result i32) (i31.get_s (global.get $g)))
+  (func (export "null_i31") (result i32) (i31.get_u (ref.null i31)))
+  ;; i31 -> extern -> any -> i31 keeps the value
+  (func (export "round_trip") (param i32) (result i32)
+    (i31.get_s (ref.cast (ref i31)
+      (any.convert_extern (extern.convert_any (ref.i31 (local.get 0)))))))
+  (func (export "eq") (param i32 i32) (result i32)
+    (ref.eq (ref.i31 (local.get 0)) (ref.i31 (local.get 1))))
+  ;; what a funcref from the table is, by ref.test against the three function types
+  (func (export "test_func") (param i32) (result i32)
+    (i32.add
+      (i32.add (ref.test (ref $t) (table.get $tab (local.get 0)))
+               (i32.shl (ref.test (ref $u) (table.get $tab (local.get 0))) (i32.const 1)))
+      (i32.shl (ref.test (ref null func) (table.get $tab (local.get 0))) (i32.const 2))))
+  (func (export "cast_to_u") (param i32) (result i32)
+    (call_ref $u (i32.const 10) (ref.cast (ref $u) (table.get $tab (local.get 0)))))
+  (func (export "test_i31_or_null") (param i32) (result i32)
+    (ref.test (ref null i31)
+      (select (result anyref) (ref.null any) (ref.i31 (i32.const 1)) (local.get 0))))
+  (func (export "br_on_cast") (param i32) (result i32) (local $r (ref null $u))
+    (local.set $r
+      (block $is_u (result (ref $u))
+        (br_on_cast $is_u funcref (ref $u) (table.get $tab (local.get 0)))
+        (drop)
+        (return (i32.const -1))))
+    (call_ref $u (i32.const 20) (local.get $r)))
+  (func (export "br_on_cast_fail") (param i32) (result i32)
+    (block $not_i31 (result anyref)
+      (br_on_cast_fail $not_i31 anyref (ref i31)
+        (select (result anyref) (ref.i31 (i32.const 7)) (ref.null any) (local.get 0)))
+      (return (i31.get_u)))
+    (drop)
+    (i32.const -1)))"""
+
+GC_REFS_PLAN = [
+    Call("i31_s", [0x7FFFFFFF]), Call("i31_s", [0x40000000]), Call("i31_u", [0x40000000]),
+    Call("i31_u", [0xFFFFFFFF]), Call("global_s", []), Call("round_trip", [-3]),
+    Call("round_trip", [0x3FFFFFFF]), Call("eq", [5, 5]), Call("eq", [5, 0x80000005]),
+    Call("eq", [1, 2]), Call("test_func", [0]), Call("test_func", [1]), Call("test_func", [2]),
+    Call("cast_to_u", [1]), Call("test_i31_or_null", [0]), Call("test_i31_or_null", [1]),
+    Call("br_on_cast", [0]), Call("br_on_cast", [1]), Call("br_on_cast", [2]),
+    Call("br_on_cast_fail", [0]), Call("br_on_cast_fail", [1]),
+]
+GC_REFS_TRAPS = [[Call("null_i31", [])], [Call("cast_to_u", [0])], [Call("cast_to_u", [2])]]
+
+
+@pytest.mark.parametrize("plan", [GC_REFS_PLAN, *GC_REFS_TRAPS],
+                         ids=["calls", *(f"{p[0].export}-{p[0].args}" for p in GC_REFS_TRAPS)])
+def test_gc_references_match_wasmtime(plan, matches_wasmtime):
+    """GC's instructions that need no heap objects: i31 (31-bit wrapping, sign), ref.eq,
+    ref.test / ref.cast / br_on_cast(_fail) against abstract and declared function types, and
+    the extern/any conversions' round trip."""
+    matches_wasmtime(GC_REFS_WAT, plan, {**FEATURES, "wasm_gc": True},
+                     expect_trap=plan is not GC_REFS_PLAN)

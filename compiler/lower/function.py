@@ -87,7 +87,9 @@ WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes l
 # calls commit through flush_witness, trap checks through trap_if).
 ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
                         "loop", "return_call", "return_call_indirect", "return_call_ref",
-                        "br_on_null", "br_on_non_null", "try_table", "throw", "throw_ref"))
+                        "br_on_null", "br_on_non_null", "try_table", "throw", "throw_ref",
+                        "ref.test", "ref.test.null", "ref.cast", "ref.cast.null", "br_on_cast",
+                        "br_on_cast_fail"))
 # Instructions that open a frame closed by `end`.
 OPENS_FRAME = frozenset(("block", "loop", "if", "try_table"))
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import LimitError
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..reftypes import DefType, heap_text, host_letter, sig_text
 from ..opcodes import BY_NAME, OPS
-from . import control, exceptions, memory, numeric, simd, variable  # noqa: F401  (handlers)
+from . import control, exceptions, gcrefs, memory, numeric, simd, variable  # noqa: F401
 from . import irbuild as ir
 from . import types as T
 from .addressing import WIDE_FOLD_SYMBOL
@@ -665,8 +666,14 @@ class ModuleLowerer:
                     items.append(ir.Constant(item_ty, [i32(0), i32(0)]))
                 elif ins.op.name == "ref.func":
                     items.append(ir.Constant(item_ty, [i32(1), i32(ins.imm)]))
-                else:  # global.get
+                elif ins.op.name == "global.get" and len(expr) == 1:
                     items.append(ir.Constant(item_ty, [i32(2), i32(ins.imm)]))
+                elif [i.op.name for i in expr] == ["i32.const", "ref.i31"]:
+                    items.append(ir.Constant(item_ty, [i32(3), i32(ins.imm & 0xFFFFFFFF)]))
+                else:
+                    raise LimitError("an element segment item that is not ref.null, ref.func, "
+                                     "global.get or ref.i31 of a constant (wasmc supports only "
+                                     "these)", e.offset)
             arr = self.const_array(f"elem{si}", item_ty, items)
             elem_rows.append(ir.Constant(elem_ty, [arr, i32(len(items)),
                                                    i32(ord(host_letter(e.elemtype)))]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import reftypes
 from ..traps import (  # noqa: F401  (re-exported: handlers use T.TRAP_*)
+    TRAP_CAST,
     TRAP_INDIRECT_CALL_TYPE,
     TRAP_INT_DIV_BY_ZERO,
     TRAP_INT_OVERFLOW,

@@ -21,6 +21,8 @@ from .values import (
     RefExtern,
     RefExternAny,
     RefFunc,
+    RefHost,
+    RefKind,
     RefNull,
     V128Pattern,
     parse_float,
@@ -106,6 +108,10 @@ def to_raw(value, letter: str) -> int:
         if not reftypes.is_ref(letter) or _top(letter) != reftypes.TOP[value.heap]:
             raise TypeError(f"argument {value} for a {letter!r} parameter")
         return 0
+    if isinstance(value, RefHost):  # a host value inside `any` (lower/gcrefs.py's encoding)
+        if not reftypes.is_ref(letter) or _top(letter) != "any":
+            raise TypeError(f"argument {value} for a {letter!r} parameter")
+        return ((value.n + 1) << 2) | 2
     if isinstance(value, RefExtern):
         if not reftypes.is_ref(letter) or host_letter(letter) != "E":
             raise TypeError(f"argument {value} for a {letter!r} parameter")
@@ -133,6 +139,12 @@ def matches(pattern, got: Result) -> bool:
         return host_letter(letter) == "E" and bits != 0
     if isinstance(pattern, RefFunc):
         return host_letter(letter) == "F" and bits != 0
+    if isinstance(pattern, RefHost):
+        return _top(letter) == "any" and bits == ((pattern.n + 1) << 2) | 2
+    if isinstance(pattern, RefKind):  # no struct or array objects exist yet
+        if _top(letter) != "any" or bits == 0:
+            return False
+        return pattern.kind == "any" or (pattern.kind in ("i31", "eq") and bool(bits & 1))
     return False
 
 

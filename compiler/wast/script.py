@@ -49,7 +49,8 @@ class Event:
 # wasmtime's one "null reference" trap (executables print what wasmtime prints).
 RENAMED_3_0 = {"immutable global": "global is immutable",
                "null function reference": "null reference",
-               "null exception reference": "null reference"}
+               "null exception reference": "null reference",
+               "null i31 reference": "null reference"}
 
 
 def message_matches(ours: str, expected: str) -> bool:

@@ -288,6 +288,11 @@ def parse_const(op: str, args: list[str], *, pattern: bool = False):
         return RefExtern(parse_int(a, 32))
     if op == "ref.func" and pattern:
         return RefFunc()
+    if op == "ref.host":
+        (a,) = args
+        return RefHost(parse_int(a, 32))
+    if op in ("ref.i31", "ref.eq", "ref.any", "ref.struct", "ref.array") and pattern:
+        return RefKind(op[4:])
     if op == "v128.const":
         shape, *lanes = args
         lane, count = _LANES[shape]
@@ -304,6 +309,27 @@ def parse_const(op: str, args: list[str], *, pattern: bool = False):
             bits |= (_lane_bits(x, lane) & ((1 << width) - 1)) << (i * width)
         return Num("v128", bits)
     raise LiteralError(f"unsupported constant {op}")
+
+
+@dataclass(frozen=True, slots=True)
+class RefHost:
+    """`ref.host N`: a host reference the script made up, passed as an anyref (GC)."""
+
+    n: int
+
+    def __str__(self) -> str:
+        return f"ref.host {self.n}"
+
+
+@dataclass(frozen=True, slots=True)
+class RefKind:
+    """Result patterns `ref.i31`, `ref.eq`, `ref.any`, `ref.struct`, `ref.array`: any non-null
+    reference of that kind."""
+
+    kind: str
+
+    def __str__(self) -> str:
+        return f"ref.{self.kind}"
 
 
 @dataclass(frozen=True, slots=True)

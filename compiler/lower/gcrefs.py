@@ -1,0 +1,151 @@
+"""Lowering of GC's reference instructions that need no heap objects (Wasm 3.0): i31, `ref.eq`,
+`ref.test` / `ref.cast` / `br_on_cast(_fail)`, `any.convert_extern` / `extern.convert_any`.
+
+Strategy: every reference is a 64-bit word, told apart by its low bits without a load.
+  - an i31 is `(v << 1) | 1` (odd), so `ref.eq` compares words and i31s compare by value;
+  - a host reference inside `any` (any.convert_extern) is `(e << 2) | 2`, where e is the
+    externref's own word (a host value below 2^62), so it is neither an i31 nor an object;
+  - an `any` made an externref (extern.convert_any of an i31) keeps its word with bit 63 set,
+    which no host value has, so converting back restores it exactly;
+  - funcrefs, exnrefs and (later) GC objects are aligned pointers.
+A cast to a defined function type compares the funcref record's canonical type id, through the
+runtime's record of declared subtypes (wasmc_rt_type_sub).  Struct and array objects are not
+built yet, so no non-null value is a struct, an array or `none`.
+"""
+
+from __future__ import annotations
+
+from .. import reftypes
+from . import irbuild as ir
+from . import types as T
+from .function import HANDLERS, FunctionLowerer
+
+_NULL = ir.Constant(T.PTR, None)
+_BIT63 = 1 << 63
+
+
+def i64(v: int) -> ir.Constant:
+    return ir.Constant(T.I64, v & (2**64 - 1))
+
+
+def word(fl: FunctionLowerer, p: ir.Value) -> ir.Value:
+    return fl.b.ptrtoint(p, T.I64)
+
+
+def ref(fl: FunctionLowerer, w: ir.Value) -> ir.Value:
+    return fl.b.inttoptr(w, T.PTR)
+
+
+def lower_ref_i31(fl: FunctionLowerer, instr) -> None:
+    v = fl.b.zext(fl.b.and_(fl.pop(), ir.Constant(T.I32, 0x7FFFFFFF)), T.I64)
+    fl.push(ref(fl, fl.b.or_(fl.b.shl(v, i64(1)), i64(1), name="i31")))
+
+
+def lower_i31_get(fl: FunctionLowerer, instr) -> None:
+    p = fl.pop()
+    fl.trap_if(fl.b.icmp_unsigned("==", p, _NULL), T.TRAP_NULL_REFERENCE)
+    v = fl.b.trunc(fl.b.lshr(word(fl, p), i64(1)), T.I32)
+    if instr.op.name == "i31.get_s":  # sign-extend from 31 bits
+        fl.push(fl.b.ashr(fl.b.shl(v, ir.Constant(T.I32, 1)), ir.Constant(T.I32, 1)))
+    else:
+        fl.push(fl.b.and_(v, ir.Constant(T.I32, 0x7FFFFFFF)))
+
+
+def lower_ref_eq(fl: FunctionLowerer, instr) -> None:
+    b, a = fl.pop(), fl.pop()
+    fl.push(fl.b.zext(fl.b.icmp_unsigned("==", a, b), T.I32, name="ref.eq"))
+
+
+def lower_any_convert_extern(fl: FunctionLowerer, instr) -> None:
+    e = word(fl, fl.pop())
+    back = fl.b.icmp_unsigned("!=", fl.b.and_(e, i64(_BIT63)), i64(0))  # an `any` made extern
+    inner = fl.b.select(back, fl.b.and_(e, i64(_BIT63 - 1)), fl.b.or_(fl.b.shl(e, i64(2)), i64(2)))
+    null = fl.b.icmp_unsigned("==", e, i64(0))
+    fl.push(ref(fl, fl.b.select(null, i64(0), inner, name="any")))
+
+
+def lower_extern_convert_any(fl: FunctionLowerer, instr) -> None:
+    a = word(fl, fl.pop())
+    host = fl.b.icmp_unsigned("==", fl.b.and_(a, i64(3)), i64(2))  # a host value made `any`
+    outer = fl.b.select(host, fl.b.lshr(a, i64(2)), fl.b.or_(a, i64(_BIT63)))
+    null = fl.b.icmp_unsigned("==", a, i64(0))
+    fl.push(ref(fl, fl.b.select(null, i64(0), outer, name="extern")))
+
+
+def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
+    """An i1: whether reference `p` is of reference type `rt`."""
+    nullable, heap = reftypes.unpack(rt)
+    null = fl.b.icmp_unsigned("==", p, _NULL)
+    if_null = ir.Constant(T.I1, int(nullable))
+    if isinstance(heap, str):
+        if heap in ("any", "func", "extern", "exn"):  # a top: any non-null value of the hierarchy
+            return fl.b.select(null, if_null, ir.Constant(T.I1, 1))
+        if heap in ("eq", "i31"):  # no objects yet: the non-null eq values are the i31s
+            odd = fl.b.icmp_unsigned("!=", fl.b.and_(word(fl, p), i64(1)), i64(0))
+            return fl.b.select(null, if_null, odd)
+        return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # struct, array, bottoms
+    if reftypes.kind_of(heap) != "func":
+        return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # no struct or array objects yet
+    # a defined function type: the record's canonical id, or one declared below it
+    typeidx = next(i for i in range(len(fl.module.types)) if fl.module.heap(i) == heap)
+    start = fl.b.block
+    check = fl.fn.append_basic_block("cast.func")
+    done = fl.fn.append_basic_block("cast.done")
+    fl.b.cbranch(null, done, check)
+    fl.b.position_at_end(check)
+    actual = fl.load_field(p, T.FUNCREF_TYPE_ID, T.I32, "actual_type")
+    expected = fl.load_rt(fl.array_elem(fl.type_ids(), typeidx, 4), T.I32, "expected_type",
+                          invariant=True)
+    sub = fl.b.call(fl.ml.rt("wasmc_rt_type_sub"), [actual, expected], name="subtype")
+    ok = fl.b.icmp_unsigned("!=", sub, ir.Constant(T.I32, 0))
+    fl.b.branch(done)
+    fl.b.position_at_end(done)
+    phi = fl.b.phi(T.I1, name="cast")
+    phi.add_incoming(if_null, start)
+    phi.add_incoming(ok, check)
+    return phi
+
+
+def target_of(instr) -> str:
+    return reftypes.ref(instr.op.name.endswith(".null"), instr.imm)
+
+
+def lower_ref_test(fl: FunctionLowerer, instr) -> None:
+    fl.push(fl.b.zext(test(fl, fl.pop(), target_of(instr)), T.I32, name="ref.test"))
+
+
+def lower_ref_cast(fl: FunctionLowerer, instr) -> None:
+    p = fl.stack[-1]
+    ok = test(fl, p, target_of(instr))
+    fl.trap_if(fl.b.icmp_unsigned("==", ok, ir.Constant(T.I1, 0)), T.TRAP_CAST)
+
+
+def lower_br_on_cast(fl: FunctionLowerer, instr) -> None:
+    """Branch with the reference when the cast to rt2 succeeds (br_on_cast) or fails
+    (br_on_cast_fail); otherwise keep it."""
+    label, _, rt2 = instr.imm
+    ok = test(fl, fl.stack[-1], rt2)
+    frame = fl.frames[-1 - label]
+    cont = fl.fn.append_basic_block(f"{instr.op.name}.cont")
+    fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.branch_types):])
+    if instr.op.name == "br_on_cast":
+        fl.b.cbranch(ok, frame.target, cont)
+    else:
+        fl.b.cbranch(ok, cont, frame.target)
+    fl.b.position_at_end(cont)
+
+
+HANDLERS.update({
+    "ref.i31": lower_ref_i31,
+    "i31.get_s": lower_i31_get,
+    "i31.get_u": lower_i31_get,
+    "ref.eq": lower_ref_eq,
+    "any.convert_extern": lower_any_convert_extern,
+    "extern.convert_any": lower_extern_convert_any,
+    "ref.test": lower_ref_test,
+    "ref.test.null": lower_ref_test,
+    "ref.cast": lower_ref_cast,
+    "ref.cast.null": lower_ref_cast,
+    "br_on_cast": lower_br_on_cast,
+    "br_on_cast_fail": lower_br_on_cast,
+})
