@@ -68,7 +68,7 @@ def main() -> None:
 @click.option("--wasm", "wasm_version", type=click.Choice(["2.0", "3.0"]), default="3.0",
               show_default=True,
               help="The WebAssembly version whose rules apply (3.0: all but garbage "
-                   "collection's struct and array instructions; see the README).")
+                   "collection's array instructions; see the README).")
 @click.option("--dir", "dirs", multiple=True, metavar="HOST[::GUEST]",
               help="Bake in a directory grant (repeatable); see `wasmc run --help`.")
 @click.option("--env", "envs", multiple=True, metavar="NAME[=VALUE]",

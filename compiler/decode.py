@@ -501,6 +501,7 @@ _READERS: dict[Imm, Reader | None] = {
     Imm.TAGIDX: _read_u32,
     Imm.HEAPTYPE: _read_heaptype,
     Imm.BR_ON_CAST: _read_br_on_cast,
+    Imm.STRUCT_FIELD: _read_u32_pair,
     Imm.ELEMIDX: _read_u32,
     Imm.DATAIDX: _read_u32,
     Imm.TABLE_INIT: _read_u32_pair,  # (elemidx, tableidx)

@@ -32,14 +32,17 @@ GC_TYPES = "gc-types"
 # GC's instructions on references that need no heap objects: i31, ref.eq, ref.test / ref.cast /
 # br_on_cast(_fail), any.convert_extern / extern.convert_any.  (Structs and arrays are not built.)
 GC_REFS = "gc-refs"
+# GC's struct instructions: struct.new(_default), struct.get(_s/_u), struct.set (arrays are not).
+GC_STRUCTS = "gc-structs"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# The parts of Wasm 3.0 implemented so far (GC's struct and array instructions and the legacy
-# exception instructions are not: README, Status).
+# The parts of Wasm 3.0 implemented so far (GC's array instructions and the legacy exception
+# instructions are not: README, Status).
 WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_REFS,
-                                GC_TYPES, MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL})
+                                GC_STRUCTS, GC_TYPES, MEMORY64, MULTI_MEMORY, RELAXED_SIMD,
+                                TAIL_CALL})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

@@ -51,6 +51,7 @@ class Imm(enum.Enum):
     TAGIDX = enum.auto()  # a tag index (throw)
     HEAPTYPE = enum.auto()  # a heap type (ref.test, ref.cast): reftypes' name or defined type
     BR_ON_CAST = enum.auto()  # flags labelidx heaptype heaptype: (label, rt1, rt2) as letters
+    STRUCT_FIELD = enum.auto()  # typeidx fieldidx (struct.get / struct.set)
     TRY_TABLE = enum.auto()  # blocktype vec(catch): (blocktype, ((kind, tagidx | None, label), ...))
 
 
@@ -124,6 +125,13 @@ _op("ref.as_non_null", 0xD4, kind=R, feature="function-references")
 # GC's reference instructions (0xFB prefix) that need no heap objects; the `.null` rows are the
 # nullable forms of ref.test / ref.cast (`ref.test (ref null ht)`).
 _op("ref.eq", 0xD3, kind=R, feature="gc-refs")
+# GC's struct instructions (0xFB prefix): objects on the runtime's heap (lower/gcrefs.py).
+_op("struct.new", 0x00, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-structs")
+_op("struct.new_default", 0x01, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-structs")
+_op("struct.get", 0x02, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
+_op("struct.get_s", 0x03, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
+_op("struct.get_u", 0x04, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
+_op("struct.set", 0x05, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
 _op("ref.test", 0x14, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
 _op("ref.test.null", 0x15, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
 _op("ref.cast", 0x16, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")

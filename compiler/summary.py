@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .decode import decode_module
-from .features import EXCEPTION_HANDLING, FUNCTION_REFERENCES, GC_REFS, RELAXED_SIMD, TAIL_CALL
+from .features import (
+    EXCEPTION_HANDLING,
+    FUNCTION_REFERENCES,
+    GC_REFS,
+    GC_STRUCTS,
+    RELAXED_SIMD,
+    TAIL_CALL,
+)
 from .module import ExternKind, Module, valtype_text
 from .opcodes import BY_NAME
 from .reftypes import DefType
@@ -119,6 +126,8 @@ def features_of(m: Module) -> list[str]:
         feats.append("GC types: recursion groups, subtypes, structs, arrays (3.0)")
     if GC_REFS in proposals:
         feats.append("GC references: i31, ref.eq, casts, extern/any conversions (3.0)")
+    if GC_STRUCTS in proposals:
+        feats.append("GC structs (3.0)")
     if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
     if RELAXED_SIMD in proposals:

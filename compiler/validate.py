@@ -60,7 +60,8 @@ CONST_OPS = frozenset({"i32.const", "i64.const", "f32.const", "f64.const", "v128
 # Wasm 3.0's extended constant expressions add integer arithmetic (features.EXTENDED_CONST).
 EXTENDED_CONST_OPS = CONST_OPS | {"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul"}
 # GC's constant instructions that need no heap objects (features.GC_REFS), typed as in bodies.
-GC_CONST_OPS = frozenset({"ref.i31", "any.convert_extern", "extern.convert_any"})
+GC_CONST_OPS = frozenset({"ref.i31", "any.convert_extern", "extern.convert_any", "struct.new",
+                          "struct.new_default"})
 
 
 class Frame:
@@ -575,6 +576,54 @@ def op_br_on_cast(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(stays)
 
 
+def unpacked(storage: str) -> str:
+    """A field's value type on the stack: packed i8/i16 fields are i32s."""
+    return "i" if storage in ("8", "16") else storage
+
+
+def struct_type(s: FuncValidator, typeidx: int):
+    if typeidx >= len(s.ctx.types):
+        raise s.error(f"unknown type {typeidx}")
+    st = s.ctx.types[typeidx]
+    if st.kind != "struct":
+        raise s.error("type mismatch")
+    return st
+
+
+def op_struct_new(s: FuncValidator, imm: object, op: Op) -> None:
+    st = struct_type(s, imm)  # type: ignore[arg-type]
+    if op.name == "struct.new":
+        s.pop_vals("".join(unpacked(f.storage) for f in st.fields))
+    elif not all(f.storage in ("8", "16") or reftypes.defaultable(f.storage) for f in st.fields):
+        raise s.error("type mismatch: field type is not defaultable")
+    s.vals.append(reftypes.ref(False, s.ctx.heaps[imm]))  # type: ignore[index]
+
+
+def struct_field(s: FuncValidator, imm: object):
+    typeidx, fieldidx = imm  # type: ignore[misc]
+    st = struct_type(s, typeidx)
+    if fieldidx >= len(st.fields):
+        raise s.error(f"unknown field {fieldidx}")
+    return st.fields[fieldidx], reftypes.ref(True, s.ctx.heaps[typeidx])
+
+
+def op_struct_get(s: FuncValidator, imm: object, op: Op) -> None:
+    field, ref = struct_field(s, imm)
+    packed = field.storage in ("8", "16")
+    if packed != (op.name != "struct.get"):  # struct.get_s/_u exactly for packed fields
+        raise s.error("type mismatch")
+    s.pop_val(ref)
+    s.vals.append(unpacked(field.storage))
+
+
+def op_struct_set(s: FuncValidator, imm: object, op: Op) -> None:
+    field, ref = struct_field(s, imm)
+    if not field.mutable:
+        raise s.error("immutable field")
+    s.pop_val(unpacked(field.storage))
+    s.pop_val(ref)
+
+
 def op_any_convert_extern(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.pop_val(reftypes.ref(True, "extern"))
     nullable = t == UNKNOWN or reftypes.unpack(t)[0]
@@ -848,6 +897,12 @@ HANDLERS: dict[str, Handler] = {
     "ref.as_non_null": op_ref_as_non_null,
     "throw": op_throw,
     "ref.eq": op_ref_eq,
+    "struct.new": op_struct_new,
+    "struct.new_default": op_struct_new,
+    "struct.get": op_struct_get,
+    "struct.get_s": op_struct_get,
+    "struct.get_u": op_struct_get,
+    "struct.set": op_struct_set,
     "ref.i31": op_ref_i31,
     "i31.get_s": op_i31_get,
     "i31.get_u": op_i31_get,
@@ -995,6 +1050,15 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
             if ins.imm >= len(ctx.funcs):  # type: ignore[operator]
                 raise ValidationError(f"unknown function {ins.imm}", where, instr=name)
             stack.append(ctx.func_ref(ins.imm))  # type: ignore[arg-type]
+        elif name in ("struct.new", "struct.new_default"):
+            st = ctx.types[ins.imm] if ins.imm < len(ctx.types) else None  # type: ignore[operator]
+            if st is None or st.kind != "struct":
+                raise ValidationError("type mismatch", where, instr=name)
+            if name == "struct.new":
+                for f in reversed(st.fields):
+                    if not stack or not reftypes.subtype(stack.pop(), unpacked(f.storage)):
+                        raise ValidationError("type mismatch", where, instr=name)
+            stack.append(reftypes.ref(False, ctx.heaps[ins.imm]))  # type: ignore[index]
         elif name in GC_CONST_OPS:
             conv = {"ref.i31": ("i", reftypes.ref(False, "i31")),
                     "any.convert_extern": (reftypes.ref(True, "extern"), "any"),

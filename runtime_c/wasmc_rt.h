@@ -377,6 +377,9 @@ wasmc_exception *wasmc_rt_caught(void);
 /* GC's declared subtypes: 1 if canonical type id `sub` is `super` or declared below it (the
  * relations every instantiated module's type_supers recorded), else 0. */
 int32_t wasmc_rt_type_sub(uint32_t sub, uint32_t super);
+/* GC: a zeroed object of `size` bytes whose 16-byte header is {type_id, kind (1 struct, 2 array),
+ * length}; never freed yet (there is no collector).  Traps if memory runs out. */
+void *wasmc_rt_gc_alloc(wasmc_instance *inst, uint64_t size, uint32_t type_id, uint32_t kind);
 
 /* Embedder helpers beyond the core API.  Freeing is the embedder's job and only safe when nothing
  * (another instance's table, an import) still refers to the object. */

@@ -224,3 +224,56 @@ def test_gc_references_match_wasmtime(plan, matches_wasmtime):
     the extern/any conversions' round trip."""
     matches_wasmtime(GC_REFS_WAT, plan, {**FEATURES, "wasm_gc": True},
                      expect_trap=plan is not GC_REFS_PLAN)
+
+
+STRUCTS_WAT = """(module
+  (type $point (sub (struct (field $x (mut i32)) (field $y i64))))
+  (type $point3 (sub $point (struct (field $x (mut i32)) (field $y i64) (field $z (mut f64)))))
+  (type $packed (struct (field $b (mut i8)) (field $h (mut i16)) (field $r (mut anyref))))
+  (global $origin (ref $point) (struct.new $point (i32.const 7) (i64.const -9)))
+  (func (export "new_get") (param i32) (result i32)
+    (struct.get $point $x (struct.new $point (local.get 0) (i64.const 3))))
+  (func (export "set_get") (param i32 i32) (result i32) (local $p (ref null $point))
+    (local.set $p (struct.new_default $point))
+    (struct.set $point $x (local.get $p) (local.get 0))
+    (i32.add (struct.get $point $x (local.get $p))
+             (i32.wrap_i64 (struct.get $point $y (local.get $p)))))
+  (func (export "global_y") (result i64) (struct.get $point $y (global.get $origin)))
+  (func (export "packed") (param i32) (result i32) (local $s (ref null $packed))
+    (local.set $s (struct.new $packed (local.get 0) (local.get 0) (ref.i31 (local.get 0))))
+    (i32.add (i32.add (struct.get_s $packed $b (local.get $s)) (struct.get_u $packed $h (local.get $s)))
+             (i31.get_s (ref.cast (ref i31) (struct.get $packed $r (local.get $s))))))
+  ;; subtype objects through the supertype: casts, ref.test by kind, ref.eq by identity
+  (func (export "casts") (param i32) (result i32) (local $a anyref)
+    (local.set $a (select (result anyref)
+      (struct.new $point3 (i32.const 1) (i64.const 2) (f64.const 3.5))
+      (struct.new $point (i32.const 4) (i64.const 5)) (local.get 0)))
+    (i32.add (i32.add (ref.test (ref $point) (local.get $a))
+                      (i32.shl (ref.test (ref $point3) (local.get $a)) (i32.const 1)))
+             (i32.add (i32.shl (ref.test (ref struct) (local.get $a)) (i32.const 2))
+                      (i32.shl (ref.test (ref i31) (local.get $a)) (i32.const 3)))))
+  (func (export "z") (param i32) (result f64)
+    (struct.get $point3 $z (ref.cast (ref $point3)
+      (select (result (ref $point)) (struct.new $point3 (i32.const 1) (i64.const 2) (f64.const 3.5))
+              (struct.new $point (i32.const 4) (i64.const 5)) (local.get 0)))))
+  (func (export "eq") (result i32) (local $p (ref null $point))
+    (local.set $p (struct.new_default $point))
+    (i32.add (ref.eq (local.get $p) (local.get $p))
+             (i32.shl (ref.eq (local.get $p) (struct.new_default $point)) (i32.const 1))))
+  (func (export "null_get") (result i32) (struct.get $point $x (ref.null $point))))"""
+
+STRUCTS_PLAN = [
+    Call("new_get", [42]), Call("set_get", [5, 0]), Call("global_y", []), Call("packed", [-1]),
+    Call("packed", [0x1FF80]), Call("casts", [0]), Call("casts", [1]), Call("z", [1]),
+    Call("eq", []),
+]
+STRUCTS_TRAPS = [[Call("null_get", [])], [Call("z", [0])]]
+
+
+@pytest.mark.parametrize("plan", [STRUCTS_PLAN, *STRUCTS_TRAPS],
+                         ids=["calls", *(f"{p[0].export}-{p[0].args}" for p in STRUCTS_TRAPS)])
+def test_structs_match_wasmtime(plan, matches_wasmtime):
+    """GC's structs: new / new_default / get(_s/_u) / set with packed and reference fields, a
+    struct in a global's initialiser, casts and tests along declared subtypes, identity."""
+    matches_wasmtime(STRUCTS_WAT, plan, {**FEATURES, "wasm_gc": True},
+                     expect_trap=plan is not STRUCTS_PLAN)

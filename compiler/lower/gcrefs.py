@@ -7,13 +7,17 @@ Strategy: every reference is a 64-bit word, told apart by its low bits without a
     externref's own word (a host value below 2^62), so it is neither an i31 nor an object;
   - an `any` made an externref (extern.convert_any of an i31) keeps its word with bit 63 set,
     which no host value has, so converting back restores it exactly;
-  - funcrefs, exnrefs and (later) GC objects are aligned pointers.
+  - funcrefs, exnrefs and GC objects are aligned pointers; an object starts with a 16-byte
+    header {canonical type id, kind (1 struct, 2 array), length} and is never freed yet (no
+    collector), its fields at their natural alignment after the header.
 A cast to a defined function type compares the funcref record's canonical type id, through the
 runtime's record of declared subtypes (wasmc_rt_type_sub).  Struct and array objects are not
-built yet, so no non-null value is a struct, an array or `none`.
+built yet, so no non-null value is an array or `none`.
 """
 
 from __future__ import annotations
+
+import functools
 
 from .. import reftypes
 from . import irbuild as ir
@@ -72,6 +76,35 @@ def lower_extern_convert_any(fl: FunctionLowerer, instr) -> None:
     fl.push(ref(fl, fl.b.select(null, i64(0), outer, name="extern")))
 
 
+OBJ_TYPE_ID, OBJ_KIND, OBJ_HEADER = 0, 4, 16  # wasmc_object
+KIND_STRUCT = 1
+_SIZES = {"8": 1, "16": 2, "i": 4, "f": 4, "l": 8, "d": 8, "v": 16}  # references: 8
+
+
+def field_size(storage: str) -> int:
+    return _SIZES.get(storage, 8)
+
+
+@functools.cache
+def struct_layout(st) -> tuple[tuple[int, ...], int]:
+    """Each field's offset in the object (natural alignment after the header), and the size."""
+    offsets, at = [], OBJ_HEADER
+    for f in st.fields:
+        size = field_size(f.storage)
+        at = (at + size - 1) // size * size
+        offsets.append(at)
+        at += size
+    return tuple(offsets), at
+
+
+def type_id_of(fl: FunctionLowerer, typeidx: int) -> ir.Value:
+    return fl.load_rt(fl.array_elem(fl.type_ids(), typeidx, 4), T.I32, "type_id", invariant=True)
+
+
+def typeidx_of(fl: FunctionLowerer, heap) -> int:
+    return next(i for i in range(len(fl.module.types)) if fl.module.heap(i) == heap)
+
+
 def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
     """An i1: whether reference `p` is of reference type `rt`."""
     nullable, heap = reftypes.unpack(rt)
@@ -80,30 +113,91 @@ def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
     if isinstance(heap, str):
         if heap in ("any", "func", "extern", "exn"):  # a top: any non-null value of the hierarchy
             return fl.b.select(null, if_null, ir.Constant(T.I1, 1))
-        if heap in ("eq", "i31"):  # no objects yet: the non-null eq values are the i31s
-            odd = fl.b.icmp_unsigned("!=", fl.b.and_(word(fl, p), i64(1)), i64(0))
+        low = fl.b.and_(word(fl, p), i64(3))
+        if heap == "eq":  # an i31 or an object: not a host value made `any`
+            return fl.b.select(null, if_null, fl.b.icmp_unsigned("!=", low, i64(2)))
+        if heap == "i31":
+            odd = fl.b.icmp_unsigned("!=", fl.b.and_(low, i64(1)), i64(0))
             return fl.b.select(null, if_null, odd)
-        return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # struct, array, bottoms
-    if reftypes.kind_of(heap) != "func":
-        return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # no struct or array objects yet
-    # a defined function type: the record's canonical id, or one declared below it
-    typeidx = next(i for i in range(len(fl.module.types)) if fl.module.heap(i) == heap)
+        if heap != "struct":
+            return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # arrays (none yet), bottoms
+    elif reftypes.kind_of(heap) == "array":
+        return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # no array objects yet
+    # The rest read the value's header: a funcref record's type id, an object's kind and id.
+    is_func = not isinstance(heap, str) and reftypes.kind_of(heap) == "func"
+    # from the start: null (nullable decides) or, for objects, a value with no header (false)
+    from_start = if_null if is_func else fl.b.select(null, if_null, ir.Constant(T.I1, 0))
     start = fl.b.block
-    check = fl.fn.append_basic_block("cast.func")
+    check = fl.fn.append_basic_block("cast.check")
     done = fl.fn.append_basic_block("cast.done")
-    fl.b.cbranch(null, done, check)
+    if is_func:
+        fl.b.cbranch(null, done, check)
+    else:  # only an object (low bits 00) has a header to read
+        obj = fl.b.icmp_unsigned("==", fl.b.and_(word(fl, p), i64(3)), i64(0))
+        fl.b.cbranch(fl.b.and_(obj, fl.b.icmp_unsigned("!=", p, _NULL)), check, done)
     fl.b.position_at_end(check)
-    actual = fl.load_field(p, T.FUNCREF_TYPE_ID, T.I32, "actual_type")
-    expected = fl.load_rt(fl.array_elem(fl.type_ids(), typeidx, 4), T.I32, "expected_type",
-                          invariant=True)
-    sub = fl.b.call(fl.ml.rt("wasmc_rt_type_sub"), [actual, expected], name="subtype")
-    ok = fl.b.icmp_unsigned("!=", sub, ir.Constant(T.I32, 0))
+    if is_func or heap != "struct":
+        field = T.FUNCREF_TYPE_ID if is_func else OBJ_TYPE_ID
+        actual = fl.load_field(p, field, T.I32, "actual_type")
+        sub = fl.b.call(fl.ml.rt("wasmc_rt_type_sub"),
+                        [actual, type_id_of(fl, typeidx_of(fl, heap))], name="subtype")
+        ok = fl.b.icmp_unsigned("!=", sub, ir.Constant(T.I32, 0))
+    else:
+        kind = fl.load_field(p, OBJ_KIND, T.I32, "kind")
+        ok = fl.b.icmp_unsigned("==", kind, ir.Constant(T.I32, KIND_STRUCT))
     fl.b.branch(done)
     fl.b.position_at_end(done)
     phi = fl.b.phi(T.I1, name="cast")
-    phi.add_incoming(if_null, start)
+    phi.add_incoming(from_start, start)
     phi.add_incoming(ok, check)
     return phi
+
+
+# --- structs ---------------------------------------------------------------------------------------
+def lower_struct_new(fl: FunctionLowerer, instr) -> None:
+    st = fl.module.types[instr.imm]
+    offsets, size = struct_layout(st)
+    values = fl.popn(len(st.fields)) if instr.op.name == "struct.new" else []
+    fl.flush_witness(fl.b, reset=True)  # the allocation may trap (out of memory)
+    obj = fl.b.call(fl.ml.rt("wasmc_rt_gc_alloc"), [fl.ctx, i64(size), type_id_of(fl, instr.imm),
+                                                     ir.Constant(T.I32, KIND_STRUCT)],
+                    name="struct")
+    for f, off, v in zip(st.fields, offsets, values):
+        store_field(fl, obj, off, f.storage, v)
+    fl.push(obj)
+
+
+def store_field(fl: FunctionLowerer, obj: ir.Value, offset: int, storage: str, v: ir.Value) -> None:
+    if storage in ("8", "16"):
+        v = fl.b.trunc(v, ir.IntType(8 * field_size(storage)))
+    fl.b.store(v, fl.field_ptr(obj, offset), align=min(8, field_size(storage)))
+
+
+def struct_access(fl: FunctionLowerer, instr, p: ir.Value):
+    typeidx, fieldidx = instr.imm
+    st = fl.module.types[typeidx]
+    fl.trap_if(fl.b.icmp_unsigned("==", p, _NULL), T.TRAP_NULL_REFERENCE)
+    return st.fields[fieldidx], fl.field_ptr(p, struct_layout(st)[0][fieldidx])
+
+
+def lower_struct_get(fl: FunctionLowerer, instr) -> None:
+    field, ptr = struct_access(fl, instr, fl.pop())
+    storage = field.storage
+    if storage in ("8", "16"):
+        v = fl.b.load(ptr, typ=ir.IntType(8 * field_size(storage)), align=field_size(storage))
+        v = (fl.b.sext if instr.op.name == "struct.get_s" else fl.b.zext)(v, T.I32)
+    else:
+        v = fl.b.load(ptr, typ=T.LLVM_TYPE[storage], align=min(8, field_size(storage)),
+                      name="field")
+    fl.push(v)
+
+
+def lower_struct_set(fl: FunctionLowerer, instr) -> None:
+    v = fl.pop()
+    field, ptr = struct_access(fl, instr, fl.pop())
+    if field.storage in ("8", "16"):
+        v = fl.b.trunc(v, ir.IntType(8 * field_size(field.storage)))
+    fl.b.store(v, ptr, align=min(8, field_size(field.storage)))
 
 
 def target_of(instr) -> str:
@@ -136,6 +230,12 @@ def lower_br_on_cast(fl: FunctionLowerer, instr) -> None:
 
 
 HANDLERS.update({
+    "struct.new": lower_struct_new,
+    "struct.new_default": lower_struct_new,
+    "struct.get": lower_struct_get,
+    "struct.get_s": lower_struct_get,
+    "struct.get_u": lower_struct_get,
+    "struct.set": lower_struct_set,
     "ref.i31": lower_ref_i31,
     "i31.get_s": lower_i31_get,
     "i31.get_u": lower_i31_get,

@@ -381,6 +381,7 @@ class ModuleLowerer:
         "wasmc_rt_caught": (T.PTR, []),
         "_setjmp": (T.I32, [T.PTR]),
         "wasmc_rt_type_sub": (T.I32, [T.I32, T.I32]),  # GC's declared subtypes
+        "wasmc_rt_gc_alloc": (T.PTR, [T.PTR, T.I64, T.I32, T.I32]),  # GC's objects
     }
 
     def rt(self, name: str) -> ir.Function:

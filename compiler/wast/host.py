@@ -7,6 +7,7 @@ a funcref = its record's address, `ref.extern N` = the host pointer N + 1).
 
 from __future__ import annotations
 
+import ctypes
 from types import SimpleNamespace
 
 from .. import reftypes, runtime
@@ -141,10 +142,16 @@ def matches(pattern, got: Result) -> bool:
         return host_letter(letter) == "F" and bits != 0
     if isinstance(pattern, RefHost):
         return _top(letter) == "any" and bits == ((pattern.n + 1) << 2) | 2
-    if isinstance(pattern, RefKind):  # no struct or array objects exist yet
+    if isinstance(pattern, RefKind):  # lower/gcrefs.py's encodings
         if _top(letter) != "any" or bits == 0:
             return False
-        return pattern.kind == "any" or (pattern.kind in ("i31", "eq") and bool(bits & 1))
+        if pattern.kind == "any" or (pattern.kind == "i31" and bits & 1):
+            return True
+        if pattern.kind == "eq":  # an i31 or an object
+            return bits & 3 != 2
+        # an object (aligned pointer) whose header names its kind: 1 struct, 2 array
+        return bits & 3 == 0 and ctypes.c_uint32.from_address(bits + 4).value == \
+            {"struct": 1, "array": 2}.get(pattern.kind)
     return False
 
 

@@ -50,7 +50,9 @@ class Event:
 RENAMED_3_0 = {"immutable global": "global is immutable",
                "null function reference": "null reference",
                "null exception reference": "null reference",
-               "null i31 reference": "null reference"}
+               "null i31 reference": "null reference",
+               "null structure reference": "null reference",
+               "null array reference": "null reference"}
 
 
 def message_matches(ours: str, expected: str) -> bool:
