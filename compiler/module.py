@@ -236,7 +236,7 @@ class Module:
         default_factory=dict, repr=False, compare=False)
 
     def _memo(self, name: str, compute):
-        key = (len(self.imports), len(self.funcs))
+        key = (len(self.imports), len(self.funcs), len(self.types))
         hit = self._derived.get(name)
         if hit is None or hit[0] != key:
             hit = self._derived[name] = (key, compute())
@@ -262,6 +262,16 @@ class Module:
     def heap(self, typeidx: int):
         """The canonical heap type of type index `typeidx` (see `heaps`)."""
         return self.heaps[typeidx] if typeidx < len(self.heaps) else self.types[typeidx]
+
+    def first_type_index(self, heap) -> int:
+        """The first type index that stands for `heap`: equal for equivalent types, so it is a
+        type's class for call_indirect and the index by which the instance finds its type id."""
+        def compute() -> dict:
+            first: dict = {}
+            for i in range(len(self.types)):
+                first.setdefault(self.heap(i), i)
+            return first
+        return self._memo("first_type_index", compute)[heap]
 
     def table_types(self) -> list[TableType]:
         return [i.desc for i in self.imported(ExternKind.TABLE)] + self.tables  # type: ignore[misc]

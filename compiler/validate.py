@@ -62,6 +62,10 @@ EXTENDED_CONST_OPS = CONST_OPS | {"i32.add", "i32.sub", "i32.mul", "i64.add", "i
 # GC's constant instructions that need no heap objects (features.GC_REFS), typed as in bodies.
 GC_CONST_OPS = frozenset({"ref.i31", "any.convert_extern", "extern.convert_any", "struct.new",
                           "struct.new_default"})
+# operand and result of the single-operand ones (a conversion's result heap type, nullability kept)
+GC_CONST_TYPES = {"ref.i31": ("i", reftypes.ref(False, "i31")),
+                  "any.convert_extern": (reftypes.ref(True, "extern"), "any"),
+                  "extern.convert_any": (reftypes.ref(True, "any"), "extern")}
 
 
 class Frame:
@@ -1060,15 +1064,13 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
                         raise ValidationError("type mismatch", where, instr=name)
             stack.append(reftypes.ref(False, ctx.heaps[ins.imm]))  # type: ignore[index]
         elif name in GC_CONST_OPS:
-            conv = {"ref.i31": ("i", reftypes.ref(False, "i31")),
-                    "any.convert_extern": (reftypes.ref(True, "extern"), "any"),
-                    "extern.convert_any": (reftypes.ref(True, "any"), "extern")}[name]
-            if not stack or not reftypes.subtype(stack[-1], conv[0]):
+            operand, result = GC_CONST_TYPES[name]
+            if not stack or not reftypes.subtype(stack[-1], operand):
                 raise ValidationError("type mismatch", where, instr=name)
             t = stack.pop()
             if name != "ref.i31":  # a conversion keeps the operand's nullability
-                conv = (conv[0], reftypes.ref(reftypes.unpack(t)[0], conv[1]))
-            stack.append(conv[1])
+                result = reftypes.ref(reftypes.unpack(t)[0], result)
+            stack.append(result)
         else:
             params, results = SIGS[name]
             for want in reversed(params):  # the extended-const operators take operands

@@ -101,10 +101,6 @@ def type_id_of(fl: FunctionLowerer, typeidx: int) -> ir.Value:
     return fl.load_rt(fl.array_elem(fl.type_ids(), typeidx, 4), T.I32, "type_id", invariant=True)
 
 
-def typeidx_of(fl: FunctionLowerer, heap) -> int:
-    return next(i for i in range(len(fl.module.types)) if fl.module.heap(i) == heap)
-
-
 def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
     """An i1: whether reference `p` is of reference type `rt`."""
     nullable, heap = reftypes.unpack(rt)
@@ -140,7 +136,8 @@ def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
         field = T.FUNCREF_TYPE_ID if is_func else OBJ_TYPE_ID
         actual = fl.load_field(p, field, T.I32, "actual_type")
         sub = fl.b.call(fl.ml.rt("wasmc_rt_type_sub"),
-                        [actual, type_id_of(fl, typeidx_of(fl, heap))], name="subtype")
+                        [actual, type_id_of(fl, fl.module.first_type_index(heap))],
+                        name="subtype")
         ok = fl.b.icmp_unsigned("!=", sub, ir.Constant(T.I32, 0))
     else:
         kind = fl.load_field(p, OBJ_KIND, T.I32, "kind")

@@ -161,7 +161,6 @@ class ModuleLowerer:
         self.bounds_checks = bounds_checks
         self.dispatch = dispatch  # lower a dispatch loop's `br_table` as an `indirectbr`
         self.static_tables: dict[int, list[int | None] | None] | None = None  # (static_table)
-        self._type_classes: list[int] | None = None
         self.name = name
         self.has_memory = bool(module.mem_types())
         self.num_memories = len(module.mem_types())
@@ -271,11 +270,7 @@ class ModuleLowerer:
     def type_class(self, typeidx: int) -> int:
         """The first type index with the same signature: two types match in `call_indirect`
         exactly when their classes are equal (the runtime's canonical type ids, by signature)."""
-        if self._type_classes is None:
-            first: dict[object, int] = {}
-            m = self.module
-            self._type_classes = [first.setdefault(m.heap(i), i) for i in range(len(m.types))]
-        return self._type_classes[typeidx]
+        return self.module.first_type_index(self.module.heap(typeidx))
 
     def wide_fold_symbol(self) -> ir.GlobalVariable:
         """The current partition's view of WIDE_FOLD_SYMBOL: a weak reference (null unless some
@@ -782,10 +777,7 @@ def super_index(m: Module, typeidx: int) -> int:
     relation between canonical ids for call_indirect of a subtype (wasmc_rt_type_sub)."""
     heap = m.heap(typeidx)
     if isinstance(heap, DefType) and heap.sub.supers:
-        sup = heap.supers()[0]
-        for j in range(len(m.types)):
-            if m.heap(j) == sup:
-                return j
+        return m.first_type_index(heap.supers()[0])
     return -1
 
 
