@@ -502,6 +502,10 @@ _READERS: dict[Imm, Reader | None] = {
     Imm.HEAPTYPE: _read_heaptype,
     Imm.BR_ON_CAST: _read_br_on_cast,
     Imm.STRUCT_FIELD: _read_u32_pair,
+    Imm.ARRAY_FIXED: _read_u32_pair,
+    Imm.ARRAY_DATA: _read_u32_pair,
+    Imm.ARRAY_ELEM: _read_u32_pair,
+    Imm.ARRAY_COPY: _read_u32_pair,
     Imm.ELEMIDX: _read_u32,
     Imm.DATAIDX: _read_u32,
     Imm.TABLE_INIT: _read_u32_pair,  # (elemidx, tableidx)
@@ -564,7 +568,7 @@ _END = object()
 _CONTROL: dict[str, object] = {"block": _read_block_open, "loop": _read_block_open,
                                "if": _read_if_open, "else": _ELSE, "end": _END,
                                "try_table": _read_try_table_open}
-_NEEDS_DATA_COUNT = ("memory.init", "data.drop")
+_NEEDS_DATA_COUNT = ("memory.init", "data.drop", "array.new_data", "array.init_data")
 REF_FUNC = BY_NAME["ref.func"]
 
 Entry = tuple[Op, object]  # (op, reader | None | _ELSE | _END)
@@ -608,9 +612,9 @@ def _read_expr(data: bytes, pos: int, tables: Tables = _TABLES_2_0) -> tuple[lis
     """Instructions from `pos` through the `end` that closes the expression (included in the list).
 
     Returns the instructions, the position after that `end`, and whether any of them needs the data
-    count section (memory.init / data.drop).  Like the reference decoder, this reads on past a
-    function's declared size; the caller compares positions afterwards.  The hot loop: tests are
-    ordered by how common each immediate kind is in real code.
+    count section (an instruction naming a data segment: _NEEDS_DATA_COUNT).  Like the reference
+    decoder, this reads on past a function's declared size; the caller compares positions
+    afterwards.  The hot loop: tests are ordered by how common each immediate kind is in real code.
     """
     instrs: list[Instr] = []
     append = instrs.append

@@ -27,21 +27,23 @@ FUNCTION_REFERENCES = "function-references"
 # Exception handling: tags, throw, throw_ref, try_table, exnref (not the legacy try/catch).
 EXCEPTION_HANDLING = "exceptions"
 # Garbage collection's type system: recursion groups, declared subtypes, struct and array types
-# (reftypes.DefType).  Its instructions (struct.new, ref.cast, ...) are not built yet.
+# (reftypes.DefType); its instructions are the three features after it.
 GC_TYPES = "gc-types"
 # GC's instructions on references that need no heap objects: i31, ref.eq, ref.test / ref.cast /
-# br_on_cast(_fail), any.convert_extern / extern.convert_any.  (Structs and arrays are not built.)
+# br_on_cast(_fail), any.convert_extern / extern.convert_any.
 GC_REFS = "gc-refs"
-# GC's struct instructions: struct.new(_default), struct.get(_s/_u), struct.set (arrays are not).
+# GC's struct instructions: struct.new(_default), struct.get(_s/_u), struct.set.
 GC_STRUCTS = "gc-structs"
+# GC's array instructions: array.new(_default/_fixed/_data/_elem), array.get(_s/_u), array.set,
+# array.len, array.fill, array.copy, array.init_data, array.init_elem.
+GC_ARRAYS = "gc-arrays"
 
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# The parts of Wasm 3.0 implemented so far (GC's array instructions and the legacy exception
-# instructions are not: README, Status).
-WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_REFS,
-                                GC_STRUCTS, GC_TYPES, MEMORY64, MULTI_MEMORY, RELAXED_SIMD,
+# Wasm 3.0 (but the legacy exception instructions, which are not part of it: README, Status).
+WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_ARRAYS,
+                                GC_REFS, GC_STRUCTS, GC_TYPES, MEMORY64, MULTI_MEMORY, RELAXED_SIMD,
                                 TAIL_CALL})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0

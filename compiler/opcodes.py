@@ -52,6 +52,10 @@ class Imm(enum.Enum):
     HEAPTYPE = enum.auto()  # a heap type (ref.test, ref.cast): reftypes' name or defined type
     BR_ON_CAST = enum.auto()  # flags labelidx heaptype heaptype: (label, rt1, rt2) as letters
     STRUCT_FIELD = enum.auto()  # typeidx fieldidx (struct.get / struct.set)
+    ARRAY_FIXED = enum.auto()  # typeidx n (array.new_fixed): (typeidx, n)
+    ARRAY_DATA = enum.auto()  # typeidx dataidx (array.new_data / array.init_data)
+    ARRAY_ELEM = enum.auto()  # typeidx elemidx (array.new_elem / array.init_elem)
+    ARRAY_COPY = enum.auto()  # typeidx typeidx (array.copy): (destination, source)
     TRY_TABLE = enum.auto()  # blocktype vec(catch): (blocktype, ((kind, tagidx | None, label), ...))
 
 
@@ -125,13 +129,28 @@ _op("ref.as_non_null", 0xD4, kind=R, feature="function-references")
 # GC's reference instructions (0xFB prefix) that need no heap objects; the `.null` rows are the
 # nullable forms of ref.test / ref.cast (`ref.test (ref null ht)`).
 _op("ref.eq", 0xD3, kind=R, feature="gc-refs")
-# GC's struct instructions (0xFB prefix): objects on the runtime's heap (lower/gcrefs.py).
+# GC's struct instructions (0xFB prefix): objects on the runtime's heap (lower/gcobjects.py).
 _op("struct.new", 0x00, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-structs")
 _op("struct.new_default", 0x01, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-structs")
 _op("struct.get", 0x02, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
 _op("struct.get_s", 0x03, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
 _op("struct.get_u", 0x04, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
 _op("struct.set", 0x05, Imm.STRUCT_FIELD, R, prefix=0xFB, feature="gc-structs")
+# GC's array instructions (0xFB prefix): objects on the runtime's heap (lower/gcobjects.py).
+_op("array.new", 0x06, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-arrays")
+_op("array.new_default", 0x07, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-arrays")
+_op("array.new_fixed", 0x08, Imm.ARRAY_FIXED, R, prefix=0xFB, feature="gc-arrays")
+_op("array.new_data", 0x09, Imm.ARRAY_DATA, R, prefix=0xFB, feature="gc-arrays")
+_op("array.new_elem", 0x0A, Imm.ARRAY_ELEM, R, prefix=0xFB, feature="gc-arrays")
+_op("array.get", 0x0B, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-arrays")
+_op("array.get_s", 0x0C, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-arrays")
+_op("array.get_u", 0x0D, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-arrays")
+_op("array.set", 0x0E, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-arrays")
+_op("array.len", 0x0F, kind=R, prefix=0xFB, feature="gc-arrays")
+_op("array.fill", 0x10, Imm.TYPEIDX, R, prefix=0xFB, feature="gc-arrays")
+_op("array.copy", 0x11, Imm.ARRAY_COPY, R, prefix=0xFB, feature="gc-arrays")
+_op("array.init_data", 0x12, Imm.ARRAY_DATA, R, prefix=0xFB, feature="gc-arrays")
+_op("array.init_elem", 0x13, Imm.ARRAY_ELEM, R, prefix=0xFB, feature="gc-arrays")
 _op("ref.test", 0x14, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
 _op("ref.test.null", 0x15, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")
 _op("ref.cast", 0x16, Imm.HEAPTYPE, R, prefix=0xFB, feature="gc-refs")

@@ -13,6 +13,7 @@ from .decode import decode_module
 from .features import (
     EXCEPTION_HANDLING,
     FUNCTION_REFERENCES,
+    GC_ARRAYS,
     GC_REFS,
     GC_STRUCTS,
     RELAXED_SIMD,
@@ -128,6 +129,8 @@ def features_of(m: Module) -> list[str]:
         feats.append("GC references: i31, ref.eq, casts, extern/any conversions (3.0)")
     if GC_STRUCTS in proposals:
         feats.append("GC structs (3.0)")
+    if GC_ARRAYS in proposals:
+        feats.append("GC arrays (3.0)")
     if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
     if RELAXED_SIMD in proposals:

@@ -59,9 +59,10 @@ CONST_OPS = frozenset({"i32.const", "i64.const", "f32.const", "f64.const", "v128
                        "ref.null", "ref.func", "global.get"})
 # Wasm 3.0's extended constant expressions add integer arithmetic (features.EXTENDED_CONST).
 EXTENDED_CONST_OPS = CONST_OPS | {"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul"}
-# GC's constant instructions that need no heap objects (features.GC_REFS), typed as in bodies.
+# GC's constant instructions (features.GC_REFS), typed as in bodies.
 GC_CONST_OPS = frozenset({"ref.i31", "any.convert_extern", "extern.convert_any", "struct.new",
-                          "struct.new_default"})
+                          "struct.new_default", "array.new", "array.new_default",
+                          "array.new_fixed"})
 # operand and result of the single-operand ones (a conversion's result heap type, nullability kept)
 GC_CONST_TYPES = {"ref.i31": ("i", reftypes.ref(False, "i31")),
                   "any.convert_extern": (reftypes.ref(True, "extern"), "any"),
@@ -628,6 +629,126 @@ def op_struct_set(s: FuncValidator, imm: object, op: Op) -> None:
     s.pop_val(ref)
 
 
+# --- GC's arrays -------------------------------------------------------------------------------
+NUMERIC_STORAGE = frozenset({"8", "16", "i", "l", "f", "d", "v"})  # array.new_data/init_data
+
+
+def array_type(s: FuncValidator, typeidx: int):
+    """Type `typeidx`, which must be an array type: its element's field type."""
+    if typeidx >= len(s.ctx.types):
+        raise s.error(f"unknown type {typeidx}")
+    at = s.ctx.types[typeidx]
+    if at.kind != "array":
+        raise s.error("type mismatch")
+    return at.field
+
+
+def array_ref(s: FuncValidator, typeidx: int, nullable: bool = True) -> str:
+    return reftypes.ref(nullable, s.ctx.heaps[typeidx])
+
+
+def mutable_array(s: FuncValidator, typeidx: int):
+    field = array_type(s, typeidx)
+    if not field.mutable:
+        raise s.error("immutable array")
+    return field
+
+
+def op_array_new(s: FuncValidator, imm: object, op: Op) -> None:
+    field = array_type(s, imm)  # type: ignore[arg-type]
+    if op.name == "array.new":
+        s.pop_vals(unpacked(field.storage) + "i")
+    elif field.storage in ("8", "16") or reftypes.defaultable(field.storage):
+        s.pop_val("i")
+    else:
+        raise s.error("type mismatch: array type is not defaultable")
+    s.vals.append(array_ref(s, imm, False))  # type: ignore[arg-type]
+
+
+def op_array_new_fixed(s: FuncValidator, imm: object, op: Op) -> None:
+    typeidx, n = imm  # type: ignore[misc]
+    t = unpacked(array_type(s, typeidx).storage)
+    # Pop n operands one by one, but never more than the frame holds: past that, an unreachable
+    # frame's stack is Unknown (so a huge n costs nothing) and a reachable one's is a mismatch.
+    held = len(s.vals) - s.ctrls[-1].height
+    for _ in range(min(n, held)):
+        s.pop_val(t)
+    if n > held and not s.ctrls[-1].unreachable:
+        raise s.error("type mismatch")
+    s.vals.append(array_ref(s, typeidx, False))
+
+
+def segment_source(s: FuncValidator, field, op: Op, segidx: int) -> None:
+    """The segment of array.new_data/elem or array.init_data/elem, which must suit the elements."""
+    if op.name.endswith("_data"):
+        if field.storage not in NUMERIC_STORAGE:
+            raise s.error("array type is not numeric or vector")
+        s.check_data(segidx)
+    elif not reftypes.subtype(s.check_elem(segidx), field.storage):
+        raise s.error("type mismatch")
+
+
+def op_array_new_segment(s: FuncValidator, imm: object, op: Op) -> None:
+    typeidx, segidx = imm  # type: ignore[misc]
+    segment_source(s, array_type(s, typeidx), op, segidx)
+    s.pop_vals("ii")
+    s.vals.append(array_ref(s, typeidx, False))
+
+
+def op_array_get(s: FuncValidator, imm: object, op: Op) -> None:
+    field = array_type(s, imm)  # type: ignore[arg-type]
+    packed = field.storage in ("8", "16")
+    if packed != (op.name != "array.get"):  # array.get_s/_u exactly for packed elements
+        raise s.error("type mismatch")
+    s.pop_val("i")
+    s.pop_val(array_ref(s, imm))  # type: ignore[arg-type]
+    s.vals.append(unpacked(field.storage))
+
+
+def op_array_set(s: FuncValidator, imm: object, op: Op) -> None:
+    field = mutable_array(s, imm)  # type: ignore[arg-type]
+    s.pop_val(unpacked(field.storage))
+    s.pop_val("i")
+    s.pop_val(array_ref(s, imm))  # type: ignore[arg-type]
+
+
+def op_array_len(s: FuncValidator, imm: object, op: Op) -> None:
+    s.pop_val(reftypes.ref(True, "array"))
+    s.vals.append("i")
+
+
+def op_array_fill(s: FuncValidator, imm: object, op: Op) -> None:
+    field = mutable_array(s, imm)  # type: ignore[arg-type]
+    s.pop_val("i")
+    s.pop_val(unpacked(field.storage))
+    s.pop_val("i")
+    s.pop_val(array_ref(s, imm))  # type: ignore[arg-type]
+
+
+def op_array_copy(s: FuncValidator, imm: object, op: Op) -> None:
+    dst, src = imm  # type: ignore[misc]
+    to = mutable_array(s, dst)
+    source = array_type(s, src)
+    # the source's elements must fit the destination's: equal packed types, or a value subtype
+    if source.storage in ("8", "16") or to.storage in ("8", "16"):
+        fits = source.storage == to.storage
+    else:
+        fits = reftypes.subtype(source.storage, to.storage)
+    if not fits:
+        raise s.error("array types do not match")
+    s.pop_vals("ii")
+    s.pop_val(array_ref(s, src))
+    s.pop_val("i")
+    s.pop_val(array_ref(s, dst))
+
+
+def op_array_init_segment(s: FuncValidator, imm: object, op: Op) -> None:
+    typeidx, segidx = imm  # type: ignore[misc]
+    segment_source(s, mutable_array(s, typeidx), op, segidx)
+    s.pop_vals("iii")
+    s.pop_val(array_ref(s, typeidx))
+
+
 def op_any_convert_extern(s: FuncValidator, imm: object, op: Op) -> None:
     t = s.pop_val(reftypes.ref(True, "extern"))
     nullable = t == UNKNOWN or reftypes.unpack(t)[0]
@@ -907,6 +1028,20 @@ HANDLERS: dict[str, Handler] = {
     "struct.get_s": op_struct_get,
     "struct.get_u": op_struct_get,
     "struct.set": op_struct_set,
+    "array.new": op_array_new,
+    "array.new_default": op_array_new,
+    "array.new_fixed": op_array_new_fixed,
+    "array.new_data": op_array_new_segment,
+    "array.new_elem": op_array_new_segment,
+    "array.get": op_array_get,
+    "array.get_s": op_array_get,
+    "array.get_u": op_array_get,
+    "array.set": op_array_set,
+    "array.len": op_array_len,
+    "array.fill": op_array_fill,
+    "array.copy": op_array_copy,
+    "array.init_data": op_array_init_segment,
+    "array.init_elem": op_array_init_segment,
     "ref.i31": op_ref_i31,
     "i31.get_s": op_i31_get,
     "i31.get_u": op_i31_get,
@@ -1032,6 +1167,38 @@ def check_mem_type(t: MemType, offset: int | None) -> None:
                      offset)
 
 
+GC_ALLOCATIONS = frozenset({"struct.new", "struct.new_default", "array.new", "array.new_default",
+                            "array.new_fixed"})
+
+
+def allocation_type(ctx: Context, ins: Instr, held: int) -> tuple[str, str]:
+    """The operand letters and result type of a GC allocation in a constant expression, whose
+    stack holds `held` values (so a huge array.new_fixed fails before its operands are spelt)."""
+    name = ins.op.name
+    typeidx, n = ins.imm if name == "array.new_fixed" else (ins.imm, 0)  # type: ignore[misc]
+    if typeidx >= len(ctx.types):
+        raise ValidationError(f"unknown type {typeidx}", ins.offset, instr=name)
+    ct = ctx.types[typeidx]
+    if ct.kind != name.split(".")[0]:
+        raise ValidationError("type mismatch", ins.offset, instr=name)
+    fields = ct.fields if ct.kind == "struct" else (ct.field,)  # type: ignore[union-attr]
+    if name.endswith("_default"):
+        if not all(f.storage in ("8", "16") or reftypes.defaultable(f.storage) for f in fields):
+            raise ValidationError("type mismatch", ins.offset, instr=name)
+        operands = ""
+    else:
+        operands = "".join(unpacked(f.storage) for f in fields)
+    if name == "array.new":
+        operands += "i"
+    elif name == "array.new_fixed":
+        if n > held:
+            raise ValidationError("type mismatch", ins.offset, instr=name)
+        operands *= n
+    elif name == "array.new_default":
+        operands = "i"
+    return operands, reftypes.ref(False, ctx.heaps[typeidx])
+
+
 def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int,
                 offset: int | None, const_ops: frozenset[str] = CONST_OPS) -> None:
     """A constant expression of type `expected`; `global.get` sees the first `num_globals` globals."""
@@ -1054,15 +1221,12 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
             if ins.imm >= len(ctx.funcs):  # type: ignore[operator]
                 raise ValidationError(f"unknown function {ins.imm}", where, instr=name)
             stack.append(ctx.func_ref(ins.imm))  # type: ignore[arg-type]
-        elif name in ("struct.new", "struct.new_default"):
-            st = ctx.types[ins.imm] if ins.imm < len(ctx.types) else None  # type: ignore[operator]
-            if st is None or st.kind != "struct":
-                raise ValidationError("type mismatch", where, instr=name)
-            if name == "struct.new":
-                for f in reversed(st.fields):
-                    if not stack or not reftypes.subtype(stack.pop(), unpacked(f.storage)):
-                        raise ValidationError("type mismatch", where, instr=name)
-            stack.append(reftypes.ref(False, ctx.heaps[ins.imm]))  # type: ignore[index]
+        elif name in GC_ALLOCATIONS:
+            operands, result = allocation_type(ctx, ins, len(stack))
+            for want in reversed(operands):
+                if not stack or not reftypes.subtype(stack.pop(), want):
+                    raise ValidationError("type mismatch", where, instr=name)
+            stack.append(result)
         elif name in GC_CONST_OPS:
             operand, result = GC_CONST_TYPES[name]
             if not stack or not reftypes.subtype(stack[-1], operand):

@@ -40,13 +40,3 @@ _Noreturn void wasmc_rt_throw(wasmc_instance *inst, const wasmc_tag *tag,
 wasmc_exception *wasmc_rt_caught(void) {
     return in_flight;
 }
-
-/* GC's objects live here for now: like exceptions, allocated and never freed (no collector). */
-void *wasmc_rt_gc_alloc(wasmc_instance *inst, uint64_t size, uint32_t type_id, uint32_t kind) {
-    (void)inst;
-    uint32_t *obj = calloc(1, size < 16 ? 16 : size); /* malloc's alignment (16) keeps 00 bits */
-    if (!obj) wasmc_rt_trap(WASMC_TRAP_HOST);
-    obj[0] = type_id;
-    obj[1] = kind;
-    return obj;
-}

@@ -186,7 +186,7 @@ static int materialise_segments(wasmc_instance *inst, char *err, size_t errlen) 
             items[k] = it->kind == 1   ? (void *)inst->funcs[it->index]
                        : it->kind == 2 ? inst->globals[it->index]->value.ref
                        : it->kind == 3 ? (void *)(uintptr_t)(((uint64_t)(it->index & 0x7FFFFFFFu) << 1) | 1)
-                                       : NULL;
+                                       : NULL; /* 0; 4: init_segments stores it */
         }
         inst->elem_segs[s] = (wasmc_segment){items, e->len, 0};
     }

@@ -47,6 +47,9 @@ static const char *const trap_messages[WASMC_TRAP_COUNT] = {
     [WASMC_TRAP_EXIT] = "exit",
     [WASMC_TRAP_EXCEPTION] = "thrown Wasm exception",
     [WASMC_TRAP_CAST] = "cast failure",
+    [WASMC_TRAP_ARRAY_OOB] = "out of bounds array access",
+    [WASMC_TRAP_ALLOCATION_TOO_LARGE] = "allocation size too large",
+    [WASMC_TRAP_OUT_OF_MEMORY] = "GC heap out of memory",
 };
 
 const char *wasmc_rt_trap_message(int32_t trap) {

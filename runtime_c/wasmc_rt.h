@@ -69,6 +69,9 @@ typedef enum wasmc_trap {
     WASMC_TRAP_EXIT = 13,                /* WASI proc_exit: not an error, code in wasmc_rt_exit_code */
     WASMC_TRAP_EXCEPTION = 14,           /* "thrown Wasm exception" (uncaught, as wasmtime words it) */
     WASMC_TRAP_CAST = 15,                /* "cast failure" (ref.cast) */
+    WASMC_TRAP_ARRAY_OOB = 16,           /* "out of bounds array access" */
+    WASMC_TRAP_ALLOCATION_TOO_LARGE = 17,/* "allocation size too large" (an object of 4 GiB or more) */
+    WASMC_TRAP_OUT_OF_MEMORY = 18,       /* "GC heap out of memory" */
     WASMC_TRAP_COUNT
 } wasmc_trap;
 
@@ -136,6 +139,19 @@ typedef struct wasmc_exception {
     uint32_t pad;
     wasmc_val values[]; /* 16: the payload, one slot per parameter */
 } wasmc_exception;
+
+/* GC's objects (Wasm 3.0; gc.c, compiler/lower/gcobjects.py): a 16-byte header, then a struct's
+ * fields at their natural alignment or an array's `len` elements at their natural size. */
+typedef struct wasmc_object {
+    uint32_t type_id; /* 0: canonical id of its defined type */
+    uint32_t kind;    /* 4: WASMC_OBJECT_STRUCT or WASMC_OBJECT_ARRAY */
+    uint32_t len;     /* 8: an array's length (never changes) */
+    uint32_t pad;
+    _Alignas(16) uint8_t data[]; /* 16 */
+} wasmc_object;
+#define WASMC_OBJECT_STRUCT 1u
+#define WASMC_OBJECT_ARRAY 2u
+_Static_assert(offsetof(wasmc_object, data) == 16, "ABI");
 
 typedef struct wasmc_handler {
     struct wasmc_handler *prev; /* 0 */
@@ -241,7 +257,8 @@ typedef struct wasmc_global_desc {
 
 /* One element-segment item: a constant expression, already reduced to its kind. */
 typedef struct wasmc_elem_item {
-    uint32_t kind;  /* 0: ref.null, 1: ref.func index, 2: global.get index, 3: ref.i31 of index */
+    uint32_t kind;  /* 0: ref.null, 1: ref.func index, 2: global.get index, 3: ref.i31 of index,
+                       4: evaluated by the module's init_segments code (any constant expression) */
     uint32_t index;
 } wasmc_elem_item;
 
@@ -299,7 +316,7 @@ struct wasmc_module {
     const uint32_t *tag_types;            /* type index of each tag */
     const int32_t *type_supers;           /* GC: each type's declared supertype's index, or -1 */
 };
-#define WASMC_ABI_VERSION 1u
+#define WASMC_ABI_VERSION 2u /* 2: element items of kind 4 */
 
 /* ---------------------------------------------------------------------------------------------
  * Embedding API (used by the executable's main and, through ctypes, by the Python side).
@@ -377,9 +394,25 @@ wasmc_exception *wasmc_rt_caught(void);
 /* GC's declared subtypes: 1 if canonical type id `sub` is `super` or declared below it (the
  * relations every instantiated module's type_supers recorded), else 0. */
 int32_t wasmc_rt_type_sub(uint32_t sub, uint32_t super);
-/* GC: a zeroed object of `size` bytes whose 16-byte header is {type_id, kind (1 struct, 2 array),
+/* GC's objects (gc.c): a zeroed object of `size` bytes whose 16-byte header is {type_id, kind,
  * length}; never freed yet (there is no collector).  Traps if memory runs out. */
 void *wasmc_rt_gc_alloc(wasmc_instance *inst, uint64_t size, uint32_t type_id, uint32_t kind);
+/* GC's arrays of `size`-byte elements.  Null arrays trap "null reference"; ranges are checked as
+ * the spec orders them.  `init`/`value` point at one element's bytes (NULL: zeros). */
+void *wasmc_rt_array_new(wasmc_instance *inst, uint32_t type_id, uint32_t len, uint32_t size,
+                         const void *init);
+void *wasmc_rt_array_new_data(wasmc_instance *inst, uint32_t type_id, uint32_t seg, uint32_t s,
+                              uint32_t n, uint32_t size);
+void *wasmc_rt_array_new_elem(wasmc_instance *inst, uint32_t type_id, uint32_t seg, uint32_t s,
+                              uint32_t n);
+void wasmc_rt_array_fill(wasmc_instance *inst, wasmc_object *a, uint32_t d, const void *value,
+                         uint32_t n, uint32_t size);
+void wasmc_rt_array_copy(wasmc_instance *inst, wasmc_object *dst, uint32_t d, wasmc_object *src,
+                         uint32_t s, uint32_t n, uint32_t size);
+void wasmc_rt_array_init_data(wasmc_instance *inst, wasmc_object *a, uint32_t d, uint32_t seg,
+                              uint32_t s, uint32_t n, uint32_t size);
+void wasmc_rt_array_init_elem(wasmc_instance *inst, wasmc_object *a, uint32_t d, uint32_t seg,
+                              uint32_t s, uint32_t n);
 
 /* Embedder helpers beyond the core API.  Freeing is the embedder's job and only safe when nothing
  * (another instance's table, an import) still refers to the object. */

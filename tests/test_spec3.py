@@ -20,8 +20,6 @@ SPEC_DIR = Path(os.environ.get("WASMC_SPEC3_DIR", REPO.parent / "shared" / "spec
 FILES = sorted(SPEC_DIR.rglob("*.wast")) if SPEC_DIR.is_dir() else []  # with custom/ and legacy/
 
 # Proposals of Wasm 3.0 not built yet, each a reason below.
-GC = ("garbage collection's array instructions (its types, structs, i31, casts, ref.eq and the "
-      "extern/any conversions are built)")
 EH_LEGACY = ("legacy exception handling (try, catch, delegate, rethrow), which wasmtime's text "
              "assembler cannot read either")
 TEXT_ANNOTATIONS = ("custom-section and branch-hint annotations in the text, which the text assembler "
@@ -42,21 +40,6 @@ KNOWN_FAILURES: dict[str, tuple] = {
     "legacy/throw.wast": (8, EH_LEGACY),
     "legacy/try_catch.wast": (38, EH_LEGACY),
     "legacy/try_delegate.wast": (22, EH_LEGACY),
-    "array.wast": (49, GC),
-    "array_copy.wast": (35, GC),
-    "array_fill.wast": (30, GC),
-    "array_init_data.wast": (46, GC),
-    "array_init_elem.wast": (36, GC),
-    "array_new_data.wast": (28, GC),
-    "array_new_elem.wast": (24, GC),
-    "br_on_cast.wast": (27, GC),
-    "br_on_cast_fail.wast": (27, GC),
-    "extern.wast": (18, GC),
-    "ref_cast.wast": (42, GC),
-    "ref_eq.wast": (83, GC),
-    "ref_test.wast": (68, GC),
-    "table_init.wast": (2, GC),
-    "table_init64.wast": (2, GC),
 }
 
 

@@ -8,23 +8,20 @@ Strategy: every reference is a 64-bit word, told apart by its low bits without a
   - an `any` made an externref (extern.convert_any of an i31) keeps its word with bit 63 set,
     which no host value has, so converting back restores it exactly;
   - funcrefs, exnrefs and GC objects are aligned pointers; an object starts with a 16-byte
-    header {canonical type id, kind (1 struct, 2 array), length} and is never freed yet (no
-    collector), its fields at their natural alignment after the header.
-A cast to a defined function type compares the funcref record's canonical type id, through the
-runtime's record of declared subtypes (wasmc_rt_type_sub).  Struct and array objects are not
-built yet, so no non-null value is an array or `none`.
+    header {canonical type id, kind (1 struct, 2 array), length} (gcobjects.py builds them).
+A cast to a defined function or object type compares the canonical type id in the value's funcref
+record or header, through the runtime's record of declared subtypes (wasmc_rt_type_sub); a cast
+to `struct` or `array` compares the header's kind.  No non-null value is a `none`.
 """
 
 from __future__ import annotations
-
-import functools
 
 from .. import reftypes
 from . import irbuild as ir
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
 
-_NULL = ir.Constant(T.PTR, None)
+NULL_REF = ir.Constant(T.PTR, None)
 _BIT63 = 1 << 63
 
 
@@ -47,7 +44,7 @@ def lower_ref_i31(fl: FunctionLowerer, instr) -> None:
 
 def lower_i31_get(fl: FunctionLowerer, instr) -> None:
     p = fl.pop()
-    fl.trap_if(fl.b.icmp_unsigned("==", p, _NULL), T.TRAP_NULL_REFERENCE)
+    fl.trap_if(fl.b.icmp_unsigned("==", p, NULL_REF), T.TRAP_NULL_REFERENCE)
     v = fl.b.trunc(fl.b.lshr(word(fl, p), i64(1)), T.I32)
     if instr.op.name == "i31.get_s":  # sign-extend from 31 bits
         fl.push(fl.b.ashr(fl.b.shl(v, ir.Constant(T.I32, 1)), ir.Constant(T.I32, 1)))
@@ -76,25 +73,10 @@ def lower_extern_convert_any(fl: FunctionLowerer, instr) -> None:
     fl.push(ref(fl, fl.b.select(null, i64(0), outer, name="extern")))
 
 
-OBJ_TYPE_ID, OBJ_KIND, OBJ_HEADER = 0, 4, 16  # wasmc_object
-KIND_STRUCT = 1
-_SIZES = {"8": 1, "16": 2, "i": 4, "f": 4, "l": 8, "d": 8, "v": 16}  # references: 8
-
-
-def field_size(storage: str) -> int:
-    return _SIZES.get(storage, 8)
-
-
-@functools.cache
-def struct_layout(st) -> tuple[tuple[int, ...], int]:
-    """Each field's offset in the object (natural alignment after the header), and the size."""
-    offsets, at = [], OBJ_HEADER
-    for f in st.fields:
-        size = field_size(f.storage)
-        at = (at + size - 1) // size * size
-        offsets.append(at)
-        at += size
-    return tuple(offsets), at
+# An object's header (wasmc_object in runtime_c/wasmc_rt.h); its fields or elements follow it.
+OBJ_TYPE_ID, OBJ_KIND, OBJ_LEN, OBJ_HEADER = 0, 4, 8, 16
+KIND_STRUCT, KIND_ARRAY = 1, 2
+_KINDS = {"struct": KIND_STRUCT, "array": KIND_ARRAY}
 
 
 def type_id_of(fl: FunctionLowerer, typeidx: int) -> ir.Value:
@@ -104,7 +86,7 @@ def type_id_of(fl: FunctionLowerer, typeidx: int) -> ir.Value:
 def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
     """An i1: whether reference `p` is of reference type `rt`."""
     nullable, heap = reftypes.unpack(rt)
-    null = fl.b.icmp_unsigned("==", p, _NULL)
+    null = fl.b.icmp_unsigned("==", p, NULL_REF)
     if_null = ir.Constant(T.I1, int(nullable))
     if isinstance(heap, str):
         if heap in ("any", "func", "extern", "exn"):  # a top: any non-null value of the hierarchy
@@ -115,10 +97,8 @@ def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
         if heap == "i31":
             odd = fl.b.icmp_unsigned("!=", fl.b.and_(low, i64(1)), i64(0))
             return fl.b.select(null, if_null, odd)
-        if heap != "struct":
-            return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # arrays (none yet), bottoms
-    elif reftypes.kind_of(heap) == "array":
-        return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # no array objects yet
+        if heap not in ("struct", "array"):
+            return fl.b.select(null, if_null, ir.Constant(T.I1, 0))  # the bottoms
     # The rest read the value's header: a funcref record's type id, an object's kind and id.
     is_func = not isinstance(heap, str) and reftypes.kind_of(heap) == "func"
     # from the start: null (nullable decides) or, for objects, a value with no header (false)
@@ -130,71 +110,24 @@ def test(fl: FunctionLowerer, p: ir.Value, rt: str) -> ir.Value:
         fl.b.cbranch(null, done, check)
     else:  # only an object (low bits 00) has a header to read
         obj = fl.b.icmp_unsigned("==", fl.b.and_(word(fl, p), i64(3)), i64(0))
-        fl.b.cbranch(fl.b.and_(obj, fl.b.icmp_unsigned("!=", p, _NULL)), check, done)
+        fl.b.cbranch(fl.b.and_(obj, fl.b.icmp_unsigned("!=", p, NULL_REF)), check, done)
     fl.b.position_at_end(check)
-    if is_func or heap != "struct":
+    if isinstance(heap, str):  # struct or array: the header's kind
+        kind = fl.load_field(p, OBJ_KIND, T.I32, "kind")
+        ok = fl.b.icmp_unsigned("==", kind, ir.Constant(T.I32, _KINDS[heap]))
+    else:
         field = T.FUNCREF_TYPE_ID if is_func else OBJ_TYPE_ID
         actual = fl.load_field(p, field, T.I32, "actual_type")
         sub = fl.b.call(fl.ml.rt("wasmc_rt_type_sub"),
                         [actual, type_id_of(fl, fl.module.first_type_index(heap))],
                         name="subtype")
         ok = fl.b.icmp_unsigned("!=", sub, ir.Constant(T.I32, 0))
-    else:
-        kind = fl.load_field(p, OBJ_KIND, T.I32, "kind")
-        ok = fl.b.icmp_unsigned("==", kind, ir.Constant(T.I32, KIND_STRUCT))
     fl.b.branch(done)
     fl.b.position_at_end(done)
     phi = fl.b.phi(T.I1, name="cast")
     phi.add_incoming(from_start, start)
     phi.add_incoming(ok, check)
     return phi
-
-
-# --- structs ---------------------------------------------------------------------------------------
-def lower_struct_new(fl: FunctionLowerer, instr) -> None:
-    st = fl.module.types[instr.imm]
-    offsets, size = struct_layout(st)
-    values = fl.popn(len(st.fields)) if instr.op.name == "struct.new" else []
-    fl.flush_witness(fl.b, reset=True)  # the allocation may trap (out of memory)
-    obj = fl.b.call(fl.ml.rt("wasmc_rt_gc_alloc"), [fl.ctx, i64(size), type_id_of(fl, instr.imm),
-                                                     ir.Constant(T.I32, KIND_STRUCT)],
-                    name="struct")
-    for f, off, v in zip(st.fields, offsets, values):
-        store_field(fl, obj, off, f.storage, v)
-    fl.push(obj)
-
-
-def store_field(fl: FunctionLowerer, obj: ir.Value, offset: int, storage: str, v: ir.Value) -> None:
-    if storage in ("8", "16"):
-        v = fl.b.trunc(v, ir.IntType(8 * field_size(storage)))
-    fl.b.store(v, fl.field_ptr(obj, offset), align=min(8, field_size(storage)))
-
-
-def struct_access(fl: FunctionLowerer, instr, p: ir.Value):
-    typeidx, fieldidx = instr.imm
-    st = fl.module.types[typeidx]
-    fl.trap_if(fl.b.icmp_unsigned("==", p, _NULL), T.TRAP_NULL_REFERENCE)
-    return st.fields[fieldidx], fl.field_ptr(p, struct_layout(st)[0][fieldidx])
-
-
-def lower_struct_get(fl: FunctionLowerer, instr) -> None:
-    field, ptr = struct_access(fl, instr, fl.pop())
-    storage = field.storage
-    if storage in ("8", "16"):
-        v = fl.b.load(ptr, typ=ir.IntType(8 * field_size(storage)), align=field_size(storage))
-        v = (fl.b.sext if instr.op.name == "struct.get_s" else fl.b.zext)(v, T.I32)
-    else:
-        v = fl.b.load(ptr, typ=T.LLVM_TYPE[storage], align=min(8, field_size(storage)),
-                      name="field")
-    fl.push(v)
-
-
-def lower_struct_set(fl: FunctionLowerer, instr) -> None:
-    v = fl.pop()
-    field, ptr = struct_access(fl, instr, fl.pop())
-    if field.storage in ("8", "16"):
-        v = fl.b.trunc(v, ir.IntType(8 * field_size(field.storage)))
-    fl.b.store(v, ptr, align=min(8, field_size(field.storage)))
 
 
 def target_of(instr) -> str:
@@ -227,12 +160,6 @@ def lower_br_on_cast(fl: FunctionLowerer, instr) -> None:
 
 
 HANDLERS.update({
-    "struct.new": lower_struct_new,
-    "struct.new_default": lower_struct_new,
-    "struct.get": lower_struct_get,
-    "struct.get_s": lower_struct_get,
-    "struct.get_u": lower_struct_get,
-    "struct.set": lower_struct_set,
     "ref.i31": lower_ref_i31,
     "i31.get_s": lower_i31_get,
     "i31.get_u": lower_i31_get,

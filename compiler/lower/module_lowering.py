@@ -19,15 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import LimitError
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..reftypes import DefType, heap_text, host_letter, sig_text
-from ..opcodes import BY_NAME, OPS
-from . import control, exceptions, gcrefs, memory, numeric, simd, variable  # noqa: F401
+from ..opcodes import BY_NAME, OPS, Imm, Kind, Op
+from . import control, exceptions, gcobjects, gcrefs, memory, numeric, simd, variable  # noqa: F401
 from . import irbuild as ir
 from . import types as T
 from .addressing import WIDE_FOLD_SYMBOL
-from .function import WITNESS_KEY, FunctionLowerer
+from .function import HANDLERS, WITNESS_KEY, FunctionLowerer
 from .irbuild import Module as IRBuildModule
 
 
@@ -126,6 +125,40 @@ CODE_SECTION = "wasmc_text"  # a C identifier, so the linker defines __start_/__
 
 def _instr(name: str, imm=None) -> Instr:
     return Instr(BY_NAME[name], imm, 0)
+
+
+# Element segment items as the runtime reads them (wasmc_elem_item): the four kinds it evaluates
+# itself, and the rest, which init_segments computes and stores with ELEM_ITEM_SET.
+ITEM_NULL, ITEM_FUNC, ITEM_GLOBAL, ITEM_I31, ITEM_COMPUTED = range(5)
+
+
+def elem_item(expr: list[Instr]) -> tuple[int, int]:
+    """An element item's (kind, index) in the descriptor."""
+    names = [i.op.name for i in expr]
+    if not names or names == ["ref.null"]:
+        return ITEM_NULL, 0
+    if names == ["ref.func"]:
+        return ITEM_FUNC, expr[0].imm
+    if names == ["global.get"]:
+        return ITEM_GLOBAL, expr[0].imm
+    if names == ["i32.const", "ref.i31"]:
+        return ITEM_I31, expr[0].imm & 0xFFFFFFFF
+    return ITEM_COMPUTED, 0
+
+
+# An instruction only the compiler writes (never decoded, so not in the opcode table): store the
+# reference on the stack as item k of element segment i, imm (i, k), in init_segments.
+ELEM_ITEM_SET = Op("wasmc.elem_item_set", 0, None, Imm.NONE, Kind.REFERENCE, None)
+
+
+def lower_elem_item_set(fl: FunctionLowerer, instr: Instr) -> None:
+    seg, k = instr.imm
+    segs = fl.load_field(fl.ctx, T.INST_ELEM_SEGS, T.PTR, "elem_segs")
+    items = fl.load_field(segs, seg * T.SEGMENT_SIZE + T.SEGMENT_ITEMS, T.PTR, "items")
+    fl.b.store(fl.pop(), fl.field_ptr(items, 8 * k))
+
+
+HANDLERS[ELEM_ITEM_SET.name] = lower_elem_item_set
 
 
 def _cstring_bytes(s: str) -> bytearray:
@@ -317,12 +350,13 @@ class ModuleLowerer:
         return self.cur.tbaa
 
     def _tbaa_tags(self) -> dict[str, ir.MDValue]:
-        """Type-based alias classes: linear memory, global cells and runtime structures never
-        overlap, so a store to linear memory does not force a global or a table to be reloaded."""
+        """Type-based alias classes: linear memory, global cells, runtime structures and GC
+        objects' fields never overlap, so a store to linear memory does not force a global or a
+        table to be reloaded."""
         md = self.ir.add_metadata
         root = md([ir.MetaDataString(self.ir, "wasmc alias classes")])
         tags = {}
-        for name in ("memory", "global", "runtime"):
+        for name in ("memory", "global", "runtime", "object"):
             node = md([ir.MetaDataString(self.ir, f"wasm {name}"), root, ir.Constant(T.I64, 0)])
             tags[name] = md([node, node, ir.Constant(T.I64, 0)])
         return tags
@@ -376,7 +410,15 @@ class ModuleLowerer:
         "wasmc_rt_caught": (T.PTR, []),
         "_setjmp": (T.I32, [T.PTR]),
         "wasmc_rt_type_sub": (T.I32, [T.I32, T.I32]),  # GC's declared subtypes
-        "wasmc_rt_gc_alloc": (T.PTR, [T.PTR, T.I64, T.I32, T.I32]),  # GC's objects
+        # GC's objects (gcobjects.py)
+        "wasmc_rt_gc_alloc": (T.PTR, [T.PTR, T.I64, T.I32, T.I32]),
+        "wasmc_rt_array_new": (T.PTR, [T.PTR, T.I32, T.I32, T.I32, T.PTR]),
+        "wasmc_rt_array_new_data": (T.PTR, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_array_new_elem": (T.PTR, [T.PTR, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_array_fill": (T.VOID, [T.PTR, T.PTR, T.I32, T.PTR, T.I32, T.I32]),
+        "wasmc_rt_array_copy": (T.VOID, [T.PTR, T.PTR, T.I32, T.PTR, T.I32, T.I32, T.I32]),
+        "wasmc_rt_array_init_data": (T.VOID, [T.PTR, T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
+        "wasmc_rt_array_init_elem": (T.VOID, [T.PTR, T.PTR, T.I32, T.I32, T.I32, T.I32]),
     }
 
     def rt(self, name: str) -> ir.Function:
@@ -586,7 +628,15 @@ class ModuleLowerer:
         return body
 
     def init_segments_body(self) -> list[Instr]:
+        """Element items the descriptor cannot describe (kind 4: struct.new, array.new, ...) are
+        evaluated first, as instantiation evaluates every item before it initialises segments;
+        then the active segments, in order."""
         body: list[Instr] = []
+        for i, e in enumerate(self.module.elems):
+            for k, expr in enumerate(e.items):
+                if elem_item(expr)[0] == ITEM_COMPUTED:
+                    body += expr
+                    body.append(Instr(ELEM_ITEM_SET, (i, k), 0))
         for i, e in enumerate(self.module.elems):
             if e.mode is SegmentMode.ACTIVE:
                 body += e.offset_expr or []
@@ -655,21 +705,7 @@ class ModuleLowerer:
         elem_ty = ir.LiteralStructType([T.PTR, T.I32, T.I32])
         elem_rows = []
         for si, e in enumerate(m.elems):
-            items = []
-            for expr in e.items:
-                ins = expr[0] if expr else None
-                if ins is None or ins.op.name == "ref.null":
-                    items.append(ir.Constant(item_ty, [i32(0), i32(0)]))
-                elif ins.op.name == "ref.func":
-                    items.append(ir.Constant(item_ty, [i32(1), i32(ins.imm)]))
-                elif ins.op.name == "global.get" and len(expr) == 1:
-                    items.append(ir.Constant(item_ty, [i32(2), i32(ins.imm)]))
-                elif [i.op.name for i in expr] == ["i32.const", "ref.i31"]:
-                    items.append(ir.Constant(item_ty, [i32(3), i32(ins.imm & 0xFFFFFFFF)]))
-                else:
-                    raise LimitError("an element segment item that is not ref.null, ref.func, "
-                                     "global.get or ref.i31 of a constant (wasmc supports only "
-                                     "these)", e.offset)
+            items = [ir.Constant(item_ty, [i32(k), i32(x)]) for k, x in map(elem_item, e.items)]
             arr = self.const_array(f"elem{si}", item_ty, items)
             elem_rows.append(ir.Constant(elem_ty, [arr, i32(len(items)),
                                                    i32(ord(host_letter(e.elemtype)))]))
@@ -710,7 +746,7 @@ class ModuleLowerer:
         desc = ir.GlobalVariable(self.ir, desc_ty, "wasmc_module_desc")
         desc.global_constant = True
         desc.initializer = ir.Constant(desc_ty, [
-            i32(1), i32(len(m.types)), type_sigs,
+            i32(T.ABI_VERSION), i32(len(m.types)), type_sigs,
             i32(len(m.imports)), imports,
             i32(nfuncs), i32(m.num_imported_funcs), func_types, func_code, entries, stubs,
             i32(len(m.table_types())), i32(len(m.imported(ExternKind.TABLE))), tables,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import reftypes
 from ..traps import (  # noqa: F401  (re-exported: handlers use T.TRAP_*)
+    TRAP_ARRAY_OOB,
     TRAP_CAST,
     TRAP_INDIRECT_CALL_TYPE,
     TRAP_INT_DIV_BY_ZERO,
@@ -44,6 +45,8 @@ class _LLVMTypes(dict):
 
 LLVM_TYPE = _LLVMTypes({"i": I32, "l": I64, "f": F32, "d": F64, "v": V128, "F": PTR, "E": PTR})
 
+ABI_VERSION = 2  # WASMC_ABI_VERSION
+
 # wasmc_instance field offsets (bytes)
 INST_MEM0_BASE = 0
 INST_MEMORIES = 8
@@ -51,6 +54,7 @@ INST_TABLES = 16
 INST_GLOBALS = 24
 INST_FUNCS = 32
 INST_TYPE_IDS = 40
+INST_ELEM_SEGS = 56
 INST_LOAD_WITNESS = 80
 
 # wasmc_memory / wasmc_table / wasmc_funcref field offsets
@@ -64,6 +68,8 @@ FUNCREF_INSTANCE = 8
 FUNCREF_TYPE_ID = 16
 
 VAL_SIZE = 16  # wasmc_val slot
+SEGMENT_ITEMS = 0  # wasmc_segment: its items
+SEGMENT_SIZE = 16
 
 
 
