@@ -28,13 +28,27 @@ void *wasmc_rt_gc_alloc(wasmc_instance *inst, uint64_t size, uint32_t type_id, u
     return obj;
 }
 
-/* Copy one element's bytes into `n` consecutive elements. */
+/* Copy one element's bytes into `n` consecutive elements: the first one, then copies of what is
+ * done so far, doubling (log n memcpy calls of growing size, not n small ones). */
 static void repeat(uint8_t *at, const void *value, uint32_t n, uint32_t size) {
+    if (n == 0) return;
     if (size == 1) {
         memset(at, *(const uint8_t *)value, n);
         return;
     }
-    for (uint64_t i = 0; i < n; i++) memcpy(at + i * size, value, size);
+    memcpy(at, value, size);
+    uint64_t done = size, total = (uint64_t)n * size;
+    while (done < total) {
+        uint64_t k = done < total - done ? done : total - done;
+        memcpy(at + done, at, k);
+        done += k;
+    }
+}
+
+static int all_zero(const uint8_t *value, uint32_t size) {
+    for (uint32_t i = 0; i < size; i++)
+        if (value[i]) return 0;
+    return 1;
 }
 
 void *wasmc_rt_array_new(wasmc_instance *inst, uint32_t type_id, uint32_t len, uint32_t size,
@@ -42,7 +56,7 @@ void *wasmc_rt_array_new(wasmc_instance *inst, uint32_t type_id, uint32_t len, u
     wasmc_object *a = wasmc_rt_gc_alloc(inst, sizeof *a + (uint64_t)len * size, type_id,
                                         WASMC_OBJECT_ARRAY);
     a->len = len;
-    if (init) repeat(a->data, init, len, size);
+    if (init && !all_zero(init, size)) repeat(a->data, init, len, size); /* calloc's are zeros */
     return a;
 }
 
