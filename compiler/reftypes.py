@@ -134,6 +134,12 @@ def top_of(heap: Heap) -> str:
     return "func" if kind_of(heap) == "func" else "any"
 
 
+def traced(t: str) -> bool:
+    """Whether a value of type `t` may be a GC object (or hold one made extern), so the collector
+    must see it: the any and extern hierarchies.  (Exceptions are roots of their own.)"""
+    return is_ref(t) and top_of(_REF[t][1]) in ("any", "extern")
+
+
 def family(t: str) -> str:
     """How a reference crosses the host boundary: "F" (a funcref record pointer) for the func
     hierarchy, "E" (an opaque host value) for every other one."""

@@ -113,6 +113,9 @@ def lib() -> ctypes.CDLL:
             "wasmc_rt_global_new": (p, []),
             "wasmc_rt_funcref_new": (p, [p, p, ctypes.c_char_p, u32]),
             "wasmc_rt_last_backtrace": (ctypes.c_size_t, [ctypes.c_char_p, ctypes.c_size_t]),
+            "wasmc_rt_gc_pin": (None, [p]),
+            "wasmc_rt_gc_collect": (None, []),
+            "wasmc_rt_gc_live_objects": (u64, []),
         }
         for name, (res, args) in sigs.items():
             fn = getattr(dll, name)
@@ -177,7 +180,10 @@ def _unpack_raw(buf, i: int, t: str) -> int:
     t = host_letter(t)
     if t == "v":
         return int.from_bytes(bytes(buf[i * SLOT:(i + 1) * SLOT]), "little")
-    return struct.unpack_from(_RAW_FMT[t], buf, i * SLOT)[0]
+    bits = struct.unpack_from(_RAW_FMT[t], buf, i * SLOT)[0]
+    if t == "E" and bits:
+        lib().wasmc_rt_gc_pin(bits)  # Python holds it now: a GC object must outlive the call
+    return bits
 
 
 def to_bits(t: str, value) -> int:
@@ -219,6 +225,7 @@ def from_bits(t: str, bits: int):
         return None
     if host_letter(t) == "F":
         return _funcs_by_addr.get(bits) or Func(bits, None)
+    lib().wasmc_rt_gc_pin(bits)  # (a table element read by the host, say)
     return bits - 1
 
 

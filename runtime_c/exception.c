@@ -5,9 +5,9 @@
  * catch clause.  Generated code keeps the handler stack itself (pushing on entry, storing the
  * enclosing top back at every place control leaves a try_table), so the runtime only reads it.
  *
- * An exception is never freed: an exnref to it may be kept anywhere (a local, a global, a table)
- * and there is no collector yet, so each throw costs 16 + 16 bytes per payload value for the rest
- * of the run (README, known limitations).
+ * An exception is never freed: an exnref to it may be kept anywhere (a local, a global, a table,
+ * a GC object) and the collector does not trace exnrefs, so each throw costs 16 + 16 bytes per
+ * payload value for the rest of the run (README, known limitations), and its payload is a root.
  */
 #include "wasmc_rt.h"
 
@@ -34,6 +34,7 @@ _Noreturn void wasmc_rt_throw(wasmc_instance *inst, const wasmc_tag *tag,
     exn->count = count;
     exn->pad = 0;
     if (count) memcpy(exn->values, vals, (size_t)count * sizeof(wasmc_val));
+    wasmc_rt_gc_add_exception(exn); /* its payload may hold GC objects: roots from now on */
     wasmc_rt_throw_ref(inst, exn);
 }
 

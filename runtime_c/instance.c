@@ -1,10 +1,12 @@
 /* instance.c — type-id interning, instantiation and the standalone-object constructors.
  *
  * Strategy.  Instantiation follows the spec's order: bind imports, create the defined memories,
- * tables and globals, evaluate global initialisers (generated `init_globals`), materialise every
- * element segment into an array of references, then — under trap protection — run the active
- * segments (generated `init_segments`) and the start function.  The instance is handed out even when
- * that last step traps, because the spec keeps the effects on imported memories and tables.
+ * tables and globals, evaluate global initialisers (generated `init_globals`, under trap
+ * protection: a GC allocation in one may trap), materialise every element segment into an array
+ * of references, then — under trap protection — run the active segments (generated
+ * `init_segments`, which first evaluates element items the descriptor cannot describe) and the
+ * start function.  The instance is handed out even when a step traps, because the spec keeps the
+ * effects on imported memories and tables.  From its creation it is a root of GC (gc.c).
  *
  * Import *type* checks (signatures, limits) are the embedder's job (Python side, main.c); here we
  * only refuse what would crash: missing import objects or an unknown ABI version.
@@ -195,6 +197,11 @@ static int materialise_segments(wasmc_instance *inst, char *err, size_t errlen) 
     return 0;
 }
 
+static void run_init_globals(void *arg) {
+    wasmc_instance *inst = arg;
+    inst->module->init_globals(inst);
+}
+
 static void run_init(void *arg) {
     wasmc_instance *inst = arg;
     const wasmc_module *m = inst->module;
@@ -248,9 +255,15 @@ int32_t wasmc_rt_instantiate(const wasmc_module *m, const wasmc_import *imports,
     if (bind_imports(p, imports, err, errlen) != 0 || create_defined(p, err, errlen) != 0)
         goto error;
     if (m->num_memories > 0) inst->mem0_base = inst->memories[0]->base;
-    if (m->init_globals) m->init_globals(inst);
-    if (materialise_segments(inst, err, errlen) != 0) goto error;
     *out = inst;
+    /* Global initialisers may allocate GC objects, which may trap (too large) or collect. */
+    wasmc_rt_gc_add_instance(inst);
+    int32_t trap = m->init_globals ? wasmc_rt_protected(run_init_globals, inst) : 0;
+    if (trap != 0) return trap;
+    if (materialise_segments(inst, err, errlen) != 0) {
+        *out = NULL;
+        goto error;
+    }
     return wasmc_rt_protected(run_init, inst);
 error:
     wasmc_rt_instance_free(inst);
@@ -259,6 +272,7 @@ error:
 
 void wasmc_rt_instance_free(wasmc_instance *inst) {
     if (!inst) return;
+    wasmc_rt_gc_remove_instance(inst);
     instance_priv *p = (instance_priv *)inst;
     const wasmc_module *m = inst->module;
     /* Only the objects this instance defined; imported ones belong to someone else. */

@@ -137,6 +137,8 @@ int32_t wasmc_rt_protected(void (*fn)(void *arg), void *arg) {
      * that leaves `fn` uncaught becomes a trap (exception.c). */
     wasmc_handler *handlers = wasmc_rt_handler_top;
     wasmc_rt_handler_top = NULL;
+    /* A trap leaves the GC root frames of the Wasm frames it unwound linked: unlink them. */
+    wasmc_gc_frame *gc_frames = wasmc_rt_gc_frames;
     int32_t trap = sigsetjmp(frame.buf, 1);
     if (trap == 0) {
         jmp_top = &frame;
@@ -145,6 +147,7 @@ int32_t wasmc_rt_protected(void (*fn)(void *arg), void *arg) {
     /* Both paths: pop our frame (locals unchanged since sigsetjmp, so no volatile needed). */
     jmp_top = frame.prev;
     wasmc_rt_handler_top = handlers;
+    wasmc_rt_gc_frames = gc_frames;
     return trap;
 }
 

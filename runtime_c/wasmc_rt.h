@@ -143,15 +143,28 @@ typedef struct wasmc_exception {
 /* GC's objects (Wasm 3.0; gc.c, compiler/lower/gcobjects.py): a 16-byte header, then a struct's
  * fields at their natural alignment or an array's `len` elements at their natural size. */
 typedef struct wasmc_object {
-    uint32_t type_id; /* 0: canonical id of its defined type */
-    uint32_t kind;    /* 4: WASMC_OBJECT_STRUCT or WASMC_OBJECT_ARRAY */
-    uint32_t len;     /* 8: an array's length (never changes) */
-    uint32_t pad;
+    uint32_t type_id;  /* 0: canonical id of its defined type */
+    uint32_t kind;     /* 4: WASMC_OBJECT_STRUCT or WASMC_OBJECT_ARRAY */
+    uint32_t len;      /* 8: an array's length (never changes); a struct's size in bytes */
+    uint8_t flags;     /* 12: the collector's (gc.c) */
+    uint8_t refs;      /* 13: whether its fields or elements may hold references */
+    uint8_t elem_size; /* 14: an array's element size */
+    uint8_t pad;
     _Alignas(16) uint8_t data[]; /* 16 */
 } wasmc_object;
 #define WASMC_OBJECT_STRUCT 1u
 #define WASMC_OBJECT_ARRAY 2u
+#define WASMC_OBJECT_HAS_REFS 0x100u /* or'ed into wasmc_rt_gc_alloc's kind */
 _Static_assert(offsetof(wasmc_object, data) == 16, "ABI");
+
+/* A generated function's GC roots (gc.c): linked into wasmc_rt_gc_frames on entry, unlinked on
+ * exit; before each call or allocation the function stores the references it holds in slots. */
+typedef struct wasmc_gc_frame {
+    struct wasmc_gc_frame *prev;
+    uint64_t count;
+    void *slots[];
+} wasmc_gc_frame;
+extern wasmc_gc_frame *wasmc_rt_gc_frames;
 
 typedef struct wasmc_handler {
     struct wasmc_handler *prev; /* 0 */
@@ -395,12 +408,20 @@ wasmc_exception *wasmc_rt_caught(void);
  * relations every instantiated module's type_supers recorded), else 0. */
 int32_t wasmc_rt_type_sub(uint32_t sub, uint32_t super);
 /* GC's objects (gc.c): a zeroed object of `size` bytes whose 16-byte header is {type_id, kind,
- * length}; never freed yet (there is no collector).  Traps if memory runs out. */
+ * ...}; `kind` may carry WASMC_OBJECT_HAS_REFS.  May collect first; traps if memory runs out. */
 void *wasmc_rt_gc_alloc(wasmc_instance *inst, uint64_t size, uint32_t type_id, uint32_t kind);
+void wasmc_rt_gc_collect(void);
+uint64_t wasmc_rt_gc_live_objects(void);
+/* Keep the object `ref` refers to (if any) for the rest of the run: the host was handed it. */
+void wasmc_rt_gc_pin(void *ref);
+void wasmc_rt_gc_add_instance(wasmc_instance *inst); /* runtime-internal: roots */
+void wasmc_rt_gc_remove_instance(wasmc_instance *inst);
+void wasmc_rt_gc_add_exception(wasmc_exception *exn);
 /* GC's arrays of `size`-byte elements.  Null arrays trap "null reference"; ranges are checked as
- * the spec orders them.  `init`/`value` point at one element's bytes (NULL: zeros). */
+ * the spec orders them.  `init`/`value` point at one element's bytes (NULL: zeros); `refs`: the
+ * elements are references (traced by the collector). */
 void *wasmc_rt_array_new(wasmc_instance *inst, uint32_t type_id, uint32_t len, uint32_t size,
-                         const void *init);
+                         const void *init, uint32_t refs);
 void *wasmc_rt_array_new_data(wasmc_instance *inst, uint32_t type_id, uint32_t seg, uint32_t s,
                               uint32_t n, uint32_t size);
 void *wasmc_rt_array_new_elem(wasmc_instance *inst, uint32_t type_id, uint32_t seg, uint32_t s,

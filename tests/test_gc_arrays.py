@@ -253,6 +253,15 @@ def test_arrays_match_wasmtime(plan, opt, matches_wasmtime):
     matches_wasmtime(WAT, plan, FEATURES, opt=opt, expect_trap=plan is not PLAN)
 
 
+@pytest.mark.parametrize("opt", ["0", "2"])
+def test_arrays_survive_collections(opt, matches_wasmtime, monkeypatch):
+    """The same calls with a collection before every allocation (WASMC_GC_STRESS=1; freed
+    objects are poisoned): any reference the generated code failed to root shows as a wrong
+    result or a crash."""
+    monkeypatch.setenv("WASMC_GC_STRESS", "1")
+    matches_wasmtime(WAT, PLAN, FEATURES, opt=opt)
+
+
 def test_array_trap_in_an_executable(build_exe, tmp_path):
     """An index out of bounds in an executable: wasmtime's message, the trap's exit status."""
     src = tmp_path / "m.wat"

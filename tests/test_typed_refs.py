@@ -277,3 +277,9 @@ def test_structs_match_wasmtime(plan, matches_wasmtime):
     struct in a global's initialiser, casts and tests along declared subtypes, identity."""
     matches_wasmtime(STRUCTS_WAT, plan, {**FEATURES, "wasm_gc": True},
                      expect_trap=plan is not STRUCTS_PLAN)
+
+
+def test_structs_survive_collections(matches_wasmtime, monkeypatch):
+    """The same calls with a collection before every allocation (runtime_c/gc.c's stress mode)."""
+    monkeypatch.setenv("WASMC_GC_STRESS", "1")
+    matches_wasmtime(STRUCTS_WAT, STRUCTS_PLAN, {**FEATURES, "wasm_gc": True})

@@ -261,6 +261,8 @@ def lower_call(fl: FunctionLowerer, instr, tail: bool = False) -> None:
     if idx >= fl.module.num_imported_funcs:
         callee = fl.ml.func(idx)
         args = fl.popn(len(ft.params))
+        if not tail:
+            fl.gc_point(args)
         fl.flush_witness(fl.b, reset=True)
         marker = call_marker(fl, ft.params, ft.results, tail)
         call = fl.b.call(callee, [fl.ctx] + args, name=f"call.{fl.module.func_name(idx)}",
@@ -303,9 +305,11 @@ def finish_call(fl: FunctionLowerer, call: ir.Value, results: str, tail: bool, m
 
 
 def leave_handlers(fl: FunctionLowerer) -> None:
-    """Before a tail call: this function's try_tables end with its frame (exceptions.py)."""
+    """Before a tail call: this function's try_tables end with its frame (exceptions.py), and
+    so does its GC root frame (the callee roots what it is passed)."""
     if fl.has_try:
         fl.b.store(fl.entry_top, fl.ml.handler_top_global())
+    fl.gc_leave(fl.b)
 
 
 def lower_return_call(fl: FunctionLowerer, instr) -> None:
@@ -351,6 +355,8 @@ def call_code(fl: FunctionLowerer, code: ir.Value, inst: ir.Value, params: str, 
               name: str, tail: bool = False) -> None:
     """Call through a code pointer with the callee's instance and the arguments on the stack."""
     args = fl.popn(len(params))
+    if not tail:
+        fl.gc_point(args)
     fl.flush_witness(fl.b, reset=True)
     fnty = T.func_llvm_type(params, results)
     marker = call_marker(fl, params, results, tail)

@@ -74,6 +74,7 @@ def lower_try_table(fl: FunctionLowerer, instr) -> None:
 
     fl.b.position_at_end(dispatch)
     fl.restore_handlers()  # this handler is gone: a rethrow goes to the enclosing one
+    fl.gc_caught()
     exn = fl.b.call(fl.ml.rt("wasmc_rt_caught"), [], name="exn")
     tag = fl.load_field(exn, EXN_TAG, T.PTR, "exn.tag") if any(k < 2 for k, _, _ in catches) \
         else None

@@ -193,6 +193,12 @@ def local_names(n: int) -> list[str]:
 Handler = Callable[["FunctionLowerer", Instr], None]
 HANDLERS: dict[str, Handler] = {}
 
+# Instructions that may reach a collection: calls (the callee may allocate) and allocations.
+GC_POINTS = frozenset({"call", "call_indirect", "call_ref", "return_call", "return_call_indirect",
+                       "return_call_ref", "struct.new", "struct.new_default", "array.new",
+                       "array.new_default", "array.new_fixed", "array.new_data", "array.new_elem"})
+GC_FRAME_SLOTS = 16  # wasmc_gc_frame: {prev, count}, then the slots
+
 
 class FunctionLowerer:
     def __init__(self, ml: ModuleLowerer, fn: ir.Function, params: str, results: str, locals_: str,
@@ -235,6 +241,18 @@ class FunctionLowerer:
             self.entry_top = self.b.load(ml.handler_top_global(), name="entry_handlers",
                                          typ=T.PTR)
             escape_locals(self.b, self.locals)
+        # GC roots (runtime_c/gc.c): when the module's values may be GC objects and this function
+        # may reach a collection (a call or an allocation), a frame of root slots is linked while
+        # it runs; gc_point fills it, finish_gc_frame sizes it and links it on entry.
+        self.gc_frame: ir.AllocaInstr | None = None
+        self.gc_entry_frames: ir.Value | None = None
+        if ml.gc_roots and (self.has_try or not GC_POINTS.isdisjoint(i[0].name for i in body)):
+            self.gc_frame = self.b.alloca(T.PTR, name="gc_frame")
+            self.gc_locals = [i for i, t in enumerate(self.local_llvm_types) if t is T.PTR]
+            self.gc_slots = len(self.gc_locals)
+        elif self.has_try:  # a handler unlinks the frames a throw unwound (other modules' too)
+            self.gc_entry_frames = self.b.load(ml.gc_frames_global(), name="entry_gc_frames",
+                                               typ=T.PTR)
         # The load witness (see the module docstring); none is needed when every access is checked.
         # One accumulator per width, so that a vectorised loop of 32-bit loads sums <4 x i32>
         # lanes rather than widening each lane to i64; unused ones fold away.
@@ -707,6 +725,58 @@ class FunctionLowerer:
             for key, slot in slots.items():
                 b.store(T.zero_of(WITNESS_TYPES[key]), slot)
 
+    # --- GC roots ------------------------------------------------------------------------------
+    def gc_point(self, extra: tuple | list = ()) -> None:
+        """Before a call or an allocation, which may collect: store every reference this function
+        holds in its root slots -- its reference locals, the operand stack and `extra` (what the
+        instruction consumed).  Objects never move, so nothing is reloaded after."""
+        frame = self.gc_frame
+        if frame is None:
+            return
+        b = self.b
+        k = 0
+        for i in self.gc_locals:
+            known = self.local_values[i]
+            if known is not None and known[0] is b.block:
+                v = known[1]
+            else:
+                v = b.load(self.locals[i], typ=T.PTR, name=_LOCAL_NAMES[i])
+                self.local_values[i] = (b.block, v)
+            b.store(v, self.field_ptr(frame, GC_FRAME_SLOTS + 8 * k))
+            k += 1
+        for v in (*self.stack, *extra):
+            if v.type is T.PTR:  # references (funcrefs too: they are simply not objects)
+                b.store(v, self.field_ptr(frame, GC_FRAME_SLOTS + 8 * k))
+                k += 1
+        self.gc_slots = max(self.gc_slots, k)
+
+    def gc_leave(self, b: ir.IRBuilder) -> None:
+        """Unlink this function's root frame: at a return, and before a tail call."""
+        if self.gc_frame is not None:
+            b.store(b.load(self.gc_frame, typ=T.PTR, name="gc_prev"), self.ml.gc_frames_global())
+
+    def gc_caught(self) -> None:
+        """In a handler: a throw unwound the frames of the functions it left, whose root frames
+        are still linked; this function's frame (or the one it was entered with) is innermost."""
+        top = self.gc_frame if self.gc_frame is not None else self.gc_entry_frames
+        if top is not None:
+            self.b.store(top, self.ml.gc_frames_global())
+
+    def finish_gc_frame(self) -> None:
+        """Once the body is lowered and the most slots any gc_point used is known: size the
+        frame and link it at entry ({prev, count}, then the slots)."""
+        frame = self.gc_frame
+        if frame is None:
+            return
+        frame.allocated_type = ir.ArrayType(T.PTR, 2 + self.gc_slots)
+        frame.text = frame._render()
+        b = ir.IRBuilder()
+        b.position_after(frame)
+        frames = self.ml.gc_frames_global()
+        b.store(b.load(frames, typ=T.PTR, name="gc_frames"), frame)
+        b.store(ir.Constant(T.I64, self.gc_slots), self.field_ptr(frame, 8, b=b))
+        b.store(frame, frames)
+
     def trap_block(self, kind: int) -> ir.Block:
         blk = self.trap_blocks.get(kind)
         if blk is None:
@@ -819,6 +889,7 @@ class FunctionLowerer:
             handlers[name](self, instr)
             i += 1
         # The function's own frame was closed by its final `end` (see control.lower_end).
+        self.finish_gc_frame()
 
     def skip_dead(self, i: int) -> int:
         """Skip unreachable instructions, keeping only block nesting; stop at the `else`/`end`
@@ -848,6 +919,7 @@ class FunctionLowerer:
 
     def build_return(self, vals: list[ir.Value]) -> None:
         self.flush_witness(self.b)
+        self.gc_leave(self.b)
         if self.has_try:
             self.b.store(self.entry_top, self.ml.handler_top_global())
         if not self.results:

@@ -13,17 +13,21 @@ Strategy: an object is a runtime allocation (runtime_c/gc.c) that starts with a 
     call the runtime, where memset/memmove/memcpy do the work and the traps come in the spec's
     order; a value to repeat is passed through a 16-byte stack slot, as its bytes.
 Fields and elements have their own alias class ("object"), so storing one does not make LLVM
-reload linear memory, globals or runtime structures.  Objects are never freed yet (no collector).
+reload linear memory, globals or runtime structures.  Every allocation is a GC point
+(FunctionLowerer.gc_point): the runtime may collect before it allocates, so the references the
+function holds, and those the instruction consumed, are in its root slots first.  An object whose
+fields or elements may hold references (reftypes.traced) is marked so, and traced.
 """
 
 from __future__ import annotations
 
 import functools
 
+from ..reftypes import traced
 from . import irbuild as ir
 from . import types as T
 from .function import HANDLERS, FunctionLowerer
-from .gcrefs import KIND_STRUCT, NULL_REF, OBJ_HEADER, OBJ_LEN, i64, type_id_of
+from .gcrefs import HAS_REFS, KIND_STRUCT, NULL_REF, OBJ_HEADER, OBJ_LEN, i64, type_id_of
 from .memory import rt_call, u32
 
 _SIZES = {"8": 1, "16": 2, "i": 4, "f": 4, "l": 8, "d": 8, "v": 16}  # references: 8
@@ -80,9 +84,11 @@ def lower_struct_new(fl: FunctionLowerer, instr) -> None:
     st = fl.module.types[instr.imm]
     offsets, size = struct_layout(st)
     values = fl.popn(len(st.fields)) if instr.op.name == "struct.new" else []
-    fl.flush_witness(fl.b, reset=True)  # the allocation may trap (out of memory)
+    fl.gc_point(values)  # the allocation may collect ...
+    fl.flush_witness(fl.b, reset=True)  # ... or trap (out of memory)
+    kind = KIND_STRUCT | (HAS_REFS if any(map(traced, (f.storage for f in st.fields))) else 0)
     obj = fl.b.call(fl.ml.rt("wasmc_rt_gc_alloc"), [fl.ctx, i64(size), type_id_of(fl, instr.imm),
-                                                     u32(KIND_STRUCT)], name="struct")
+                                                     u32(kind)], name="struct")
     for f, off, v in zip(st.fields, offsets, values):
         store_object(fl, fl.field_ptr(obj, off), f.storage, v)
     fl.push(obj)
@@ -121,19 +127,31 @@ def value_slot(fl: FunctionLowerer, storage: str, v: ir.Value) -> ir.Value:
     return slot
 
 
+def new_array(fl: FunctionLowerer, typeidx: int, n: ir.Value, init: ir.Value,
+              keep: list[ir.Value]) -> ir.Value:
+    """A new array of `n` elements, each `init`'s bytes (NULL_REF: zeros); `keep` are values the
+    instruction consumed, which stay roots while it allocates."""
+    storage, size = element(fl, typeidx)
+    fl.gc_point(keep)
+    return rt_call(fl, "wasmc_rt_array_new", [type_id_of(fl, typeidx), n, u32(size), init,
+                                              u32(int(traced(storage)))])
+
+
 def lower_array_new(fl: FunctionLowerer, instr) -> None:
     """array.new (every element the operand) and array.new_default (zeros): one runtime call."""
-    storage, size = element(fl, instr.imm)
     n = fl.pop()
-    init = value_slot(fl, storage, fl.pop()) if instr.op.name == "array.new" else NULL_REF
-    fl.push(rt_call(fl, "wasmc_rt_array_new", [type_id_of(fl, instr.imm), n, u32(size), init]))
+    if instr.op.name == "array.new":
+        v = fl.pop()
+        fl.push(new_array(fl, instr.imm, n, value_slot(fl, element(fl, instr.imm)[0], v), [v]))
+    else:
+        fl.push(new_array(fl, instr.imm, n, NULL_REF, []))
 
 
 def lower_array_new_fixed(fl: FunctionLowerer, instr) -> None:
     typeidx, n = instr.imm
     storage, size = element(fl, typeidx)
     values = fl.popn(n)
-    obj = rt_call(fl, "wasmc_rt_array_new", [type_id_of(fl, typeidx), u32(n), u32(size), NULL_REF])
+    obj = new_array(fl, typeidx, u32(n), NULL_REF, values)
     for k, v in enumerate(values):
         store_object(fl, fl.field_ptr(obj, OBJ_HEADER + k * size), storage, v)
     fl.push(obj)
@@ -143,6 +161,7 @@ def lower_array_new_segment(fl: FunctionLowerer, instr) -> None:
     """array.new_data / array.new_elem: the runtime checks the segment's bounds and copies."""
     typeidx, seg = instr.imm
     n, s = fl.pop(), fl.pop()
+    fl.gc_point()
     if instr.op.name == "array.new_data":
         args = [type_id_of(fl, typeidx), u32(seg), s, n, u32(element(fl, typeidx)[1])]
         fl.push(rt_call(fl, "wasmc_rt_array_new_data", args))

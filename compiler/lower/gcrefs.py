@@ -76,6 +76,7 @@ def lower_extern_convert_any(fl: FunctionLowerer, instr) -> None:
 # An object's header (wasmc_object in runtime_c/wasmc_rt.h); its fields or elements follow it.
 OBJ_TYPE_ID, OBJ_KIND, OBJ_LEN, OBJ_HEADER = 0, 4, 8, 16
 KIND_STRUCT, KIND_ARRAY = 1, 2
+HAS_REFS = 0x100  # or'ed into wasmc_rt_gc_alloc's kind: the collector traces the fields
 _KINDS = {"struct": KIND_STRUCT, "array": KIND_ARRAY}
 
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..module import ExternKind, Instr, Module, SegmentMode
-from ..reftypes import DefType, heap_text, host_letter, sig_text
+from ..reftypes import DefType, heap_text, host_letter, sig_text, traced
 from ..opcodes import BY_NAME, OPS, Imm, Kind, Op
 from . import control, exceptions, gcobjects, gcrefs, memory, numeric, simd, variable  # noqa: F401
 from . import irbuild as ir
@@ -161,6 +161,18 @@ def lower_elem_item_set(fl: FunctionLowerer, instr: Instr) -> None:
 HANDLERS[ELEM_ITEM_SET.name] = lower_elem_item_set
 
 
+def module_traces_refs(m: Module) -> bool:
+    """Whether any value of the module may be a GC object, or hold one made extern: it declares
+    a struct or array type, or an any- or extern-typed parameter, result, local, global, table
+    or element segment (reftypes.traced)."""
+    if any(t.kind != "func" for t in m.types):
+        return True
+    types = [t for ft in m.types if ft.kind == "func" for t in ft.params + ft.results]
+    types += [g.valtype for g in m.global_types()] + [t.elem for t in m.table_types()]
+    types += [e.elemtype for e in m.elems] + [t for c in m.codes for _, t in c.locals]
+    return any(traced(t) for t in set(types))
+
+
 def _cstring_bytes(s: str) -> bytearray:
     return bytearray(s.encode("utf-8") + b"\0")
 
@@ -212,6 +224,9 @@ class ModuleLowerer:
         self.host_stubs: dict[int, ir.Function] = {}
         self.func_type_indices = module.func_type_indices()
         self.fn_types: dict[tuple[str, str], ir.FunctionType] = {}  # by (params, results)
+        # Whether values of this module may be GC objects: its functions then keep root frames
+        # (FunctionLowerer.gc_point).  Code without any- or extern-typed values keeps none.
+        self.gc_roots = module_traces_refs(module)
 
     def _wide_folds(self) -> tuple[bool, bool]:
         mems = self.module.mem_types()
@@ -412,7 +427,7 @@ class ModuleLowerer:
         "wasmc_rt_type_sub": (T.I32, [T.I32, T.I32]),  # GC's declared subtypes
         # GC's objects (gcobjects.py)
         "wasmc_rt_gc_alloc": (T.PTR, [T.PTR, T.I64, T.I32, T.I32]),
-        "wasmc_rt_array_new": (T.PTR, [T.PTR, T.I32, T.I32, T.I32, T.PTR]),
+        "wasmc_rt_array_new": (T.PTR, [T.PTR, T.I32, T.I32, T.I32, T.PTR, T.I32]),
         "wasmc_rt_array_new_data": (T.PTR, [T.PTR, T.I32, T.I32, T.I32, T.I32, T.I32]),
         "wasmc_rt_array_new_elem": (T.PTR, [T.PTR, T.I32, T.I32, T.I32, T.I32]),
         "wasmc_rt_array_fill": (T.VOID, [T.PTR, T.PTR, T.I32, T.PTR, T.I32, T.I32]),
@@ -448,6 +463,15 @@ class ModuleLowerer:
         if g is None:
             g = self.cur.globals_["wasmc_rt_handler_top"] = ir.GlobalVariable(
                 self.ir, T.PTR, "wasmc_rt_handler_top")
+            g.linkage = "external"
+        return g
+
+    def gc_frames_global(self) -> ir.GlobalVariable:
+        """`wasmc_rt_gc_frames`, the innermost function's GC root frame (runtime_c/gc.c)."""
+        g = self.cur.globals_.get("wasmc_rt_gc_frames")
+        if g is None:
+            g = self.cur.globals_["wasmc_rt_gc_frames"] = ir.GlobalVariable(
+                self.ir, T.PTR, "wasmc_rt_gc_frames")
             g.linkage = "external"
         return g
 
