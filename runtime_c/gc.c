@@ -73,10 +73,14 @@ static uint64_t live_bytes;    /* after the last collection */
 static uint64_t since_bytes;   /* allocated since */
 static uint64_t stress_every, stress_count;
 static int stress_read;
-static vec instances, exceptions, pins, mark_stack;
+static vec instances, exceptions, mark_stack;
+static vec pins;     /* words the host was handed (maybe objects: checked when marking) */
 
+static unsigned set_bits; /* set_cap == 1 << set_bits */
+
+/* Fibonacci hashing: the product's high bits, which depend on every bit of the address. */
 static size_t slot_of(const void *p) {
-    return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull) & (set_cap - 1);
+    return (size_t)((((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - set_bits));
 }
 
 static void set_insert(void *p) {
@@ -85,18 +89,31 @@ static void set_insert(void *p) {
     set[i] = p;
 }
 
+/* Re-index every recorded object in a table of at least twice as many slots (the same memory
+ * when its size suits: no fresh pages to fault in after each collection). */
 static void set_rebuild(size_t want) {
     size_t cap = 1024;
-    while (cap < 2 * want + 2) cap *= 2;
-    void **fresh = calloc(cap, sizeof *fresh);
-    if (!fresh) wasmc_rt_trap(WASMC_TRAP_OUT_OF_MEMORY);
-    free(set);
-    set = fresh;
-    set_cap = cap;
+    unsigned bits = 10;
+    while (cap < 2 * want + 2) {
+        cap *= 2;
+        bits++;
+    }
+    if (cap != set_cap || !set) {
+        void **fresh = calloc(cap, sizeof *fresh);
+        if (!fresh) wasmc_rt_trap(WASMC_TRAP_OUT_OF_MEMORY);
+        free(set);
+        set = fresh;
+        set_cap = cap;
+        set_bits = bits;
+    } else {
+        memset(set, 0, cap * sizeof *set);
+    }
     for (size_t k = 0; k < objects.len; k++) set_insert(objects.items[k]);
 }
 
-/* The object `word` refers to, or NULL. */
+/* The object `word` refers to, or NULL.  Only while collecting: the index is built from `objects`
+ * when a collection starts (allocation stays a calloc and a push, with no random access into a
+ * big table) and is stale once the sweep has freed objects. */
 static wasmc_object *object_at(uint64_t word) {
     word &= ~(1ull << 63);
     if (!word || (word & 15) || !set_cap) return NULL;
@@ -147,6 +164,7 @@ static void mark_instance(const wasmc_instance *inst) {
 }
 
 void wasmc_rt_gc_collect(void) {
+    set_rebuild(objects.len); /* the index exists only while collecting (see object_at) */
     for (const wasmc_gc_frame *f = wasmc_rt_gc_frames; f; f = f->prev)
         mark_words(f->slots, f->count);
     for (size_t i = 0; i < instances.len; i++) mark_instance(instances.items[i]);
@@ -154,7 +172,20 @@ void wasmc_rt_gc_collect(void) {
         const wasmc_exception *e = exceptions.items[i];
         mark_words(e->values, 2 * (size_t)e->count);
     }
-    for (size_t i = 0; i < pins.len; i++) mark_word((uintptr_t)pins.items[i]);
+    /* Pins: keep each object once (the host may be handed one many times), drop non-objects. */
+    size_t kept_pins = 0;
+    for (size_t i = 0; i < pins.len; i++) {
+        wasmc_object *o = object_at((uintptr_t)pins.items[i]);
+        if (o && !(o->flags & PINNED)) {
+            o->flags |= PINNED;
+            pins.items[kept_pins++] = o;
+        }
+    }
+    pins.len = kept_pins;
+    for (size_t i = 0; i < pins.len; i++) {
+        ((wasmc_object *)pins.items[i])->flags &= ~PINNED;
+        mark_word((uintptr_t)pins.items[i]);
+    }
     while (mark_stack.len) trace(mark_stack.items[--mark_stack.len]);
 
     size_t kept = 0;
@@ -172,7 +203,6 @@ void wasmc_rt_gc_collect(void) {
     }
     objects.len = kept;
     since_bytes = 0;
-    set_rebuild(kept);
 }
 
 uint64_t wasmc_rt_gc_live_objects(void) {
@@ -201,18 +231,12 @@ void *wasmc_rt_gc_alloc(wasmc_instance *inst, uint64_t size, uint32_t type_id, u
     obj->kind = kind & 0xFF;
     obj->refs = (kind & WASMC_OBJECT_HAS_REFS) != 0;
     obj->len = (uint32_t)size; /* a struct's size; an array's length is set by its constructor */
-    if (objects.len + 1 > set_cap / 2) set_rebuild(objects.len + 1);
     vec_push(&objects, obj);
-    set_insert(obj);
     return obj;
 }
 
 void wasmc_rt_gc_pin(void *ref) {
-    wasmc_object *o = object_at((uintptr_t)ref);
-    if (o && !(o->flags & PINNED)) {
-        o->flags |= PINNED;
-        vec_push(&pins, o);
-    }
+    if (ref) vec_push(&pins, ref);
 }
 
 void wasmc_rt_gc_add_instance(wasmc_instance *inst) {
