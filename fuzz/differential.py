@@ -289,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exceptions", action="store_true",
                     help="our generator's modules throw and catch and call typed references (Wasm 3.0); "
                     "wasmtime runs them")
+    ap.add_argument("--gc", action="store_true",
+                    help="our generator's modules allocate and read GC objects (Wasm 3.0); "
+                    "wasmtime runs them (set WASMC_GC_STRESS to collect often)")
     args = ap.parse_args(argv)
     if args.tail_calls:  # before the campaign forks its workers, which inherit both
         engines.use_tail_calls()
@@ -296,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.exceptions:
         engines.use_features(wasm_exceptions=True, wasm_function_references=True)
         gen_lowering.enable_exceptions()
+    if args.gc:
+        engines.use_features(wasm_gc=True, wasm_function_references=True)
+        gen_lowering.enable_gc()
     results = run_campaign(args.seed, args.count, args.gen, args.out, args.timeout, args.only,
                            jobs=args.jobs)
     print(summary(results))

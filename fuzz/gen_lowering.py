@@ -26,6 +26,13 @@ statements also throw three tags (no payload, an i32, an i64 and an exact f64) u
 and run others inside `try_table`s whose clauses catch by tag, catch all, or catch a reference
 that is dropped or thrown on -- across calls, loops and branches out of the try body; and calls
 go through typed function references too (`call_ref`, with `ref.as_non_null` or `br_on_null`).
+
+With `enable_gc()` (Wasm 3.0's GC; also off by default) every function gets anyref locals and the
+module an anyref global, and expressions build and read GC objects: a struct `$box` {mut i32,
+mut i64, mut anyref}, arrays `$vec` (mut i32) and `$refs` (mut anyref), i31s, with casts guarded
+by `ref.test` (or not, under the trap rate), `ref.eq`, and array accesses, fills and copies whose
+indices may be out of bounds.  Objects flow between functions through the global, and most
+become garbage at once, so a run under WASMC_GC_STRESS exercises the collector's roots.
 """
 
 from __future__ import annotations
@@ -102,6 +109,19 @@ def enable_exceptions() -> None:
     EXCEPTIONS[0] = True
 
 
+GC = [False]  # enable_gc
+
+
+def enable_gc() -> None:
+    """Modules also allocate and read GC objects (Wasm 3.0)."""
+    GC[0] = True
+
+
+# The GC types of a module with GC objects (before the signatures: type indices 0-2).
+GC_TYPES = ["(type $box (struct (field (mut i32)) (field (mut i64)) (field (mut anyref))))",
+            "(type $vec (array (mut i32)))", "(type $refs (array (mut anyref)))"]
+
+
 # The tags of a module with exceptions: (payload types, how to make each value).
 TAGS = [[], ["i32"], ["i64", "f64"]]
 
@@ -124,6 +144,8 @@ class FuncGen:
         self.budget = 400  # instructions still allowed, to bound the module size
         self.fuel: int | None = None  # the loop counter local, made on first use
         self.tries = 0  # try_table bodies open (s_try)
+        # GC: anyref locals holding objects (ref_expr), and a scratch one for guarded casts
+        self.refs = [self.scratch("anyref") for _ in range(3)] if GC[0] else []
 
     # -- helpers ------------------------------------------------------------------------------------
     def chance(self, p: float) -> bool:
@@ -151,6 +173,8 @@ class FuncGen:
     def expr(self, t: str, d: int) -> list[str]:
         if t == "exnref":  # a branch to s_try's $ref block carries one
             return ["ref.null exn"]
+        if t == "anyref":  # GC: a ref local being set, a guarded read's `else`
+            return self.ref_expr(d)
         self.budget -= 1
         if d <= 0 or self.budget <= 0:
             return self.leaf(t)
@@ -163,6 +187,8 @@ class FuncGen:
             kinds += ["exact"]
         if t == "i32" and EXCEPTIONS[0]:
             kinds += ["call_ref"]
+        if t == "i32" and GC[0]:
+            kinds += ["gc", "gc", "gc"]
         return getattr(self, "e_" + self.rng.choice(kinds))(t, d - 1)
 
     def exprs(self, types: list[str], d: int) -> list[str]:
@@ -346,6 +372,115 @@ class FuncGen:
         i = self.rng.randint(0, n + 1) if self.chance(self.shape.trap_rate * 4) else self.rng.randrange(n)
         return [f"i32.const {i}", "table.get 0", "ref.is_null"]
 
+
+    # -- GC objects (enable_gc) ---------------------------------------------------------------------
+    def ref_expr(self, d: int) -> list[str]:
+        """Push an anyref: an object (new, or read from a local, the global, a field or an
+        element), an i31, or null."""
+        k = self.rng.choice(["local", "local", "local", "local", "global", "box", "vec", "refs",
+                             "i31", "null", "field", "element"]
+                            if d > 0 else ["local", "local", "global", "null", "i31"])
+        if k == "local":
+            return [f"local.get {self.rng.choice(self.refs)}"]
+        if k == "global":
+            return [f"global.get {self.m.ref_global}"]
+        if k == "null":
+            return ["ref.null any"]
+        if k == "i31":
+            return self.expr("i32", d - 1) + ["ref.i31"]
+        if k == "box":
+            return self.expr("i32", d - 1) + self.expr("i64", d - 1) + self.ref_expr(d - 1) + \
+                ["struct.new $box"]
+        if k == "vec":
+            n = self.rng.choice([0, 1, 3, 8, 100])
+            if self.chance(0.5):
+                return [f"i32.const {n}", "array.new_default $vec"]
+            return self.expr("i32", d - 1) + [f"i32.const {n}", "array.new $vec"]
+        if k == "refs":
+            n = self.rng.randint(0, 3)
+            return [ins for _ in range(n) for ins in self.ref_expr(d - 1)] + \
+                [f"array.new_fixed $refs {n}"]
+        if k == "field":
+            return self.guarded("$box", d, lambda: ["struct.get $box 2"], ["ref.null any"])
+        return self.guarded("$refs", d, lambda: self.index(d) + ["array.get $refs"],
+                            ["ref.null any"])
+
+    def guarded(self, ty: str, d: int, use, otherwise: list[str]) -> list[str]:
+        """`use()`'s code applied to a reference cast to (ref ty): behind a ref.test (else
+        `otherwise`, which also gives the result type: i32, anyref or none), or, under the trap
+        rate, a bare cast that fails on another object (or null).  `use` is called inside the
+        `if`, so the branches it generates count its label."""
+        tmp = self.refs[-1]
+        ref = self.ref_expr(d - 1)
+        if self.chance(self.shape.trap_rate):
+            return ref + [f"ref.cast (ref {ty})"] + use()
+        label = ["i32"] if otherwise[:1] and otherwise[0].startswith("i32") else \
+            ["anyref"] if otherwise else []
+        self.frames.append(Frame(label))
+        code = ref + [f"local.tee {tmp}", f"ref.test (ref {ty})",
+                      f"if (result {label[0]})" if label else "if",
+                      f"local.get {tmp}", f"ref.cast (ref {ty})", *use(), "else", *otherwise, "end"]
+        self.frames.pop()
+        return code
+
+    def index(self, d: int) -> list[str]:
+        """An array index: small, or anything under the trap rate."""
+        if self.chance(self.shape.trap_rate * 2):
+            return self.expr("i32", d - 1)
+        return [f"i32.const {self.rng.randrange(4)}"]
+
+    def e_gc(self, t, d):
+        k = self.rng.choice(["test", "field", "field64", "len", "get", "i31", "eq"])
+        if k == "test":
+            ty = self.rng.choice(["(ref $box)", "(ref $vec)", "(ref null $refs)", "(ref i31)",
+                                  "(ref struct)", "(ref array)", "(ref eq)", "(ref null none)"])
+            return self.ref_expr(d) + [f"ref.test {ty}"]
+        if k == "field":
+            return self.guarded("$box", d, lambda: ["struct.get $box 0"], ["i32.const -7"])
+        if k == "field64":
+            return self.guarded("$box", d, lambda: ["struct.get $box 1", "i32.wrap_i64"],
+                                ["i32.const -8"])
+        if k == "len":
+            return self.guarded("$vec", d, lambda: ["array.len"], ["i32.const -9"])
+        if k == "get":
+            return self.guarded("$vec", d, lambda: self.index(d) + ["array.get $vec"],
+                                ["i32.const -10"])
+        if k == "i31":
+            return self.guarded("i31", d, lambda: ["i31.get_s"], ["i32.const -11"])
+        eq = ["ref.cast (ref null eq)"]  # our anyrefs are never host values: this never fails
+        return self.ref_expr(d) + eq + self.ref_expr(d) + eq + ["ref.eq"]
+
+    def s_gc(self, d):
+        k = self.rng.choice(["local", "local", "global", "set", "set64", "setref", "aset", "fill",
+                             "copy", "refs_set"])
+        if k == "local":
+            return self.ref_expr(d) + [f"local.set {self.rng.choice(self.refs[:-1])}"]
+        if k == "global":
+            return self.ref_expr(d) + [f"global.set {self.m.ref_global}"]
+        if k == "set":
+            return self.guarded("$box", d, lambda: self.expr("i32", d - 1) + ["struct.set $box 0"],
+                                [])
+        if k == "set64":
+            return self.guarded("$box", d, lambda: self.expr("i64", d - 1) + ["struct.set $box 1"],
+                                [])
+        if k == "setref":
+            return self.guarded("$box", d, lambda: self.ref_expr(d - 1) + ["struct.set $box 2"],
+                                [])
+        if k == "aset":
+            return self.guarded("$vec", d, lambda: self.index(d) + self.expr("i32", d - 1) +
+                                ["array.set $vec"], [])
+        if k == "refs_set":
+            return self.guarded("$refs", d, lambda: self.index(d) + self.ref_expr(d - 1) +
+                                ["array.set $refs"], [])
+        if k == "fill":
+            return self.guarded("$vec", d, lambda: self.index(d) + self.expr("i32", d - 1) +
+                                [f"i32.const {self.rng.randrange(4)}", "array.fill $vec"], [])
+        # a copy within the tested array (overlapping either way, or out of bounds)
+        tmp = self.refs[-1]
+        return self.guarded("$vec", d, lambda: self.index(d) + [
+            f"local.get {tmp}", "ref.cast (ref null $vec)"] + self.index(d) + [
+            f"i32.const {self.rng.randrange(4)}", "array.copy $vec $vec"], [])
+
     # -- structured control -------------------------------------------------------------------------
     def some_types(self, n: int) -> list[str]:
         return [self.rng.choice(TYPES) for _ in range(self.rng.randint(0, n))]
@@ -424,6 +559,8 @@ class FuncGen:
                  "global", "bulk", "trap", "table_set", "loop", "stream", "dispatch"]
         if EXCEPTIONS[0]:
             kinds += ["try", "try", "throw"]
+        if GC[0]:
+            kinds += ["gc", "gc", "gc"]
         k = self.rng.choice(kinds)
         return getattr(self, "s_" + k)(d - 1)
 
@@ -691,13 +828,15 @@ class ModuleGen:
         self.sigs = [(list(p), list(r)) for p, r in self.sigs]
         self.globals = [(rng.choice(TYPES), rng.random() < 0.7) for _ in range(rng.randint(0, 4))]
         self.current = 0
+        self.ref_global = len(self.globals)  # GC: the anyref global, after the numeric ones
         # Functions below `leaves` may sit in the table; only the others call_indirect, so the call
         # graph stays acyclic (direct calls go to lower indices).
         self.leaves = max(1, shape.funcs // 2)
         self.fill = [rng.randrange(self.leaves) for _ in range(shape.table_size - 2)]
 
     def sig_index(self, params, results) -> int:
-        return [(list(p), list(r)) for p, r in self.sigs].index((list(params), list(results)))
+        first = len(GC_TYPES) if GC[0] else 0  # the GC types come first
+        return first + [(list(p), list(r)) for p, r in self.sigs].index((list(params), list(results)))
 
     def global_of(self, t: str) -> int | None:
         c = [i for i, (gt, _) in enumerate(self.globals) if gt == t]
@@ -718,6 +857,8 @@ class ModuleGen:
     def text(self) -> str:
         sh = self.shape
         out = ["(module"]
+        if GC[0]:
+            out += ["  " + t for t in GC_TYPES]
         for p, r in self.sigs:
             out.append(f"  (type (func (param {' '.join(p)}) (result {' '.join(r)})))")
         for t in TYPES:
@@ -731,6 +872,9 @@ class ModuleGen:
         for i, (t, mut) in enumerate(self.globals):
             ty = f"(mut {t})" if mut else t
             out.append(f'  (global (export "g{i}") {ty} ({t}.const {self.rng.choice(CONSTS[t])}))')
+        if GC[0]:
+            out.append("  (global (mut anyref) (struct.new $box (i32.const 1) (i64.const 2) "
+                       "(array.new_fixed $refs 1 (ref.i31 (i32.const 3)))))")
         data = "".join(f"\\{self.rng.getrandbits(8):02x}" for _ in range(64))
         if sh.mem_pages:
             out.append(f'  (data (i32.const 0) "{data}")')
@@ -743,6 +887,11 @@ class ModuleGen:
             body = fg.body([], results, sh.depth)
             fuel = fg.fuel
             init = [] if fuel is None else [f"i32.const {self.rng.choice([3, 10, 100])}", f"local.set {fuel}"]
+            for k, r in enumerate(fg.refs[:-1]):  # GC: objects in the ref locals from the start,
+                v = self.rng.randrange(1000)       # which later allocations must not free
+                init += [f"i32.const {v}", "i32.const 4", "array.new $vec", f"local.set {r}"] \
+                    if k % 2 else [f"i32.const {v}", f"i64.const {v}", "ref.null any",
+                                   "struct.new $box", f"local.set {r}"]
             ps = f"(param {' '.join(params)}) " if params else ""
             rs = f"(result {' '.join(results)})" if results else ""
             ls = f"(local {' '.join(fg.locals)})" if fg.locals else ""

@@ -136,3 +136,27 @@ def test_exception_modules_match(monkeypatch):
         if checked == 3:
             break
     assert checked == 3
+
+
+def test_gc_modules_match_under_collection_stress(monkeypatch):
+    """With `--gc`, our generator's modules allocate and read GC objects (Wasm 3.0): the first
+    few that run at least two calls match wasmtime with a collection before every allocation
+    (WASMC_GC_STRESS=1), which shows any reference the generated code failed to root."""
+    import random
+
+    from fuzz import engines, gen_lowering
+
+    monkeypatch.setattr(engines, "_ENGINE", None)
+    monkeypatch.setattr(gen_lowering, "GC", [False])
+    monkeypatch.setenv("WASMC_GC_STRESS", "1")
+    engines.use_features(wasm_gc=True, wasm_function_references=True)
+    gen_lowering.enable_gc()
+    checked = 0
+    for ms in range(9_000_000, 9_000_100):
+        r = differential.check_module(gen_lowering.generate(ms), random.Random(ms))
+        assert r.status == "match", (ms, r.status, r.detail, r.diffs)
+        if r.calls >= 2:
+            checked += 1
+        if checked == 4:
+            break
+    assert checked == 4
