@@ -36,6 +36,7 @@ from .features import (
     GC_TYPES,
     MEMORY64,
     MULTI_MEMORY,
+    THREADS,
     WASM_2_0,
     Features,
 )
@@ -312,12 +313,17 @@ def _read_resulttype(data: bytes, pos: int, limit: int, what: str) -> tuple[str,
     return "".join(types), pos
 
 
-def _read_limits(data: bytes, pos: int, memory64: bool = False) -> tuple[Limits, str, int]:
-    """Limits and the address type they belong to ("i" for i32, "l" for i64).  Wasm 2.0: a flags
-    byte 0 or 1 (has a maximum), u32 bounds.  Memory64 (3.0): flags 0, 1, 4 or 5 (bit 2: i64) and
-    u64 bounds for either address type (validation bounds an i32 memory or table)."""
+def _read_limits(data: bytes, pos: int, memory64: bool = False, threads: bool = False
+                 ) -> tuple[Limits, str, bool, int]:
+    """Limits, the address type they belong to ("i" for i32, "l" for i64) and whether they are
+    a shared memory's.  Wasm 2.0: a flags byte 0 or 1 (has a maximum), u32 bounds.  Memory64
+    (3.0): flags 0, 1, 4 or 5 (bit 2: i64) and u64 bounds for either address type (validation
+    bounds an i32 memory or table).  Threads (memories only): bit 1, shared."""
     start = pos
     flags = data[pos]
+    shared = threads and flags in (2, 3, 6, 7)
+    if shared:
+        flags &= ~2
     if memory64:
         if flags not in (0, 1, 4, 5):
             raise DecodeError("malformed limits flags", pos)
@@ -325,7 +331,7 @@ def _read_limits(data: bytes, pos: int, memory64: bool = False) -> tuple[Limits,
         hi = None
         if flags & 1:
             hi, pos = _read_u64(data, pos)
-        return Limits(lo, hi, start), "l" if flags & 4 else "i", pos
+        return Limits(lo, hi, start), "l" if flags & 4 else "i", shared, pos
     if flags & 0x7F > 1:  # a one-bit LEB128 (vu1), hence the two messages
         raise DecodeError("integer too large", pos)
     if flags & 0x80:
@@ -334,18 +340,19 @@ def _read_limits(data: bytes, pos: int, memory64: bool = False) -> tuple[Limits,
     hi = None
     if flags:
         hi, pos = _read_u32(data, pos)
-    return Limits(lo, hi, start), "i", pos
+    return Limits(lo, hi, start), "i", shared, pos
 
 
 def _read_tabletype(data: bytes, pos: int, memory64: bool) -> tuple[TableType, int]:
     elem, pos = _read_reftype(data, pos)
-    limits, addrtype, pos = _read_limits(data, pos, memory64)
+    limits, addrtype, _, pos = _read_limits(data, pos, memory64)
     return TableType(elem, limits, addrtype), pos
 
 
-def _read_memtype(data: bytes, pos: int, memory64: bool) -> tuple[MemType, int]:
-    limits, addrtype, pos = _read_limits(data, pos, memory64)
-    return MemType(limits, addrtype), pos
+def _read_memtype(data: bytes, pos: int, memory64: bool, threads: bool = False
+                  ) -> tuple[MemType, int]:
+    limits, addrtype, shared, pos = _read_limits(data, pos, memory64, threads)
+    return MemType(limits, addrtype, shared), pos
 
 
 def _read_globaltype(data: bytes, pos: int) -> tuple[GlobalType, int]:
@@ -502,6 +509,7 @@ _READERS: dict[Imm, Reader | None] = {
     Imm.HEAPTYPE: _read_heaptype,
     Imm.BR_ON_CAST: _read_br_on_cast,
     Imm.STRUCT_FIELD: _read_u32_pair,
+    Imm.FENCE: _read_zero,
     Imm.ARRAY_FIXED: _read_u32_pair,
     Imm.ARRAY_DATA: _read_u32_pair,
     Imm.ARRAY_ELEM: _read_u32_pair,
@@ -689,7 +697,8 @@ def _read_const(data: bytes, pos: int, tables: Tables) -> tuple[list[Instr], int
 class _State:
     """What the module-level checks need beyond the Module itself."""
 
-    __slots__ = ("exceptions", "gc", "lazy_bodies", "memory64", "needs_data_count", "tables")
+    __slots__ = ("exceptions", "gc", "lazy_bodies", "memory64", "needs_data_count", "tables",
+                 "threads")
 
     def __init__(self, lazy_bodies: bool, features: Features) -> None:
         self.needs_data_count = False
@@ -697,6 +706,7 @@ class _State:
         self.exceptions = EXCEPTION_HANDLING in features  # the tag section, tag imports/exports
         self.gc = GC_TYPES in features  # recursion groups, subtypes, struct and array types
         self.memory64 = MEMORY64 in features  # limits flags 4 and 5, u64 bounds
+        self.threads = THREADS in features  # shared memories (limits flag bit 1)
         self.tables = tables_for(features)  # the instructions of the module's feature set
 
 
@@ -808,7 +818,7 @@ def _read_import_section(data: bytes, pos: int, m: Module, st: _State) -> int:
         elif kind == 1:
             desc, pos = _read_tabletype(data, pos, st.memory64)
         elif kind == 2:
-            desc, pos = _read_memtype(data, pos, st.memory64)
+            desc, pos = _read_memtype(data, pos, st.memory64, st.threads)
         elif kind == 3:
             desc, pos = _read_globaltype(data, pos)
         elif kind == 4 and st.exceptions:
@@ -846,7 +856,7 @@ def _read_table_section(data: bytes, pos: int, m: Module, st: _State) -> int:
 def _read_memory_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     n, pos = _read_len(data, pos)
     for _ in range(n):
-        mem, pos = _read_memtype(data, pos, st.memory64)
+        mem, pos = _read_memtype(data, pos, st.memory64, st.threads)
         m.mems.append(mem)
     return pos
 

@@ -38,13 +38,18 @@ GC_STRUCTS = "gc-structs"
 # array.len, array.fill, array.copy, array.init_data, array.init_elem.
 GC_ARRAYS = "gc-arrays"
 
+# Threads: shared memories (limits flags 2/3, 6/7) and the atomic memory instructions (0xFE).
+# Not part of Wasm 3.0 but on by default in wasmtime (our oracle), so in our 3.0 set too.
+THREADS = "threads"
+
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# Wasm 3.0 (but the legacy exception instructions, which are not part of it: README, Status).
+# Wasm 3.0 (but the legacy exception instructions, which are not part of it: README, Status), and
+# the threads proposal.
 WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_ARRAYS,
                                 GC_REFS, GC_STRUCTS, GC_TYPES, MEMORY64, MULTI_MEMORY, RELAXED_SIMD,
-                                TAIL_CALL})
+                                TAIL_CALL, THREADS})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

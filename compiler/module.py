@@ -112,6 +112,7 @@ class TableType:
 class MemType:
     limits: Limits  # in 64 KiB pages
     addrtype: str = "i"  # the type of its addresses: "i" (i32), or "l" (i64, memory64)
+    shared: bool = False  # a shared memory (the threads proposal)
 
 
 @dataclass(frozen=True, slots=True)

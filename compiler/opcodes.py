@@ -56,6 +56,7 @@ class Imm(enum.Enum):
     ARRAY_DATA = enum.auto()  # typeidx dataidx (array.new_data / array.init_data)
     ARRAY_ELEM = enum.auto()  # typeidx elemidx (array.new_elem / array.init_elem)
     ARRAY_COPY = enum.auto()  # typeidx typeidx (array.copy): (destination, source)
+    FENCE = enum.auto()  # atomic.fence: one reserved zero byte
     TRY_TABLE = enum.auto()  # blocktype vec(catch): (blocktype, ((kind, tagidx | None, label), ...))
 
 
@@ -72,6 +73,7 @@ class Kind(enum.Enum):
     CONVERT = "convert"
     REFERENCE = "reference"
     VECTOR = "vector"  # every SIMD128 instruction (lower/simd.py)
+    ATOMIC = "atomic"  # the threads proposal's atomic memory instructions (lower/atomics.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +208,35 @@ _op("memory.init", 8, Imm.MEMORY_INIT, M, "iii:", 0xFC)
 _op("data.drop", 9, Imm.DATAIDX, M, ":", 0xFC)
 _op("memory.copy", 10, Imm.MEMORY_COPY, M, "iii:", 0xFC)
 _op("memory.fill", 11, Imm.MEMIDX, M, "iii:", 0xFC)
+
+# --- atomic memory instructions (the threads proposal, prefix 0xFE) ------------------------------
+# Typed like loads and stores (the first operand is the address, of the memory's address type);
+# their memarg's alignment must be exactly the access width.
+_A = Kind.ATOMIC
+_op("memory.atomic.notify", 0x00, Imm.MEMARG, _A, "ii:i", 0xFE, 4, feature="threads")
+_op("memory.atomic.wait32", 0x01, Imm.MEMARG, _A, "iil:i", 0xFE, 4, feature="threads")
+_op("memory.atomic.wait64", 0x02, Imm.MEMARG, _A, "ill:i", 0xFE, 8, feature="threads")
+_op("atomic.fence", 0x03, Imm.FENCE, _A, ":", 0xFE, feature="threads")
+for _code, (_name, _sig, _bytes) in enumerate([
+    ("i32.atomic.load", "i:i", 4), ("i64.atomic.load", "i:l", 8),
+    ("i32.atomic.load8_u", "i:i", 1), ("i32.atomic.load16_u", "i:i", 2),
+    ("i64.atomic.load8_u", "i:l", 1), ("i64.atomic.load16_u", "i:l", 2),
+    ("i64.atomic.load32_u", "i:l", 4),
+    ("i32.atomic.store", "ii:", 4), ("i64.atomic.store", "il:", 8),
+    ("i32.atomic.store8", "ii:", 1), ("i32.atomic.store16", "ii:", 2),
+    ("i64.atomic.store8", "il:", 1), ("i64.atomic.store16", "il:", 2),
+    ("i64.atomic.store32", "il:", 4)], start=0x10):
+    _op(_name, _code, Imm.MEMARG, _A, _sig, 0xFE, _bytes, feature="threads")
+# read-modify-write: seven widths of each operation, then cmpxchg (which takes two values)
+_RMW_WIDTHS = [("i32.atomic.rmw", "", "i", 4), ("i64.atomic.rmw", "", "l", 8),
+               ("i32.atomic.rmw8", "_u", "i", 1), ("i32.atomic.rmw16", "_u", "i", 2),
+               ("i64.atomic.rmw8", "_u", "l", 1), ("i64.atomic.rmw16", "_u", "l", 2),
+               ("i64.atomic.rmw32", "_u", "l", 4)]
+for _k, _rmw in enumerate(["add", "sub", "and", "or", "xor", "xchg", "cmpxchg"]):
+    for _w, (_head, _suffix, _t, _bytes) in enumerate(_RMW_WIDTHS):
+        _sig = f"i{_t}{_t}:{_t}" if _rmw == "cmpxchg" else f"i{_t}:{_t}"
+        _op(f"{_head}.{_rmw}{_suffix}", 0x1E + 7 * _k + _w, Imm.MEMARG, _A, _sig, 0xFE, _bytes,
+            feature="threads")
 
 # --- numeric instructions -----------------------------------------------------------------------
 _op("i32.const", 0x41, Imm.I32, Kind.CONST, ":i")

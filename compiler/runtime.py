@@ -38,7 +38,10 @@ SLOT = 16  # sizeof(wasmc_val)
 # --- C struct mirrors -------------------------------------------------------------------------------
 class CMemory(ctypes.Structure):
     _fields_ = [("base", ctypes.c_void_p), ("bytes", ctypes.c_uint64), ("max_pages", ctypes.c_uint64),
-                ("reserved", ctypes.c_uint64)]
+                ("reserved", ctypes.c_uint64), ("flags", ctypes.c_uint32), ("pad", ctypes.c_uint32)]
+
+
+MEMORY_INDEX64, MEMORY_SHARED = 1, 2  # wasmc_memory.flags
 
 
 class CFuncRef(ctypes.Structure):
@@ -356,9 +359,16 @@ class Memory:
         self.addrtype = addrtype
         self._c = CMemory.from_address(addr)
 
+    @property
+    def shared(self) -> bool:
+        """A shared memory (the threads proposal)."""
+        return bool(self._c.flags & MEMORY_SHARED)
+
     @classmethod
-    def new(cls, min: int, max: int | None = None, addrtype: str = "i") -> Memory:
-        addr = lib().wasmc_rt_memory_new(min, 2**64 - 1 if max is None else max, addrtype == "l")
+    def new(cls, min: int, max: int | None = None, addrtype: str = "i",
+            shared: bool = False) -> Memory:
+        flags = (MEMORY_INDEX64 if addrtype == "l" else 0) | (MEMORY_SHARED if shared else 0)
+        addr = lib().wasmc_rt_memory_new(min, 2**64 - 1 if max is None else max, flags)
         if not addr:
             raise MemoryError(f"cannot create memory ({min}, {max})")
         return cls(addr, max, addrtype)
@@ -504,7 +514,7 @@ def _import_matches(module: Module, imp, ext) -> bool:
                 and ext.addrtype == imp.desc.addrtype and _limits_match(ext.limits, imp.desc.limits))
     if imp.kind == ExternKind.MEMORY:
         return (isinstance(ext, Memory) and ext.addrtype == imp.desc.addrtype
-                and _limits_match(ext.limits, imp.desc.limits))
+                and ext.shared == imp.desc.shared and _limits_match(ext.limits, imp.desc.limits))
     if imp.kind == ExternKind.TAG:
         return isinstance(ext, Tag) and ext.heap == module.heap(imp.desc)
     # a mutable global's type must be equal (it is read and written), an immutable one's may be

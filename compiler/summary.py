@@ -18,6 +18,7 @@ from .features import (
     GC_STRUCTS,
     RELAXED_SIMD,
     TAIL_CALL,
+    THREADS,
 )
 from .module import ExternKind, Module, valtype_text
 from .opcodes import BY_NAME
@@ -131,6 +132,8 @@ def features_of(m: Module) -> list[str]:
         feats.append("GC structs (3.0)")
     if GC_ARRAYS in proposals:
         feats.append("GC arrays (3.0)")
+    if THREADS in proposals or any(t.shared for t in m.mem_types()):
+        feats.append("threads: shared memories, atomics")
     if TAIL_CALL in proposals:
         feats.append("tail calls (3.0)")
     if RELAXED_SIMD in proposals:

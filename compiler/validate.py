@@ -37,7 +37,7 @@ from .module import (
     SegmentMode,
     TableType,
 )
-from .opcodes import OPS, Imm, Op, parse_sig
+from .opcodes import OPS, Imm, Kind, Op, parse_sig
 
 UNKNOWN = "?"  # the spec's Unknown: a value of any type on the polymorphic stack
 NUM_OR_UNKNOWN = "ilfd?"
@@ -934,6 +934,8 @@ def op_memarg(s: FuncValidator, imm: object, op: Op) -> None:
     at = s.check_mem(imm.mem)  # type: ignore[attr-defined]
     if imm.align > op.mem_bytes.bit_length() - 1:  # type: ignore[attr-defined]  (log2 compare)
         raise s.error("alignment must not be larger than natural")
+    if op.kind is Kind.ATOMIC and imm.align != op.mem_bytes.bit_length() - 1:  # type: ignore
+        raise s.error("atomic alignment must be natural")
     if at == "i" and imm.offset > MAX_OFFSET:  # type: ignore[attr-defined]  (a 3.0 u64 offset)
         raise s.error("offset out of range")
     with_addr(s, op.name, at)
@@ -1160,6 +1162,8 @@ def check_table_type(t: TableType, offset: int | None) -> None:
 
 
 def check_mem_type(t: MemType, offset: int | None) -> None:
+    if t.shared and t.limits.max is None:
+        raise ValidationError("shared memory must have maximum", t.limits.offset)
     if t.addrtype == "i":
         check_limits(t.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", offset)
     else:

@@ -36,10 +36,10 @@ REPO = Path(__file__).resolve().parent.parent
 WASMC_TRAPS = {1: "unreachable", 2: "memory", 3: "table", 4: "table", 5: "null-call", 6: "bad-sig",
                7: "div-zero", 8: "int-overflow", 9: "bad-conversion", 10: "stack", 11: "null-ref",
                12: "host", 13: "exit", 14: "exception", 15: "cast", 16: "array",
-               17: "alloc-too-large", 18: "gc-oom"}
+               17: "alloc-too-large", 18: "gc-oom", 19: "unaligned", 20: "wait-unshared"}
 WASMTIME_TRAPS = {
     wasmtime.TrapCode.STACK_OVERFLOW: "stack", wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "memory",
-    wasmtime.TrapCode.HEAP_MISALIGNED: "memory", wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "table",
+    wasmtime.TrapCode.HEAP_MISALIGNED: "unaligned", wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "table",
     wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "null-call", wasmtime.TrapCode.BAD_SIGNATURE: "bad-sig",
     wasmtime.TrapCode.INTEGER_OVERFLOW: "int-overflow",
     wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "div-zero",
@@ -47,6 +47,7 @@ WASMTIME_TRAPS = {
     wasmtime.TrapCode.UNREACHABLE: "unreachable", wasmtime.TrapCode.NULL_REFERENCE: "null-ref",
     wasmtime.TrapCode.CAST_FAILURE: "cast", wasmtime.TrapCode.ARRAY_OUT_OF_BOUNDS: "array",
     wasmtime.TrapCode.ALLOCATION_TOO_LARGE: "alloc-too-large",
+    wasmtime.TrapCode.ATOMIC_WAIT_NON_SHARED_MEMORY: "wait-unshared",
     wasmtime.TrapCode.OUT_OF_FUEL: "hang", wasmtime.TrapCode.INTERRUPT: "hang",
 }
 TRAP_CLASSES = sorted(set(WASMC_TRAPS.values()) | set(WASMTIME_TRAPS.values()))

@@ -327,8 +327,7 @@ void wasmc_rt_array_fill(wasmc_instance *inst, wasmc_object *a, uint32_t d, cons
 void wasmc_rt_array_copy(wasmc_instance *inst, wasmc_object *dst, uint32_t d, wasmc_object *src,
                          uint32_t s, uint32_t n, uint32_t size) {
     (void)inst;
-    if (!dst || !src) wasmc_rt_trap(WASMC_TRAP_NULL_REFERENCE);
-    check_array(dst, d, n);
+    check_array(dst, d, n); /* wasmtime's order: the destination (null, range), then the source */
     check_array(src, s, n);
     memmove(dst->data + (uint64_t)d * size, src->data + (uint64_t)s * size, (size_t)n * size);
 }

@@ -155,7 +155,8 @@ static int create_defined(instance_priv *p, char *err, size_t errlen) {
         uint32_t index64 = (l->flags & WASMC_LIMITS_INDEX64) != 0;
         uint64_t max = l->flags & WASMC_LIMITS_HAS_MAX ? l->max : UINT64_MAX;
         if (i == 0 && m->wide_address_folds && max > 65535) max = 65535; /* see wasmc_rt.h */
-        inst->memories[i] = wasmc_rt_memory_new(l->min, max, index64);
+        uint32_t shared = l->flags & WASMC_LIMITS_SHARED ? WASMC_MEMORY_SHARED : 0;
+        inst->memories[i] = wasmc_rt_memory_new(l->min, max, index64 | shared);
         if (!inst->memories[i]) return fail(err, errlen, "cannot allocate memory %u", i);
     }
     for (uint32_t i = m->num_imported_tables; i < m->num_tables; i++) {

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_PAGES 65536u
 
@@ -54,7 +56,8 @@ int wasmc_rt_reservation_contains(const void *addr) {
 
 /* ---- memories --------------------------------------------------------------------------------- */
 
-wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages, uint32_t index64) {
+wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages, uint32_t flags) {
+    uint32_t index64 = flags & WASMC_MEMORY_INDEX64;
     uint64_t cap = index64 ? WASMC_MEMORY64_MAX_PAGES : MAX_PAGES;
     if (max_pages > cap) max_pages = cap;
     if (min_pages > max_pages) return NULL;
@@ -71,6 +74,7 @@ wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages, uint32
     m->reserved = reserve;
     m->max_pages = max_pages;
     m->bytes = min_pages * WASMC_PAGE_SIZE;
+    m->flags = flags & (WASMC_MEMORY_INDEX64 | WASMC_MEMORY_SHARED);
     if (m->bytes && mprotect(base, m->bytes, PROT_READ | PROT_WRITE) != 0) goto fail;
     if (registry_add(m) != 0) goto fail;
     return m;
@@ -133,4 +137,27 @@ void wasmc_rt_memory_init(wasmc_instance *inst, uint32_t mem, uint32_t seg, uint
 
 void wasmc_rt_data_drop(wasmc_instance *inst, uint32_t seg) {
     inst->data_segs[seg].len = 0;
+}
+
+/* ---- the threads proposal's wait and notify ----------------------------------------------- */
+/* Wasm runs on one thread here, so nobody can notify a waiter: a wait whose value matches sleeps
+ * for its timeout and reports it timed out, and a notify wakes nobody. */
+int32_t wasmc_rt_atomic_wait(wasmc_instance *inst, uint32_t mem, const void *p, uint64_t expected,
+                             int64_t timeout, uint32_t width) {
+    if (!(inst->memories[mem]->flags & WASMC_MEMORY_SHARED)) wasmc_rt_trap(WASMC_TRAP_WAIT_UNSHARED);
+    uint64_t actual = width == 4 ? __atomic_load_n((const uint32_t *)p, __ATOMIC_SEQ_CST)
+                                 : __atomic_load_n((const uint64_t *)p, __ATOMIC_SEQ_CST);
+    if (actual != expected) return 1;
+    if (timeout < 0) {
+        for (;;) pause(); /* no other thread exists to wake it */
+    }
+    struct timespec ts = {(time_t)(timeout / 1000000000), (long)(timeout % 1000000000)};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    return 2;
+}
+
+int32_t wasmc_rt_atomic_notify(wasmc_instance *inst, uint32_t mem, const void *p, uint32_t count) {
+    (void)inst, (void)mem, (void)p, (void)count;
+    return 0;
 }

@@ -50,6 +50,8 @@ static const char *const trap_messages[WASMC_TRAP_COUNT] = {
     [WASMC_TRAP_ARRAY_OOB] = "out of bounds array access",
     [WASMC_TRAP_ALLOCATION_TOO_LARGE] = "allocation size too large",
     [WASMC_TRAP_OUT_OF_MEMORY] = "GC heap out of memory",
+    [WASMC_TRAP_UNALIGNED_ATOMIC] = "unaligned atomic",
+    [WASMC_TRAP_WAIT_UNSHARED] = "atomic wait on non-shared memory",
 };
 
 const char *wasmc_rt_trap_message(int32_t trap) {

@@ -72,6 +72,8 @@ typedef enum wasmc_trap {
     WASMC_TRAP_ARRAY_OOB = 16,           /* "out of bounds array access" */
     WASMC_TRAP_ALLOCATION_TOO_LARGE = 17,/* "allocation size too large" (an object of 4 GiB or more) */
     WASMC_TRAP_OUT_OF_MEMORY = 18,       /* "GC heap out of memory" */
+    WASMC_TRAP_UNALIGNED_ATOMIC = 19,    /* "unaligned atomic" */
+    WASMC_TRAP_WAIT_UNSHARED = 20,       /* "atomic wait on non-shared memory" (wasmtime's words) */
     WASMC_TRAP_COUNT
 } wasmc_trap;
 
@@ -104,7 +106,11 @@ typedef struct wasmc_memory {
     uint64_t bytes;     /* 8: current size in bytes (pages * 64 KiB) */
     uint64_t max_pages; /* 16: declared maximum (capped at 65536, or WASMC_MEMORY64_MAX_PAGES) */
     uint64_t reserved;  /* 24: bytes of address space reserved */
+    uint32_t flags;     /* 32: WASMC_MEMORY_INDEX64, WASMC_MEMORY_SHARED */
+    uint32_t pad;
 } wasmc_memory;
+#define WASMC_MEMORY_INDEX64 1u /* wasmc_rt_memory_new's flags too */
+#define WASMC_MEMORY_SHARED 2u
 
 typedef struct wasmc_funcref {
     void *code;       /* 0: native function: ret code(void *instance, params...) */
@@ -262,6 +268,7 @@ typedef struct wasmc_limits_desc {
 } wasmc_limits_desc;
 #define WASMC_LIMITS_HAS_MAX 1u
 #define WASMC_LIMITS_INDEX64 2u /* address type i64 (memory64, table64) */
+#define WASMC_LIMITS_SHARED 4u  /* a shared memory (threads) */
 
 typedef struct wasmc_global_desc {
     uint32_t valtype; /* letter */
@@ -367,9 +374,9 @@ void wasmc_rt_capture_backtrace(void);     /* runtime-internal: called as a trap
 void wasmc_rt_register_module(const wasmc_module *m); /* runtime-internal: at instantiation */
 
 /* Standalone objects (for the spectest module and host embedders). */
-/* max_pages: the declared maximum, or anything at least the cap (65536, or with index64
- * WASMC_MEMORY64_MAX_PAGES) for none. */
-wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages, uint32_t index64);
+/* max_pages: the declared maximum, or anything at least the cap (65536, or with
+ * WASMC_MEMORY_INDEX64 WASMC_MEMORY64_MAX_PAGES) for none; flags: WASMC_MEMORY_*. */
+wasmc_memory *wasmc_rt_memory_new(uint64_t min_pages, uint64_t max_pages, uint32_t flags);
 wasmc_table *wasmc_rt_table_new(uint32_t elemtype, uint32_t min, uint32_t max);
 wasmc_global_cell *wasmc_rt_global_new(void);
 wasmc_funcref *wasmc_rt_funcref_new(void *code, void *instance, const char *sig, uint32_t flags);
@@ -387,6 +394,12 @@ void wasmc_rt_memory_copy(wasmc_instance *inst, uint32_t dmem, uint32_t smem, ui
 void wasmc_rt_memory_init(wasmc_instance *inst, uint32_t mem, uint32_t seg, uint64_t d, uint32_t s,
                           uint32_t n);
 void wasmc_rt_data_drop(wasmc_instance *inst, uint32_t seg);
+/* The threads proposal's wait and notify on memory `mem` at `p` (checked by generated code):
+ * wait compares `width` bytes with `expected` (1: not equal), else sleeps for `timeout` ns
+ * (negative: for ever) and returns 2 (timed out); notify returns how many waiters it woke. */
+int32_t wasmc_rt_atomic_wait(wasmc_instance *inst, uint32_t mem, const void *p, uint64_t expected,
+                             int64_t timeout, uint32_t width);
+int32_t wasmc_rt_atomic_notify(wasmc_instance *inst, uint32_t mem, const void *p, uint32_t count);
 void *wasmc_rt_table_get(wasmc_instance *inst, uint32_t table, uint64_t i);
 void wasmc_rt_table_set(wasmc_instance *inst, uint32_t table, uint64_t i, void *ref);
 int64_t wasmc_rt_table_grow(wasmc_instance *inst, uint32_t table, void *init, uint64_t delta);

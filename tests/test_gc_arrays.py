@@ -199,6 +199,9 @@ WAT = """(module
                                         (i32.const 0)))
   (func (export "null_copy") (array.copy $ints $ints (array.new_default $ints (i32.const 1))
                                         (i32.const 0) (ref.null $ints) (i32.const 0) (i32.const 0)))
+  ;; a destination range out of bounds and a null source: the destination's trap (wasmtime)
+  (func (export "copy_order") (array.copy $ints $ints (array.new_default $ints (i32.const 1))
+                                         (i32.const 1) (ref.null $ints) (i32.const 0) (i32.const 1)))
   (func (export "null_init") (array.init_data $bytes $hello (ref.null $bytes) (i32.const 0)
                                               (i32.const 0) (i32.const 0)))
   (func (export "huge") (param i32) (result i32)
@@ -240,7 +243,7 @@ TRAPS = [
     [Call("drop_data", []), Call("new_data", [0, 1])],
     [Call("cast_len", [0])],
     [Call("null_get", [])], [Call("null_set", [])], [Call("null_len", [])], [Call("null_fill", [])],
-    [Call("null_copy", [])], [Call("null_init", [])],
+    [Call("null_copy", [])], [Call("copy_order", [])], [Call("null_init", [])],
     [Call("huge", [0x20000000])],  # 4 GiB of elements: "allocation size too large"
 ]
 

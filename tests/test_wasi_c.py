@@ -875,7 +875,7 @@ def test_stdio_round_trip(wasi_objects, tmp_path):
 #include "wasmc_rt.h"
 static uint8_t mem[65536];
 int main(void) {
-    wasmc_memory m = {mem, sizeof mem, 1, sizeof mem};
+    wasmc_memory m = {mem, sizeof mem, 1, sizeof mem, 0, 0};
     wasmc_memory *ms[1] = {&m};
     wasmc_instance inst;
     memset(&inst, 0, sizeof inst);

@@ -29,7 +29,7 @@ llvmlite's: the same instructions, operands, flags, metadata, linkage and attrib
 in the text only: local names carry a `.N` suffix; float constants are always exact hex, and an
 integer constant bitcast to float (`Constant(i32, bits).bitcast(float)`) is folded to its float
 constant, NaN payload included, instead of a `bitcast (...)` constant expression.
-Not provided: typed pointers, identified struct types, debug info, atomics, invoke/landingpad,
+Not provided: typed pointers, identified struct types, debug info, invoke/landingpad,
 fast-math flag validation, and changing an instruction's operands or a call's attributes after it
 was built (its line is already made).
 """
@@ -1262,6 +1262,43 @@ class IRBuilder:
         ref = self._ref(name)
         i = _mk(Instruction, self.block, arg.type, ref, "freeze", (arg,),
                 f"{ref} = freeze {arg.type.s} {arg.ref}")
+        self._ins(i)
+        return i
+
+    # --- atomics (the threads proposal; llvmlite.ir's names and signatures) ----------------------
+    def load_atomic(self, ptr, ordering, align, name="", typ=None):
+        ref = self._ref(name)
+        # a plain Instruction, not a LoadInstr: nothing that reasons about loads sees it
+        i = _mk(Instruction, self.block, typ, ref, "load", (ptr,),
+                f"{ref} = load atomic {typ.s}, {ptr.type.s} {ptr.ref} {ordering}, align {align}")
+        self._ins(i)
+        return i
+
+    def store_atomic(self, value, ptr, ordering, align):
+        i = _mk(Instruction, self.block, _VOID, "", "store", (value, ptr),
+                f"store atomic {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref} {ordering}, "
+                f"align {align}")
+        self._ins(i)
+        return i
+
+    def atomic_rmw(self, op, ptr, val, ordering, name=""):
+        ref = self._ref(name)
+        i = _mk(Instruction, self.block, val.type, ref, "atomicrmw", (ptr, val),
+                f"{ref} = atomicrmw {op} {ptr.type.s} {ptr.ref}, {val.type.s} {val.ref} {ordering}")
+        self._ins(i)
+        return i
+
+    def cmpxchg(self, ptr, cmp, val, ordering, failordering, name=""):
+        ref = self._ref(name)
+        ty = LiteralStructType([val.type, _I1])
+        i = _mk(Instruction, self.block, ty, ref, "cmpxchg", (ptr, cmp, val),
+                f"{ref} = cmpxchg {ptr.type.s} {ptr.ref}, {cmp.type.s} {cmp.ref}, "
+                f"{val.type.s} {val.ref} {ordering} {failordering}")
+        self._ins(i)
+        return i
+
+    def fence(self, ordering):
+        i = _mk(Instruction, self.block, _VOID, "", "fence", (), f"fence {ordering}")
         self._ins(i)
         return i
 

@@ -22,7 +22,17 @@ from dataclasses import dataclass, field
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..reftypes import DefType, heap_text, host_letter, sig_text, traced
 from ..opcodes import BY_NAME, OPS, Imm, Kind, Op
-from . import control, exceptions, gcobjects, gcrefs, memory, numeric, simd, variable  # noqa: F401
+from . import (  # noqa: F401  (each registers its handlers)
+    atomics,
+    control,
+    exceptions,
+    gcobjects,
+    gcrefs,
+    memory,
+    numeric,
+    simd,
+    variable,
+)
 from . import irbuild as ir
 from . import types as T
 from .addressing import WIDE_FOLD_SYMBOL
@@ -412,6 +422,8 @@ class ModuleLowerer:
         "wasmc_rt_memory_copy": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I64, T.I64]),
         "wasmc_rt_memory_init": (T.VOID, [T.PTR, T.I32, T.I32, T.I64, T.I32, T.I32]),
         "wasmc_rt_data_drop": (T.VOID, [T.PTR, T.I32]),
+        "wasmc_rt_atomic_wait": (T.I32, [T.PTR, T.I32, T.PTR, T.I64, T.I64, T.I32]),
+        "wasmc_rt_atomic_notify": (T.I32, [T.PTR, T.I32, T.PTR, T.I32]),
         "wasmc_rt_table_get": (T.PTR, [T.PTR, T.I32, T.I64]),
         "wasmc_rt_table_set": (T.VOID, [T.PTR, T.I32, T.I64, T.PTR]),
         "wasmc_rt_table_grow": (T.I64, [T.PTR, T.I32, T.PTR, T.I64]),
@@ -707,14 +719,16 @@ class ModuleLowerer:
 
         limits_ty = ir.LiteralStructType([T.I64, T.I64, T.I32, T.I32])
 
-        def limits(lim, addrtype: str, elemtype: str = "") -> ir.Constant:
-            flags = (lim.max is not None) | (addrtype == "l") << 1  # WASMC_LIMITS_HAS_MAX, _INDEX64
+        def limits(lim, addrtype: str, elemtype: str = "", shared: bool = False) -> ir.Constant:
+            # WASMC_LIMITS_HAS_MAX, _INDEX64, _SHARED
+            flags = (lim.max is not None) | (addrtype == "l") << 1 | shared << 2
             return ir.Constant(limits_ty, [i64(lim.min), i64(lim.max or 0), i32(flags),
                                            i32(ord(host_letter(elemtype) if elemtype else "\0"))])
         tables = self.const_array("tables", limits_ty,
                                   [limits(t.limits, t.addrtype, t.elem) for t in m.table_types()])
         mems = self.const_array("memories", limits_ty,
-                                [limits(t.limits, t.addrtype) for t in m.mem_types()])
+                                [limits(t.limits, t.addrtype, shared=t.shared)
+                                 for t in m.mem_types()])
         global_ty = ir.LiteralStructType([T.I32, T.I32])
         globals_ = self.const_array("globals", global_ty,
                                     [ir.Constant(global_ty, [i32(ord(host_letter(g.valtype))),

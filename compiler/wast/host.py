@@ -58,6 +58,7 @@ def spectest() -> SimpleNamespace:
         "table": Table.new("F", 10, 20),
         "table64": Table.new("F", 10, 20, addrtype="l"),
         "memory": Memory.new(1, 2),
+        "shared_memory": Memory.new(1, 2, shared=True),  # the threads proposal's
     }
     return SimpleNamespace(exports=exports)
 
