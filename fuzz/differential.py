@@ -289,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exceptions", action="store_true",
                     help="our generator's modules throw and catch and call typed references (Wasm 3.0); "
                     "wasmtime runs them")
+    ap.add_argument("--threads", action="store_true",
+                    help="binaryen's modules may use shared memories and atomics (the threads "
+                    "proposal), and wasmtime runs them")
     ap.add_argument("--gc", action="store_true",
                     help="our generator's modules allocate and read GC objects (Wasm 3.0); "
                     "wasmtime runs them (set WASMC_GC_STRESS to collect often)")
@@ -299,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.exceptions:
         engines.use_features(wasm_exceptions=True, wasm_function_references=True)
         gen_lowering.enable_exceptions()
+    if args.threads:
+        engines.use_features(wasm_threads=True, shared_memory=True)
+        gen_binaryen.enable_threads()
     if args.gc:
         engines.use_features(wasm_gc=True, wasm_function_references=True)
         gen_lowering.enable_gc()

@@ -27,6 +27,12 @@ def enable_tail_calls() -> None:
         FEATURES.append("--enable-tail-call")
 
 
+def enable_threads() -> None:
+    """Modules may also have shared memories and atomic instructions (the threads proposal)."""
+    if "--enable-threads" not in FEATURES:
+        FEATURES.append("--enable-threads")
+
+
 def generate(seed: int) -> bytes:
     rng = random.Random(seed)
     size = rng.choice([512, 2048, 8192, 20000])
