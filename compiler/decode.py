@@ -573,8 +573,10 @@ def _read_try_table_open(data: bytes, pos: int) -> tuple[object, int]:
 _READERS[Imm.TRY_TABLE] = _READERS_MULTI_MEMORY[Imm.TRY_TABLE] = _read_try_table_open
 _ELSE = object()
 _END = object()
+_DELEGATE = object()  # legacy `delegate l`: closes its `try` as `end` does
 _CONTROL: dict[str, object] = {"block": _read_block_open, "loop": _read_block_open,
                                "if": _read_if_open, "else": _ELSE, "end": _END,
+                               "try": _read_block_open, "delegate": _DELEGATE,
                                "try_table": _read_try_table_open}
 _NEEDS_DATA_COUNT = ("memory.init", "data.drop", "array.new_data", "array.init_data")
 REF_FUNC = BY_NAME["ref.func"]
@@ -671,6 +673,11 @@ def _read_expr(data: bytes, pos: int, tables: Tables = _TABLES_2_0) -> tuple[lis
             else:
                 imm, pos = read_s32(data, pos)
             append(new(Instr, (op, imm, start)))
+        elif reader is _DELEGATE:
+            imm, pos = read_u32(data, pos)
+            append(new(Instr, (op, imm, start)))
+            if len(frames) > 1:  # (one on the function's frame is the validator's to refuse)
+                frames.pop()
         elif reader is _ELSE:
             if not frames[-1]:
                 raise DecodeError("END opcode expected", start)

@@ -38,6 +38,10 @@ GC_STRUCTS = "gc-structs"
 # array.len, array.fill, array.copy, array.init_data, array.init_elem.
 GC_ARRAYS = "gc-arrays"
 
+# Legacy exception handling: try, catch, catch_all, rethrow, delegate (not part of Wasm 3.0,
+# which replaced them with try_table and exnref, but what Emscripten emits and browsers run; on by
+# default, where wasmtime refuses them).
+LEGACY_EXCEPTIONS = "legacy-exceptions"
 # Threads: shared memories (limits flags 2/3, 6/7) and the atomic memory instructions (0xFE).
 # Not part of Wasm 3.0 but on by default in wasmtime (our oracle), so in our 3.0 set too.
 THREADS = "threads"
@@ -45,11 +49,10 @@ THREADS = "threads"
 Features = frozenset  # of the names above
 
 WASM_2_0: Features = frozenset()
-# Wasm 3.0 (but the legacy exception instructions, which are not part of it: README, Status), and
-# the threads proposal.
+# Wasm 3.0, with the legacy exception instructions and the threads proposal.
 WASM_3_0: Features = frozenset({EXCEPTION_HANDLING, EXTENDED_CONST, FUNCTION_REFERENCES, GC_ARRAYS,
                                 GC_REFS, GC_STRUCTS, GC_TYPES, MEMORY64, MULTI_MEMORY, RELAXED_SIMD,
-                                TAIL_CALL, THREADS})
+                                TAIL_CALL, THREADS, LEGACY_EXCEPTIONS})
 VERSIONS: dict[str, Features] = {"2.0": WASM_2_0, "3.0": WASM_3_0}
 DEFAULT: Features = WASM_3_0
 

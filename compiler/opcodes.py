@@ -118,6 +118,15 @@ _op("return_call_indirect", 0x13, Imm.CALL_INDIRECT, C, feature="tail-call")
 _op("throw", 0x08, Imm.TAGIDX, C, feature="exceptions")
 _op("throw_ref", 0x0A, kind=C, feature="exceptions")
 _op("try_table", 0x1F, Imm.TRY_TABLE, C, feature="exceptions")
+# The legacy exception instructions (before exnref; still what Emscripten and browsers use):
+# `try` opens a frame whose `catch`/`catch_all` sections handle what its body throws, `rethrow`
+# throws again what a catch section caught, `delegate` closes a try by handing its exceptions to
+# an outer label's handlers (lower/exceptions.py).
+_op("try", 0x06, Imm.BLOCKTYPE, C, feature="legacy-exceptions")
+_op("catch", 0x07, Imm.TAGIDX, C, feature="legacy-exceptions")
+_op("rethrow", 0x09, Imm.LABELIDX, C, feature="legacy-exceptions")
+_op("delegate", 0x18, Imm.LABELIDX, C, feature="legacy-exceptions")
+_op("catch_all", 0x19, kind=C, feature="legacy-exceptions")
 _op("call_ref", 0x14, Imm.TYPEIDX, C, feature="function-references")
 _op("return_call_ref", 0x15, Imm.TYPEIDX, C, feature="function-references")
 _op("br_on_null", 0xD5, Imm.LABELIDX, C, feature="function-references")

@@ -16,6 +16,7 @@ from .features import (
     GC_ARRAYS,
     GC_REFS,
     GC_STRUCTS,
+    LEGACY_EXCEPTIONS,
     RELAXED_SIMD,
     TAIL_CALL,
     THREADS,
@@ -124,6 +125,8 @@ def features_of(m: Module) -> list[str]:
         feats.append("typed function references (3.0)")
     if EXCEPTION_HANDLING in proposals or m.tag_types():
         feats.append("exception handling (3.0)")
+    if LEGACY_EXCEPTIONS in proposals:
+        feats.append("legacy exception handling (try, catch, delegate, rethrow)")
     if any(isinstance(h, DefType) for h in m.heaps):
         feats.append("GC types: recursion groups, subtypes, structs, arrays (3.0)")
     if GC_REFS in proposals:

@@ -499,6 +499,32 @@ def op_throw_ref(s: FuncValidator, imm: object, op: Op) -> None:
     s.unreachable()
 
 
+# The legacy exception instructions: `try` is a block whose `catch x` / `catch_all` sections
+# follow its body as `else` follows `if`; `delegate l` ends a try (not a catch section) and names
+# a label outside it; `rethrow l` names an enclosing catch section.
+def op_catch(s: FuncValidator, imm: object, op: Op) -> None:
+    if s.ctrls[-1].opcode not in ("try", "catch"):
+        raise s.error(f"{op.name} without a try")
+    frame = s.pop_ctrl()
+    params = s.check_tag(imm).params if op.name == "catch" else ""  # type: ignore[arg-type]
+    s.push_ctrl("catch" if op.name == "catch" else "catch_all", "", frame.end_types)
+    s.vals.extend(params)
+
+
+def op_delegate(s: FuncValidator, imm: object, op: Op) -> None:
+    if s.ctrls[-1].opcode != "try":
+        raise s.error("delegate without a try")
+    frame = s.pop_ctrl()
+    s.label(imm)  # type: ignore[arg-type]  (counted from outside the try)
+    s.vals.extend(frame.end_types)
+
+
+def op_rethrow(s: FuncValidator, imm: object, op: Op) -> None:
+    if s.label(imm).opcode not in ("catch", "catch_all"):  # type: ignore[arg-type]
+        raise s.error("invalid rethrow label")
+    s.unreachable()
+
+
 def op_try_table(s: FuncValidator, imm: object, op: Op) -> None:
     """A block whose catch clauses branch to labels outside it (checked before it opens): each
     label must take the values its clause passes, the tag's payload and/or the exnref."""
@@ -1057,6 +1083,11 @@ HANDLERS: dict[str, Handler] = {
     "extern.convert_any": op_extern_convert_any,
     "throw_ref": op_throw_ref,
     "try_table": op_try_table,
+    "try": op_block,
+    "catch": op_catch,
+    "catch_all": op_catch,
+    "delegate": op_delegate,
+    "rethrow": op_rethrow,
     "br_on_null": op_br_on_null,
     "br_on_non_null": op_br_on_non_null,
     "call_ref": op_call_ref,

@@ -20,8 +20,6 @@ SPEC_DIR = Path(os.environ.get("WASMC_SPEC3_DIR", REPO.parent / "shared" / "spec
 FILES = sorted(SPEC_DIR.rglob("*.wast")) if SPEC_DIR.is_dir() else []  # with custom/ and legacy/
 
 # Proposals of Wasm 3.0 not built yet, each a reason below.
-EH_LEGACY = ("legacy exception handling (try, catch, delegate, rethrow), which wasmtime's text "
-             "assembler cannot read either")
 TEXT_ANNOTATIONS = ("custom-section and branch-hint annotations in the text, which the text assembler "
                     "we use (wasmtime's wat2wasm) rejects")
 
@@ -36,10 +34,6 @@ KNOWN_FAILURES: dict[str, tuple] = {
     "custom/branch_hint.wast": (1, TEXT_ANNOTATIONS),
     "custom/custom_annot.wast": (2, TEXT_ANNOTATIONS),
     "custom/name_annot.wast": (1, TEXT_ANNOTATIONS),
-    "legacy/rethrow.wast": (16, EH_LEGACY),
-    "legacy/throw.wast": (8, EH_LEGACY),
-    "legacy/try_catch.wast": (38, EH_LEGACY),
-    "legacy/try_delegate.wast": (22, EH_LEGACY),
 }
 
 

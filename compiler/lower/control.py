@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import irbuild as ir
 from . import types as T
+from .exceptions import finish_legacy_try
 from .function import HANDLERS, Frame, FunctionLowerer, RangeLoop
 
 
@@ -111,6 +112,8 @@ def lower_end(fl: FunctionLowerer, instr) -> None:
         fl.b.position_at_end(frame.else_block)
         fl.add_edge(frame, frame.if_params)
         fl.b.branch(frame.exit)
+    if frame.legacy is not None:  # a legacy `try`: what no catch took goes on outward
+        finish_legacy_try(fl, frame, None)
     if frame.kind == "func":
         fl.finish_return(frame)
     else:

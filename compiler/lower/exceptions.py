@@ -16,6 +16,8 @@ a longjmp; code without try_table pays nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import irbuild as ir
 from . import types as T
 from .function import HANDLERS, Frame, FunctionLowerer
@@ -56,12 +58,11 @@ def lower_throw_ref(fl: FunctionLowerer, instr) -> None:
     fl.reachable = False
 
 
-def lower_try_table(fl: FunctionLowerer, instr) -> None:
-    """Link a handler, _setjmp, and build the catch dispatch (in the context outside the
-    try_table, whose labels the clauses name) before the body."""
-    bt_imm, catches = instr.imm
-    bt = fl.block_type(bt_imm)
-    outer = fl.current_handlers()
+def enter_try(fl: FunctionLowerer, outer: ir.Value | None
+              ) -> tuple[ir.Value, ir.Block, ir.Value]:
+    """Link a new handler record above `outer` and _setjmp on it.  Returns the record, the block
+    the try body starts in and the caught exception; the builder is left in the handler's
+    landing block, where the handler is unlinked again (outer runs there)."""
     handler = fl.alloca_at_entry(ir.ArrayType(T.I8, HANDLER_SIZE), "handler")
     handler.align = 16
     fl.flush_witness(fl.b, reset=True)
@@ -69,13 +70,21 @@ def lower_try_table(fl: FunctionLowerer, instr) -> None:
     fl.b.store(handler, fl.ml.handler_top_global())
     jumped = fl.b.call(fl.ml.rt("_setjmp"), [fl.field_ptr(handler, HANDLER_BUF)], name="setjmp")
     body = fl.fn.append_basic_block("try.body")
-    dispatch = fl.fn.append_basic_block("try.catch")
-    fl.b.cbranch(fl.b.icmp_unsigned("!=", jumped, ir.Constant(T.I32, 0)), dispatch, body)
-
-    fl.b.position_at_end(dispatch)
+    landing = fl.fn.append_basic_block("try.catch")
+    fl.b.cbranch(fl.b.icmp_unsigned("!=", jumped, ir.Constant(T.I32, 0)), landing, body)
+    fl.b.position_at_end(landing)
     fl.restore_handlers()  # this handler is gone: a rethrow goes to the enclosing one
     fl.gc_caught()
-    exn = fl.b.call(fl.ml.rt("wasmc_rt_caught"), [], name="exn")
+    return handler, body, fl.b.call(fl.ml.rt("wasmc_rt_caught"), [], name="exn")
+
+
+def lower_try_table(fl: FunctionLowerer, instr) -> None:
+    """Link a handler, _setjmp, and build the catch dispatch (in the context outside the
+    try_table, whose labels the clauses name) before the body."""
+    bt_imm, catches = instr.imm
+    bt = fl.block_type(bt_imm)
+    outer = fl.current_handlers()
+    handler, body, exn = enter_try(fl, outer)
     tag = fl.load_field(exn, EXN_TAG, T.PTR, "exn.tag") if any(k < 2 for k, _, _ in catches) \
         else None
     for kind, tagidx, label in catches:
@@ -109,8 +118,104 @@ def lower_try_table(fl: FunctionLowerer, instr) -> None:
                            handler=handler))
 
 
+# --- the legacy exception instructions ------------------------------------------------------------
+# A `try` links a handler as try_table does; its landing block starts a chain of tag compares that
+# each `catch x` extends (its section is the match), so the sections can be lowered in order, as
+# `else` arms are.  The chain's last link rethrows to the enclosing handlers (`end`), or to the
+# handlers in effect inside the label a `delegate` names.
+@dataclass
+class LegacyTry:
+    exn: ir.Value  # the caught exception (dominates every catch section)
+    tag: ir.Value
+    check: ir.Block | None  # where the next catch's compare goes; None after a catch_all
+
+
+def lower_try(fl: FunctionLowerer, instr) -> None:
+    bt = fl.block_type(instr.imm)
+    handler, body, exn = enter_try(fl, fl.current_handlers())
+    tag = fl.load_field(exn, EXN_TAG, T.PTR, "exn.tag")
+    legacy = LegacyTry(exn, tag, fl.b.block)
+    fl.b.position_at_end(body)
+    exit_block = fl.fn.append_basic_block("try.end")
+    fl.frames.append(Frame("try", bt, len(fl.stack) - len(bt.params), exit_block, exit_block,
+                           handler=handler, legacy=legacy))
+
+
+def end_section(fl: FunctionLowerer, frame: Frame) -> None:
+    """The try body or a catch section ends: its results go to the try's exit."""
+    if fl.reachable:
+        fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.blocktype.results):])
+        fl.b.branch(frame.exit)
+    del fl.stack[frame.height:]
+
+
+def lower_catch(fl: FunctionLowerer, instr) -> None:
+    """`catch x` / `catch_all`: a section run when the body threw (a tag x exception)."""
+    frame = fl.frames[-1]
+    legacy: LegacyTry = frame.legacy  # type: ignore[assignment]
+    end_section(fl, frame)
+    frame.handler = None  # the body is over: the sections run under the enclosing handlers
+    fl.b.position_at_end(legacy.check)
+    match = fl.fn.append_basic_block(instr.op.name)
+    if instr.op.name == "catch":
+        other = fl.fn.append_basic_block("catch.next")
+        fl.b.cbranch(fl.b.icmp_unsigned("==", legacy.tag, tag_object(fl, instr.imm)), match, other)
+        fl.b.position_at_end(match)
+        params = fl.module.types[fl.module.tag_types()[instr.imm]].params
+        for i, t in enumerate(params):
+            fl.push(fl.b.load(fl.field_ptr(legacy.exn, EXN_VALUES + SLOT * i),
+                              typ=T.LLVM_TYPE[t], align=8, name=f"payload{i}"))
+        legacy.check = other
+    else:
+        fl.b.branch(match)
+        fl.b.position_at_end(match)
+        legacy.check = None
+    fl.reachable = True
+    fl.addr.reset()
+
+
+def finish_legacy_try(fl: FunctionLowerer, frame: Frame, handlers: ir.Value | None) -> None:
+    """No catch took the exception: rethrow it to `handlers` (None: the enclosing ones, which
+    the landing block already restored)."""
+    legacy: LegacyTry = frame.legacy  # type: ignore[assignment]
+    if legacy.check is None:
+        return
+    fl.b.position_at_end(legacy.check)
+    if handlers is not None:
+        fl.b.store(handlers, fl.ml.handler_top_global())
+    fl.b.call(fl.ml.rt("wasmc_rt_throw_ref"), [fl.ctx, legacy.exn])
+    fl.b.unreachable()
+
+
+def lower_delegate(fl: FunctionLowerer, instr) -> None:
+    """`delegate l` ends a try whose exceptions go to the handlers in effect inside label l
+    (counted outside the try): l's own if it is a try still in its body, else the nearest such
+    one around it, else the caller's."""
+    frame = fl.frames.pop()
+    end_section(fl, frame)
+    target = len(fl.frames) - 1 - instr.imm
+    handlers = next((f.handler for f in reversed(fl.frames[:target + 1]) if f.handler is not None),
+                    fl.entry_top)
+    finish_legacy_try(fl, frame, handlers)
+    fl.close_frame(frame)
+
+
+def lower_rethrow(fl: FunctionLowerer, instr) -> None:
+    """`rethrow l`: throw again what the catch section at label l caught."""
+    legacy: LegacyTry = fl.frames[-1 - instr.imm].legacy  # type: ignore[assignment]
+    fl.flush_witness(fl.b, reset=True)
+    fl.b.call(fl.ml.rt("wasmc_rt_throw_ref"), [fl.ctx, legacy.exn])
+    fl.b.unreachable()
+    fl.reachable = False
+
+
 HANDLERS.update({
     "throw": lower_throw,
     "throw_ref": lower_throw_ref,
     "try_table": lower_try_table,
+    "try": lower_try,
+    "catch": lower_catch,
+    "catch_all": lower_catch,
+    "delegate": lower_delegate,
+    "rethrow": lower_rethrow,
 })

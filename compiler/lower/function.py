@@ -69,7 +69,8 @@ class Frame:
     entry_branch: ir.Instruction | None = None  # `loop`: the branch into it (from its preheader)
     instr: object = None  # `loop`: its instruction (the key of FunctionLowerer.loop_size)
     invariants: dict = field(default_factory=dict)  # `loop`: loop_invariant's values
-    handler: ir.Value | None = None  # `try_table`: its handler record (exceptions.py)
+    handler: ir.Value | None = None  # `try_table`, `try`: its handler record (exceptions.py)
+    legacy: object = None  # `try`: its catch dispatch (exceptions.LegacyTry)
 
     @property
     def branch_types(self) -> str:
@@ -88,10 +89,15 @@ WITNESS_KEY = {1: "i32", 2: "i32", 4: "i32", 8: "i64", 16: "v128"}  # by bytes l
 ENDS_BLOCK = frozenset(("if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
                         "loop", "return_call", "return_call_indirect", "return_call_ref",
                         "br_on_null", "br_on_non_null", "try_table", "throw", "throw_ref",
+                        "try", "catch", "catch_all", "delegate", "rethrow",
                         "ref.test", "ref.test.null", "ref.cast", "ref.cast.null", "br_on_cast",
                         "br_on_cast_fail"))
 # Instructions that open a frame closed by `end`.
-OPENS_FRAME = frozenset(("block", "loop", "if", "try_table"))
+OPENS_FRAME = frozenset(("block", "loop", "if", "try_table", "try"))
+# Instructions that close one: `end`, and the legacy `delegate` (which ends its `try`).
+CLOSES_FRAME = frozenset(("end", "delegate"))
+# Instructions that start another arm of the innermost frame: `if`'s `else`, `try`'s catches.
+NEXT_ARM = frozenset(("else", "catch", "catch_all"))
 
 _BASE_ATTRS = ("nounwind", "willreturn", "memory(none)")  # a pure copy: hoistable, removable
 _ZERO64 = ir.Constant(T.I64, 0)
@@ -235,7 +241,7 @@ class FunctionLowerer:
             self.b.store(T.zero_value(self.local_types[i]), self.locals[i])
         # Exception handling (exceptions.py): the handler top this function was entered with, and
         # locals that a handler must see as the try body last set them.
-        self.has_try = any(ins[0].name == "try_table" for ins in body)
+        self.has_try = any(ins[0].name in ("try_table", "try") for ins in body)
         self.entry_top: ir.Value | None = None
         if self.has_try:
             self.entry_top = self.b.load(ml.handler_top_global(), name="entry_handlers",
@@ -385,7 +391,7 @@ class FunctionLowerer:
                 name = ins[0].name
                 if name in OPENS_FRAME:
                     starts.append(i)
-                elif name == "end" and starts:
+                elif name in CLOSES_FRAME and starts:
                     start = starts.pop()
                     if body[start][0].name == "loop":
                         self.loop_sizes[id(body[start])] = i - start
@@ -892,19 +898,19 @@ class FunctionLowerer:
         self.finish_gc_frame()
 
     def skip_dead(self, i: int) -> int:
-        """Skip unreachable instructions, keeping only block nesting; stop at the `else`/`end`
-        that belongs to the innermost live frame."""
+        """Skip unreachable instructions, keeping only block nesting; stop at the `else`, catch
+        or `end` (or `delegate`) that belongs to the innermost live frame."""
         depth = 0
         body = self.body
         while i < len(body):
             name = body[i].op.name
             if name in OPENS_FRAME:
                 depth += 1
-            elif name == "end":
+            elif name in CLOSES_FRAME:
                 if depth == 0:
                     return i
                 depth -= 1
-            elif name == "else" and depth == 0:
+            elif name in NEXT_ARM and depth == 0:
                 return i
             i += 1
         return i

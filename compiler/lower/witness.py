@@ -217,12 +217,12 @@ def summed_loops(body) -> dict[int, SummedLoop]:
                 stack[loops[-1]].innermost = False
             loops.append(len(stack))
             stack.append(_OpenLoop(ins))
-        elif name == "block" or name == "try_table":
+        elif name == "block" or name == "try_table" or name == "try":
             stack.append(None)
         elif name == "if":
             stack.append(_LOAD_IF if loops and _condition_loads(body, i, stack[loops[-1]].loaded)
                          else None)
-        elif name == "end":
+        elif name == "end" or name == "delegate":  # (a delegate ends its try)
             top = stack.pop()
             if top.__class__ is _OpenLoop:
                 loops.pop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,13 +383,41 @@ class ScriptRunner:
 
 # -------------------------------------------------------------------------------------------- helpers
 def wat2wasm(text: bytes) -> bytes:
+    """Assemble with wasmtime's text parser; text with the legacy exception instructions, which
+    wasmtime dropped, with wabt's `wat2wasm` if that is installed (wabt accepts some text the
+    spec calls malformed, so it is asked for nothing else)."""
     import wasmtime
 
     try:
         return bytes(wasmtime.wat2wasm(text))
     except Exception as e:  # noqa: BLE001 - wasmtime raises WasmtimeError (and ValueError on NUL)
         first = str(e).strip().splitlines()
-        raise TextError(first[0] if first else type(e).__name__) from None
+        error = TextError(first[0] if first else type(e).__name__)
+    wasm = wabt_wat2wasm(text) if _LEGACY_EH.search(text) else None
+    if wasm is None:
+        raise error from None
+    return wasm
+
+
+_LEGACY_EH = re.compile(rb"\((?:try|delegate|rethrow)\b|\s(?:try|delegate|rethrow)\s")
+
+
+def wabt_wat2wasm(text: bytes) -> bytes | None:
+    """wabt's assembly of `text` (every feature on, no validation: an invalid module is for our
+    validator to refuse), or None if it is not installed or cannot read the text."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = shutil.which("wat2wasm")
+    if exe is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="wasmc-wabt-") as tmp:
+        src, out = Path(tmp) / "m.wat", Path(tmp) / "m.wasm"
+        src.write_bytes(text)
+        proc = subprocess.run([exe, "--enable-all", "--no-check", str(src), "-o", str(out)],
+                              capture_output=True, timeout=60, check=False)
+        return out.read_bytes() if proc.returncode == 0 else None
 
 
 def const(node: Node, *, pattern: bool):
