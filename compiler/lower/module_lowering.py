@@ -198,7 +198,6 @@ class Partition:
     rt: dict[str, ir.Function] = field(default_factory=dict)
     intrinsics: dict[str, ir.Function] = field(default_factory=dict)
     strings: dict[str, ir.GlobalVariable] = field(default_factory=dict)
-    stack_limit: ir.GlobalVariable | None = None
     globals_: dict[str, ir.GlobalVariable] = field(default_factory=dict)  # runtime globals by name
     empty_md: ir.MDValue | None = None
     tbaa: dict[str, ir.MDValue] = field(default_factory=dict)
@@ -469,30 +468,25 @@ class ModuleLowerer:
             self.cur.intrinsics[name] = fn
         return fn
 
-    def handler_top_global(self) -> ir.GlobalVariable:
-        """`wasmc_rt_handler_top`, the innermost exception handler (exceptions.py)."""
-        g = self.cur.globals_.get("wasmc_rt_handler_top")
+    def runtime_global(self, name: str) -> ir.GlobalVariable:
+        """A pointer variable the runtime defines, declared once per partition."""
+        g = self.cur.globals_.get(name)
         if g is None:
-            g = self.cur.globals_["wasmc_rt_handler_top"] = ir.GlobalVariable(
-                self.ir, T.PTR, "wasmc_rt_handler_top")
+            g = self.cur.globals_[name] = ir.GlobalVariable(self.ir, T.PTR, name)
             g.linkage = "external"
         return g
+
+    def handler_top_global(self) -> ir.GlobalVariable:
+        """`wasmc_rt_handler_top`, the innermost exception handler (exceptions.py)."""
+        return self.runtime_global("wasmc_rt_handler_top")
 
     def gc_frames_global(self) -> ir.GlobalVariable:
         """`wasmc_rt_gc_frames`, the innermost function's GC root frame (runtime_c/gc.c)."""
-        g = self.cur.globals_.get("wasmc_rt_gc_frames")
-        if g is None:
-            g = self.cur.globals_["wasmc_rt_gc_frames"] = ir.GlobalVariable(
-                self.ir, T.PTR, "wasmc_rt_gc_frames")
-            g.linkage = "external"
-        return g
+        return self.runtime_global("wasmc_rt_gc_frames")
 
     def stack_limit_global(self) -> ir.GlobalVariable:
-        if self.cur.stack_limit is None:
-            g = ir.GlobalVariable(self.ir, T.PTR, "wasmc_rt_stack_limit")
-            g.linkage = "external"
-            self.cur.stack_limit = g
-        return self.cur.stack_limit
+        """`wasmc_rt_stack_limit`, below which the native stack counts as exhausted."""
+        return self.runtime_global("wasmc_rt_stack_limit")
 
     def call_indirect_ptr(self, b: ir.IRBuilder, fnty: ir.FunctionType, code: ir.Value,
                           args: list[ir.Value], name: str, tail: str = "notail") -> ir.Value:
