@@ -415,8 +415,11 @@ def wabt_wat2wasm(text: bytes) -> bytes | None:
     with tempfile.TemporaryDirectory(prefix="wasmc-wabt-") as tmp:
         src, out = Path(tmp) / "m.wat", Path(tmp) / "m.wasm"
         src.write_bytes(text)
-        proc = subprocess.run([exe, "--enable-all", "--no-check", str(src), "-o", str(out)],
-                              capture_output=True, timeout=60, check=False)
+        try:  # (wabt 1.0.32 loops for ever on some malformed text: a time limit)
+            proc = subprocess.run([exe, "--enable-all", "--no-check", str(src), "-o", str(out)],
+                                  capture_output=True, timeout=10, check=False)
+        except subprocess.TimeoutExpired:  # run() killed it
+            return None
         return out.read_bytes() if proc.returncode == 0 else None
 
 
