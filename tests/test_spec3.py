@@ -1,8 +1,8 @@
 """The official Wasm 3.0 spec suite (`../shared/spec/core/`), one test per `.wast` file, under 3.0 rules.
 
-Wasm 3.0 is our next conformance target and only partly built (see `wasmc.features`), so this test is
-a ratchet: `KNOWN_FAILURES` names every file that still fails, how many of its assertions fail and
-the proposals they need.  A file not listed must pass entirely; a listed file must fail exactly that
+Wasm 3.0 is our next conformance target, built but for what `KNOWN_FAILURES` names (text
+annotations, which the text assembler rejects), so this test is a ratchet: `KNOWN_FAILURES` names
+every file that still fails, how many of its assertions fail and why.  A file not listed must pass entirely; a listed file must fail exactly that
 many assertions -- more is a regression, fewer means the entry must be lowered (or removed), so the
 count tracks progress and a gap cannot hide.  The 2.0 suite (test_spec.py) runs under 2.0 rules.
 """
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 SPEC_DIR = Path(os.environ.get("WASMC_SPEC3_DIR", REPO.parent / "shared" / "spec" / "core"))
 FILES = sorted(SPEC_DIR.rglob("*.wast")) if SPEC_DIR.is_dir() else []  # with custom/ and legacy/
 
-# Proposals of Wasm 3.0 not built yet, each a reason below.
+# Why a file still fails.
 TEXT_ANNOTATIONS = ("custom-section and branch-hint annotations in the text, which the text assembler "
                     "we use (wasmtime's wat2wasm) rejects")
 
@@ -29,7 +29,7 @@ def key(path: Path) -> str:
     return path.relative_to(SPEC_DIR).as_posix()
 
 
-# file -> (assertions that fail, the proposals they need...)
+# file -> (assertions that fail, why...)
 KNOWN_FAILURES: dict[str, tuple] = {
     "custom/branch_hint.wast": (1, TEXT_ANNOTATIONS),
     "custom/custom_annot.wast": (2, TEXT_ANNOTATIONS),
