@@ -193,6 +193,7 @@ def lower_delegate(fl: FunctionLowerer, instr) -> None:
     one around it, else the caller's."""
     frame = fl.frames.pop()
     end_section(fl, frame)
+    fl.addr.reset()  # the exit may be reached by branches too: no address fact holds there
     target = len(fl.frames) - 1 - instr.imm
     handlers = next((f.handler for f in reversed(fl.frames[:target + 1]) if f.handler is not None),
                     fl.entry_top)
