@@ -67,6 +67,14 @@ class FuncType:
         return f"{self.params_text()} -> {self.results_text()}"
 
 
+PACKED = frozenset({"8", "16"})  # GC's packed storage types, i8 and i16
+
+
+def packed(storage: str) -> bool:
+    """Whether a field's storage type is packed (read as an i32 by `.get_s`/`.get_u`)."""
+    return storage in PACKED
+
+
 @dataclass(frozen=True, slots=True)
 class FieldType:
     """A struct field or array element (GC): a value type letter, or "8"/"16" for the packed
@@ -86,6 +94,11 @@ class StructType:
 class ArrayType:
     field: FieldType
     kind: ClassVar[str] = "array"
+
+    @property
+    def fields(self) -> tuple[FieldType, ...]:
+        """Its one element field, as a struct's fields (code that reads either)."""
+        return (self.field,)
 
 
 CompType = FuncType | StructType | ArrayType

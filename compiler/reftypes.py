@@ -77,8 +77,7 @@ def comp_valtypes(comp) -> list[str]:
     """The value types a composite type mentions (parameters, results, unpacked fields)."""
     if comp.kind == "func":
         return list(comp.params + comp.results)
-    fields = comp.fields if comp.kind == "struct" else (comp.field,)
-    return [f.storage for f in fields if f.storage not in ("8", "16")]
+    return [f.storage for f in comp.fields if f.storage not in ("8", "16")]  # not packed
 
 
 def unroll(comp, heaps: list):
@@ -199,8 +198,8 @@ def _sub_text(s: SubType) -> str:
 def comp_text(comp) -> str:
     if comp.kind == "func":
         return heap_text(comp)
-    fields = (comp.fields if comp.kind == "struct" else (comp.field,))
-    body = " ".join(f"({'mut ' if f.mutable else ''}{_storage_text(f.storage)})" for f in fields)
+    body = " ".join(f"({'mut ' if f.mutable else ''}{_storage_text(f.storage)})"
+                    for f in comp.fields)
     return f"({comp.kind} {body})"
 
 

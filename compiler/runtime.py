@@ -228,7 +228,6 @@ def from_bits(t: str, bits: int):
         return None
     if host_letter(t) == "F":
         return _funcs_by_addr.get(bits) or Func(bits, None)
-    lib().wasmc_rt_gc_pin(bits)  # (a table element read by the host, say)
     return bits - 1
 
 
@@ -439,7 +438,10 @@ class Table:
     def get(self, i: int):
         if not 0 <= i < self._c.size:
             raise Trap(TRAP_TABLE_OOB)
-        return from_bits(self.elemtype, self._c.elems[i] or 0)
+        bits = self._c.elems[i] or 0
+        if bits and host_letter(self.elemtype) == "E":
+            lib().wasmc_rt_gc_pin(bits)  # the host holds it now (as _unpack_raw's values)
+        return from_bits(self.elemtype, bits)
 
     def set(self, i: int, value) -> None:
         if not 0 <= i < self._c.size:

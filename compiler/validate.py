@@ -27,6 +27,7 @@ from . import limits, reftypes
 from .errors import LimitError, ValidationError
 from .features import EXTENDED_CONST, FUNCTION_REFERENCES, GC_REFS, MULTI_MEMORY
 from .module import (
+    PACKED,
     ExternKind,
     FuncType,
     GlobalType,
@@ -36,6 +37,7 @@ from .module import (
     Module,
     SegmentMode,
     TableType,
+    packed,
 )
 from .opcodes import OPS, Imm, Kind, Op, parse_sig
 
@@ -609,23 +611,33 @@ def op_br_on_cast(s: FuncValidator, imm: object, op: Op) -> None:
 
 def unpacked(storage: str) -> str:
     """A field's value type on the stack: packed i8/i16 fields are i32s."""
-    return "i" if storage in ("8", "16") else storage
+    return "i" if packed(storage) else storage
+
+
+def field_defaultable(storage: str) -> bool:
+    """A field that `struct.new_default` / `array.new_default` can fill (with zeros or null)."""
+    return packed(storage) or reftypes.defaultable(storage)
+
+
+def comp_type(s: FuncValidator, typeidx: int, kind: str):
+    """Type `typeidx`, which must be a `kind` ("struct" or "array") type."""
+    if typeidx >= len(s.ctx.types):
+        raise s.error(f"unknown type {typeidx}")
+    ct = s.ctx.types[typeidx]
+    if ct.kind != kind:
+        raise s.error("type mismatch")
+    return ct
 
 
 def struct_type(s: FuncValidator, typeidx: int):
-    if typeidx >= len(s.ctx.types):
-        raise s.error(f"unknown type {typeidx}")
-    st = s.ctx.types[typeidx]
-    if st.kind != "struct":
-        raise s.error("type mismatch")
-    return st
+    return comp_type(s, typeidx, "struct")
 
 
 def op_struct_new(s: FuncValidator, imm: object, op: Op) -> None:
     st = struct_type(s, imm)  # type: ignore[arg-type]
     if op.name == "struct.new":
         s.pop_vals("".join(unpacked(f.storage) for f in st.fields))
-    elif not all(f.storage in ("8", "16") or reftypes.defaultable(f.storage) for f in st.fields):
+    elif not all(field_defaultable(f.storage) for f in st.fields):
         raise s.error("type mismatch: field type is not defaultable")
     s.vals.append(reftypes.ref(False, s.ctx.heaps[imm]))  # type: ignore[index]
 
@@ -640,8 +652,7 @@ def struct_field(s: FuncValidator, imm: object):
 
 def op_struct_get(s: FuncValidator, imm: object, op: Op) -> None:
     field, ref = struct_field(s, imm)
-    packed = field.storage in ("8", "16")
-    if packed != (op.name != "struct.get"):  # struct.get_s/_u exactly for packed fields
+    if packed(field.storage) != (op.name != "struct.get"):  # _s/_u exactly for packed fields
         raise s.error("type mismatch")
     s.pop_val(ref)
     s.vals.append(unpacked(field.storage))
@@ -656,17 +667,12 @@ def op_struct_set(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 # --- GC's arrays -------------------------------------------------------------------------------
-NUMERIC_STORAGE = frozenset({"8", "16", "i", "l", "f", "d", "v"})  # array.new_data/init_data
+NUMERIC_STORAGE = PACKED | {"i", "l", "f", "d", "v"}  # what array.new_data/init_data copy
 
 
 def array_type(s: FuncValidator, typeidx: int):
     """Type `typeidx`, which must be an array type: its element's field type."""
-    if typeidx >= len(s.ctx.types):
-        raise s.error(f"unknown type {typeidx}")
-    at = s.ctx.types[typeidx]
-    if at.kind != "array":
-        raise s.error("type mismatch")
-    return at.field
+    return comp_type(s, typeidx, "array").field
 
 
 def array_ref(s: FuncValidator, typeidx: int, nullable: bool = True) -> str:
@@ -684,7 +690,7 @@ def op_array_new(s: FuncValidator, imm: object, op: Op) -> None:
     field = array_type(s, imm)  # type: ignore[arg-type]
     if op.name == "array.new":
         s.pop_vals(unpacked(field.storage) + "i")
-    elif field.storage in ("8", "16") or reftypes.defaultable(field.storage):
+    elif field_defaultable(field.storage):
         s.pop_val("i")
     else:
         raise s.error("type mismatch: array type is not defaultable")
@@ -723,8 +729,7 @@ def op_array_new_segment(s: FuncValidator, imm: object, op: Op) -> None:
 
 def op_array_get(s: FuncValidator, imm: object, op: Op) -> None:
     field = array_type(s, imm)  # type: ignore[arg-type]
-    packed = field.storage in ("8", "16")
-    if packed != (op.name != "array.get"):  # array.get_s/_u exactly for packed elements
+    if packed(field.storage) != (op.name != "array.get"):  # _s/_u exactly for packed elements
         raise s.error("type mismatch")
     s.pop_val("i")
     s.pop_val(array_ref(s, imm))  # type: ignore[arg-type]
@@ -756,7 +761,7 @@ def op_array_copy(s: FuncValidator, imm: object, op: Op) -> None:
     to = mutable_array(s, dst)
     source = array_type(s, src)
     # the source's elements must fit the destination's: equal packed types, or a value subtype
-    if source.storage in ("8", "16") or to.storage in ("8", "16"):
+    if packed(source.storage) or packed(to.storage):
         fits = source.storage == to.storage
     else:
         fits = reftypes.subtype(source.storage, to.storage)
@@ -1161,7 +1166,7 @@ def comp_matches(a, b) -> bool:
 def field_matches(a, b) -> bool:
     if a.mutable != b.mutable:
         return False
-    if a.mutable or "8" in (a.storage, b.storage) or "16" in (a.storage, b.storage):
+    if a.mutable or packed(a.storage) or packed(b.storage):
         return a.storage == b.storage
     return reftypes.subtype(a.storage, b.storage)
 
@@ -1216,9 +1221,9 @@ def allocation_type(ctx: Context, ins: Instr, held: int) -> tuple[str, str]:
     ct = ctx.types[typeidx]
     if ct.kind != name.split(".")[0]:
         raise ValidationError("type mismatch", ins.offset, instr=name)
-    fields = ct.fields if ct.kind == "struct" else (ct.field,)  # type: ignore[union-attr]
+    fields = ct.fields  # type: ignore[union-attr]
     if name.endswith("_default"):
-        if not all(f.storage in ("8", "16") or reftypes.defaultable(f.storage) for f in fields):
+        if not all(field_defaultable(f.storage) for f in fields):
             raise ValidationError("type mismatch", ins.offset, instr=name)
         operands = ""
     else:

@@ -50,12 +50,28 @@ def lower_throw(fl: FunctionLowerer, instr) -> None:
     fl.reachable = False
 
 
-def lower_throw_ref(fl: FunctionLowerer, instr) -> None:
-    exn = fl.pop()
-    fl.flush_witness(fl.b, reset=True)
+def rethrow(fl: FunctionLowerer, exn: ir.Value) -> None:
+    """Throw `exn` to the handler top; the current block ends."""
     fl.b.call(fl.ml.rt("wasmc_rt_throw_ref"), [fl.ctx, exn])
     fl.b.unreachable()
+
+
+def throw_again(fl: FunctionLowerer, exn: ir.Value) -> None:
+    """throw_ref, rethrow: throw `exn` from the body (whose code after it is unreachable)."""
+    fl.flush_witness(fl.b, reset=True)
+    rethrow(fl, exn)
     fl.reachable = False
+
+
+def payload(fl: FunctionLowerer, exn: ir.Value, tagidx: int) -> list[ir.Value]:
+    """The payload values of exception `exn`, whose tag is `tagidx`."""
+    params = fl.module.types[fl.module.tag_types()[tagidx]].params
+    return [fl.b.load(fl.field_ptr(exn, EXN_VALUES + SLOT * i), typ=T.LLVM_TYPE[t], align=8,
+                      name=f"payload{i}") for i, t in enumerate(params)]
+
+
+def lower_throw_ref(fl: FunctionLowerer, instr) -> None:
+    throw_again(fl, fl.pop())
 
 
 def enter_try(fl: FunctionLowerer, outer: ir.Value | None
@@ -95,10 +111,7 @@ def lower_try_table(fl: FunctionLowerer, instr) -> None:
             other = fl.fn.append_basic_block("catch.next")
             fl.b.cbranch(fl.b.icmp_unsigned("==", tag, tag_object(fl, tagidx)), match, other)
             fl.b.position_at_end(match)
-            params = fl.module.types[fl.module.tag_types()[tagidx]].params
-            for i, t in enumerate(params):
-                values.append(fl.b.load(fl.field_ptr(exn, EXN_VALUES + SLOT * i), typ=T.LLVM_TYPE[t],
-                                        align=8, name=f"payload{i}"))
+            values += payload(fl, exn, tagidx)
         else:
             other = None
         if kind & 1:  # catch_ref, catch_all_ref: the exception itself
@@ -109,8 +122,7 @@ def lower_try_table(fl: FunctionLowerer, instr) -> None:
             break
         fl.b.position_at_end(other)
     else:
-        fl.b.call(fl.ml.rt("wasmc_rt_throw_ref"), [fl.ctx, exn])
-        fl.b.unreachable()
+        rethrow(fl, exn)
 
     fl.b.position_at_end(body)
     exit_block = fl.fn.append_basic_block("try.end")
@@ -161,10 +173,7 @@ def lower_catch(fl: FunctionLowerer, instr) -> None:
         other = fl.fn.append_basic_block("catch.next")
         fl.b.cbranch(fl.b.icmp_unsigned("==", legacy.tag, tag_object(fl, instr.imm)), match, other)
         fl.b.position_at_end(match)
-        params = fl.module.types[fl.module.tag_types()[instr.imm]].params
-        for i, t in enumerate(params):
-            fl.push(fl.b.load(fl.field_ptr(legacy.exn, EXN_VALUES + SLOT * i),
-                              typ=T.LLVM_TYPE[t], align=8, name=f"payload{i}"))
+        fl.stack += payload(fl, legacy.exn, instr.imm)
         legacy.check = other
     else:
         fl.b.branch(match)
@@ -183,8 +192,7 @@ def finish_legacy_try(fl: FunctionLowerer, frame: Frame, handlers: ir.Value | No
     fl.b.position_at_end(legacy.check)
     if handlers is not None:
         fl.b.store(handlers, fl.ml.handler_top_global())
-    fl.b.call(fl.ml.rt("wasmc_rt_throw_ref"), [fl.ctx, legacy.exn])
-    fl.b.unreachable()
+    rethrow(fl, legacy.exn)
 
 
 def lower_delegate(fl: FunctionLowerer, instr) -> None:
@@ -194,20 +202,14 @@ def lower_delegate(fl: FunctionLowerer, instr) -> None:
     frame = fl.frames.pop()
     end_section(fl, frame)
     fl.addr.reset()  # the exit may be reached by branches too: no address fact holds there
-    target = len(fl.frames) - 1 - instr.imm
-    handlers = next((f.handler for f in reversed(fl.frames[:target + 1]) if f.handler is not None),
-                    fl.entry_top)
-    finish_legacy_try(fl, frame, handlers)
+    finish_legacy_try(fl, frame, fl.current_handlers(instr.imm))
     fl.close_frame(frame)
 
 
 def lower_rethrow(fl: FunctionLowerer, instr) -> None:
     """`rethrow l`: throw again what the catch section at label l caught."""
     legacy: LegacyTry = fl.frames[-1 - instr.imm].legacy  # type: ignore[assignment]
-    fl.flush_witness(fl.b, reset=True)
-    fl.b.call(fl.ml.rt("wasmc_rt_throw_ref"), [fl.ctx, legacy.exn])
-    fl.b.unreachable()
-    fl.reachable = False
+    throw_again(fl, legacy.exn)
 
 
 HANDLERS.update({

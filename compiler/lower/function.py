@@ -859,10 +859,11 @@ class FunctionLowerer:
         self.restore_handlers()
 
     # --- exception handling (exceptions.py) ------------------------------------------------------
-    def current_handlers(self) -> ir.Value | None:
-        """The handler top in effect here: the innermost open try_table's record, else the one
-        the function was entered with."""
-        for frame in reversed(self.frames):
+    def current_handlers(self, depth: int = 0) -> ir.Value | None:
+        """The handler top in effect here, or inside the frame `depth` labels out (a legacy
+        `delegate`'s target): the innermost open try's record there, else the one the function
+        was entered with."""
+        for frame in reversed(self.frames[:len(self.frames) - depth]):
             if frame.handler is not None:
                 return frame.handler
         return self.entry_top

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 
+from ..module import packed
 from ..reftypes import traced
 from . import irbuild as ir
 from . import types as T
@@ -39,21 +40,21 @@ def field_size(storage: str) -> int:
 
 def storage_type(storage: str) -> ir.Type:
     """The LLVM type a field or element is kept as (packed i8/i16 as themselves)."""
-    if storage in ("8", "16"):
+    if packed(storage):
         return ir.IntType(8 * field_size(storage))
     return T.LLVM_TYPE[storage]
 
 
 def packed_value(fl: FunctionLowerer, storage: str, v: ir.Value) -> ir.Value:
     """A stack value as it is stored: an i32 truncated for a packed field."""
-    return fl.b.trunc(v, storage_type(storage)) if storage in ("8", "16") else v
+    return fl.b.trunc(v, storage_type(storage)) if packed(storage) else v
 
 
 def load_object(fl: FunctionLowerer, ptr: ir.Value, storage: str, op_name: str) -> ir.Value:
     """Load a field or element, extending a packed one as `op_name` says (`_s` or `_u`)."""
     v = fl.b.load(ptr, typ=storage_type(storage), align=min(8, field_size(storage)), name="field")
     v.set_metadata("tbaa", fl.ml.tbaa["object"])
-    if storage in ("8", "16"):
+    if packed(storage):
         v = (fl.b.sext if op_name.endswith("_s") else fl.b.zext)(v, T.I32)
     return v
 
