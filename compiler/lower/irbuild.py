@@ -1721,3 +1721,28 @@ class Module:
         return "".join(out)
 
     __repr__ = __str__
+
+    def release(self) -> None:
+        """Break the IR's reference cycles so that reference counting frees a printed module at
+        once; the module is empty afterwards.  Every instruction and its block refer to each
+        other (the block's list, or its terminator), so do a loop's phis and the values flowing
+        round it, and globals and their module.  Left to the cyclic collector, freeing is a walk
+        over every object of the partition (measured: 0.84 s on top of QuickJS's 1.55 s of
+        lowering; this takes 0.17 s)."""
+        for gv in self.globals.values():
+            if isinstance(gv, Function):
+                for blk in gv.blocks:
+                    for i in blk.instructions:
+                        if not isinstance(i, PhiInstr):
+                            break  # phis lead their block
+                        i.incomings = []
+                    blk.instructions = []
+                    blk.terminator = None
+                gv.blocks = []
+                gv.args = ()
+        # Globals and metadata refer to their module: the module is empty from here on.
+        self.globals.clear()
+        self.metadata.clear()
+        self.namedmetadata.clear()
+        self._mdcache.clear()
+        self._weights.clear()
