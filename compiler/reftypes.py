@@ -135,8 +135,8 @@ def top_of(heap: Heap) -> str:
 
 def traced(t: str) -> bool:
     """Whether a value of type `t` may be a GC object (or hold one made extern), so the collector
-    must see it: the any and extern hierarchies.  (Exceptions are roots of their own.)"""
-    return is_ref(t) and top_of(_REF[t][1]) in ("any", "extern")
+    must see it: the any, extern and exn hierarchies (exceptions are GC objects too)."""
+    return is_ref(t) and top_of(_REF[t][1]) != "func"
 
 
 def family(t: str) -> str:

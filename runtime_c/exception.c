@@ -5,13 +5,13 @@
  * catch clause.  Generated code keeps the handler stack itself (pushing on entry, storing the
  * enclosing top back at every place control leaves a try_table), so the runtime only reads it.
  *
- * An exception is never freed: an exnref to it may be kept anywhere (a local, a global, a table,
- * a GC object) and the collector does not trace exnrefs, so each throw costs 16 + 16 bytes per
- * payload value for the rest of the run (README, known limitations), and its payload is a root.
+ * An exception is a GC object (gc.c): the collector frees it once nothing reaches it -- no exnref
+ * in a root slot of generated code (functions that hold exnrefs, or a legacy catch's exception,
+ * link a root frame), a global, a table, a field or another exception's payload, and it is not
+ * the one in flight.  Its payload is traced like a struct's fields.
  */
 #include "wasmc_rt.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 wasmc_handler *wasmc_rt_handler_top;
@@ -28,13 +28,12 @@ _Noreturn void wasmc_rt_throw_ref(wasmc_instance *inst, wasmc_exception *exn) {
 
 _Noreturn void wasmc_rt_throw(wasmc_instance *inst, const wasmc_tag *tag,
                               const wasmc_val *vals, uint32_t count) {
-    wasmc_exception *exn = malloc(sizeof *exn + (size_t)count * sizeof(wasmc_val));
-    if (!exn) wasmc_rt_trap(WASMC_TRAP_HOST); /* out of memory */
+    /* May collect: the thrower stored its references, the payload's too, in its root slots. */
+    wasmc_exception *exn = wasmc_rt_gc_alloc(inst, sizeof *exn + (uint64_t)count * sizeof(wasmc_val),
+                                             0, WASMC_OBJECT_EXCEPTION | WASMC_OBJECT_HAS_REFS);
     exn->tag = tag;
     exn->count = count;
-    exn->pad = 0;
     if (count) memcpy(exn->values, vals, (size_t)count * sizeof(wasmc_val));
-    wasmc_rt_gc_add_exception(exn); /* its payload may hold GC objects: roots from now on */
     wasmc_rt_throw_ref(inst, exn);
 }
 

@@ -11,15 +11,17 @@
  *     wasmc_rt_gc_frames and stores every reference it holds (locals, operand stack, the call's
  *     arguments) into them before each call or allocation (compiler/lower/function.py,
  *     gc_point); objects never move, so nothing is reloaded after.  The other roots are every
- *     live instance's globals, tables and element segments, every exception's payload (they are
- *     never freed), and the references the host was handed (wasmc_rt_gc_pin).
+ *     live instance's globals, tables and element segments, the exception in flight, and the
+ *     references the host was handed (wasmc_rt_gc_pin).  Exceptions are objects too (kind
+ *     WASMC_OBJECT_EXCEPTION, traced like structs), so a throw may collect.
  *   - A word counts as a reference if, with bit 63 cleared (an `any` made extern keeps its word
  *     with bit 63 set), it is the address of a recorded object.  Fields are traced the same way
  *     (every 8-byte word of a struct with reference fields, every element of an array of
  *     references), so a number that happens to equal an object's address keeps it alive, which
  *     is safe; an object is never freed while a reference to it exists.
  *   - A collection runs when the bytes allocated since the last one exceed the live bytes it left
- *     (at least 64 MiB); WASMC_GC_STRESS=N collects every N allocations instead (tests).
+ *     (at least 64 MiB); WASMC_GC_STRESS=N collects every N allocations instead, and poisons
+ *     what it frees (tests).
  *
  * Every array helper checks what the spec checks, in its order: a null array first, then the
  * array's range, then the segment's; lengths and offsets are added in 64 bits so no sum wraps.
@@ -73,7 +75,7 @@ static uint64_t live_bytes;    /* after the last collection */
 static uint64_t since_bytes;   /* allocated since */
 static uint64_t stress_every, stress_count;
 static int stress_read;
-static vec instances, exceptions, mark_stack;
+static vec instances, mark_stack;
 static vec pins;     /* words the host was handed (maybe objects: checked when marking) */
 
 static unsigned set_bits; /* set_cap == 1 << set_bits */
@@ -163,15 +165,30 @@ static void mark_instance(const wasmc_instance *inst) {
             mark_words(inst->elem_segs[s].items, inst->elem_segs[s].len);
 }
 
+/* Free a dead object -- under WASMC_GC_STRESS after a quarantine: it is poisoned and kept for
+ * the next QUARANTINE frees, so a use after free reads the poison instead of whatever object
+ * malloc put in its place (which could hide the bug). */
+#define QUARANTINE 4096
+static void *quarantine[QUARANTINE];
+static size_t quarantine_next;
+
+static void release(wasmc_object *o) {
+    if (!stress_every) {
+        free(o);
+        return;
+    }
+    memset(o, 0xA5, object_bytes(o));
+    free(quarantine[quarantine_next]);
+    quarantine[quarantine_next] = o;
+    quarantine_next = (quarantine_next + 1) % QUARANTINE;
+}
+
 void wasmc_rt_gc_collect(void) {
     set_rebuild(objects.len); /* the index exists only while collecting (see object_at) */
     for (const wasmc_gc_frame *f = wasmc_rt_gc_frames; f; f = f->prev)
         mark_words(f->slots, f->count);
     for (size_t i = 0; i < instances.len; i++) mark_instance(instances.items[i]);
-    for (size_t i = 0; i < exceptions.len; i++) {
-        const wasmc_exception *e = exceptions.items[i];
-        mark_words(e->values, 2 * (size_t)e->count);
-    }
+    mark_word((uintptr_t)wasmc_rt_caught()); /* the exception in flight (exception.c) */
     /* Pins: keep each object once (the host may be handed one many times), drop non-objects. */
     size_t kept_pins = 0;
     for (size_t i = 0; i < pins.len; i++) {
@@ -197,8 +214,7 @@ void wasmc_rt_gc_collect(void) {
             live_bytes += object_bytes(o);
             objects.items[kept++] = o;
         } else {
-            if (stress_every) memset(o, 0xA5, object_bytes(o)); /* a use after free shows */
-            free(o);
+            release(o);
         }
     }
     objects.len = kept;
@@ -245,10 +261,6 @@ void wasmc_rt_gc_add_instance(wasmc_instance *inst) {
 
 void wasmc_rt_gc_remove_instance(wasmc_instance *inst) {
     vec_remove(&instances, inst);
-}
-
-void wasmc_rt_gc_add_exception(wasmc_exception *exn) {
-    vec_push(&exceptions, exn);
 }
 
 /* Copy one element's bytes into `n` consecutive elements: the first one, then copies of what is

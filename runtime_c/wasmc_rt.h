@@ -139,13 +139,6 @@ typedef struct wasmc_tag {
     uint32_t type_id; /* canonical id of its parameter signature */
 } wasmc_tag;
 
-typedef struct wasmc_exception {
-    const wasmc_tag *tag;
-    uint32_t count; /* payload values */
-    uint32_t pad;
-    wasmc_val values[]; /* 16: the payload, one slot per parameter */
-} wasmc_exception;
-
 /* GC's objects (Wasm 3.0; gc.c, compiler/lower/gcobjects.py): a 16-byte header, then a struct's
  * fields at their natural alignment or an array's `len` elements at their natural size. */
 typedef struct wasmc_object {
@@ -160,8 +153,18 @@ typedef struct wasmc_object {
 } wasmc_object;
 #define WASMC_OBJECT_STRUCT 1u
 #define WASMC_OBJECT_ARRAY 2u
+#define WASMC_OBJECT_EXCEPTION 3u
 #define WASMC_OBJECT_HAS_REFS 0x100u /* or'ed into wasmc_rt_gc_alloc's kind */
 _Static_assert(offsetof(wasmc_object, data) == 16, "ABI");
+
+/* An exception (exception.c) is a GC object too, traced like a struct (every word after the
+ * header), so it is freed once no exnref reaches it. */
+typedef struct wasmc_exception {
+    wasmc_object head; /* 0: kind WASMC_OBJECT_EXCEPTION, len its size in bytes */
+    const wasmc_tag *tag; /* 16 */
+    uint64_t count;       /* 24: payload values */
+    wasmc_val values[];   /* 32: the payload, one slot per parameter */
+} wasmc_exception;
 
 /* A generated function's GC roots (gc.c): linked into wasmc_rt_gc_frames on entry, unlinked on
  * exit; before each call or allocation the function stores the references it holds in slots. */
@@ -180,7 +183,8 @@ typedef struct wasmc_handler {
 #define WASMC_HANDLER_SIZE 256 /* bytes the compiler reserves per handler (16-aligned) */
 _Static_assert(sizeof(wasmc_handler) <= WASMC_HANDLER_SIZE, "ABI");
 _Static_assert(offsetof(wasmc_handler, buf) == 16, "ABI");
-_Static_assert(offsetof(wasmc_exception, values) == 16, "ABI");
+_Static_assert(offsetof(wasmc_exception, tag) == 16, "ABI");
+_Static_assert(offsetof(wasmc_exception, values) == 32, "ABI");
 
 extern wasmc_handler *wasmc_rt_handler_top;
 
@@ -336,7 +340,7 @@ struct wasmc_module {
     const uint32_t *tag_types;            /* type index of each tag */
     const int32_t *type_supers;           /* GC: each type's declared supertype's index, or -1 */
 };
-#define WASMC_ABI_VERSION 2u /* 2: element items of kind 4 */
+#define WASMC_ABI_VERSION 3u /* 2: element items of kind 4; 3: exceptions are GC objects */
 
 /* ---------------------------------------------------------------------------------------------
  * Embedding API (used by the executable's main and, through ctypes, by the Python side).
@@ -415,7 +419,8 @@ _Noreturn void wasmc_rt_throw(wasmc_instance *inst, const wasmc_tag *tag, const 
                               uint32_t count);
 /* throw_ref: throw `exn` again (null: the trap "null reference", as wasmtime words it). */
 _Noreturn void wasmc_rt_throw_ref(wasmc_instance *inst, wasmc_exception *exn);
-/* In a handler, after _setjmp returned non-zero: the exception being caught. */
+/* In a handler, after _setjmp returned non-zero: the exception being caught (the last one
+ * thrown, which the collector keeps alive until the next throw). */
 wasmc_exception *wasmc_rt_caught(void);
 /* GC's declared subtypes: 1 if canonical type id `sub` is `super` or declared below it (the
  * relations every instantiated module's type_supers recorded), else 0. */
@@ -429,7 +434,6 @@ uint64_t wasmc_rt_gc_live_objects(void);
 void wasmc_rt_gc_pin(void *ref);
 void wasmc_rt_gc_add_instance(wasmc_instance *inst); /* runtime-internal: roots */
 void wasmc_rt_gc_remove_instance(wasmc_instance *inst);
-void wasmc_rt_gc_add_exception(wasmc_exception *exn);
 /* GC's arrays of `size`-byte elements.  Null arrays trap "null reference"; ranges are checked as
  * the spec orders them.  `init`/`value` point at one element's bytes (NULL: zeros); `refs`: the
  * elements are references (traced by the collector). */

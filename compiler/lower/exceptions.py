@@ -10,6 +10,10 @@ stores the handler top that runs there (FunctionLowerer.restore_handlers), so a 
 left linked after its frame is gone.  Locals stay correct across the longjmp because functions
 with a try_table keep them in memory at calls (function.escape_locals).
 
+An exception is a GC object (runtime_c/gc.c), freed once unreachable, so a function that holds
+exnrefs (a catch_ref or catch_all_ref clause, exn-typed values) or may `rethrow` a legacy catch's
+exception keeps them in a root frame, like references to GC objects (function.gc_point).
+
 Costs: a try_table entered costs a _setjmp (tens of nanoseconds), a throw a heap allocation and
 a longjmp; code without try_table pays nothing.
 """
@@ -24,8 +28,8 @@ from .function import HANDLERS, Frame, FunctionLowerer
 
 HANDLER_SIZE = 256  # WASMC_HANDLER_SIZE: {prev, pad, jmp_buf}, 16-aligned
 HANDLER_BUF = 16  # offsetof(wasmc_handler, buf)
-EXN_VALUES = 16  # offsetof(wasmc_exception, values)
-EXN_TAG = 0
+EXN_VALUES = 32  # offsetof(wasmc_exception, values): after the GC object header and the tag
+EXN_TAG = 16
 INST_TAGS = 88  # offsetof(wasmc_instance, tags)
 SLOT = 16  # sizeof(wasmc_val)
 _NULL = ir.Constant(T.PTR, None)
@@ -43,6 +47,7 @@ def lower_throw(fl: FunctionLowerer, instr) -> None:
     slots = fl.alloca_at_entry(ir.ArrayType(T.I8, SLOT * max(1, len(params))), "payload")
     for i, v in enumerate(args):
         fl.b.store(v, fl.field_ptr(slots, SLOT * i), align=8)
+    fl.gc_point(args)  # the exception is a GC object: allocating it may collect
     fl.flush_witness(fl.b, reset=True)
     fl.b.call(fl.ml.rt("wasmc_rt_throw"), [fl.ctx, tag_object(fl, instr.imm), slots,
                                            ir.Constant(T.I32, len(params))])

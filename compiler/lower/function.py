@@ -202,8 +202,21 @@ HANDLERS: dict[str, Handler] = {}
 # Instructions that may reach a collection: calls (the callee may allocate) and allocations.
 GC_POINTS = frozenset({"call", "call_indirect", "call_ref", "return_call", "return_call_indirect",
                        "return_call_ref", "struct.new", "struct.new_default", "array.new",
-                       "array.new_default", "array.new_fixed", "array.new_data", "array.new_elem"})
+                       "array.new_default", "array.new_fixed", "array.new_data", "array.new_elem",
+                       "throw"})
 GC_FRAME_SLOTS = 16  # wasmc_gc_frame: {prev, count}, then the slots
+
+
+def holds_exceptions(body: list[Instr]) -> bool:
+    """Whether the body makes exnrefs of its own (the exceptions a catch_ref or catch_all_ref
+    clause delivers) or keeps a legacy catch's exception for a `rethrow`: exceptions are GC
+    objects, so those must be in its root frame whether or not the module's types mention them
+    (module_lowering.module_traces_refs)."""
+    for ins in body:
+        name = ins[0].name
+        if name == "rethrow" or name == "try_table" and any(kind & 1 for kind, _, _ in ins[1][1]):
+            return True
+    return False
 
 
 class FunctionLowerer:
@@ -252,7 +265,8 @@ class FunctionLowerer:
         # it runs; gc_point fills it, finish_gc_frame sizes it and links it on entry.
         self.gc_frame: ir.AllocaInstr | None = None
         self.gc_entry_frames: ir.Value | None = None
-        if ml.gc_roots and (self.has_try or not GC_POINTS.isdisjoint(i[0].name for i in body)):
+        if (ml.gc_roots or self.has_try and holds_exceptions(body)) and (
+                self.has_try or not GC_POINTS.isdisjoint(i[0].name for i in body)):
             self.gc_frame = self.b.alloca(T.PTR, name="gc_frame")
             self.gc_locals = [i for i, t in enumerate(self.local_llvm_types) if t is T.PTR]
             self.gc_slots = len(self.gc_locals)
@@ -750,7 +764,9 @@ class FunctionLowerer:
                 self.local_values[i] = (b.block, v)
             b.store(v, self.field_ptr(frame, GC_FRAME_SLOTS + 8 * k))
             k += 1
-        for v in (*self.stack, *extra):
+        caught = [f.legacy.exn for f in self.frames  # type: ignore[attr-defined]
+                  if f.legacy is not None and f.handler is None]  # in a legacy catch: rethrow's
+        for v in (*self.stack, *extra, *caught):
             if v.type is T.PTR:  # references (funcrefs too: they are simply not objects)
                 b.store(v, self.field_ptr(frame, GC_FRAME_SLOTS + 8 * k))
                 k += 1

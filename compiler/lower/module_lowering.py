@@ -173,8 +173,9 @@ HANDLERS[ELEM_ITEM_SET.name] = lower_elem_item_set
 
 def module_traces_refs(m: Module) -> bool:
     """Whether any value of the module may be a GC object, or hold one made extern: it declares
-    a struct or array type, or an any- or extern-typed parameter, result, local, global, table
-    or element segment (reftypes.traced)."""
+    a struct or array type, or an any-, extern- or exn-typed parameter, result, local, global,
+    table or element segment (reftypes.traced).  (A function that makes exnrefs of its own, by
+    catching them, has a root frame whatever this says: FunctionLowerer.)"""
     if any(t.kind != "func" for t in m.types):
         return True
     types = [t for ft in m.types if ft.kind == "func" for t in ft.params + ft.results]

@@ -46,7 +46,7 @@ class _LLVMTypes(dict):
 
 LLVM_TYPE = _LLVMTypes({"i": I32, "l": I64, "f": F32, "d": F64, "v": V128, "F": PTR, "E": PTR})
 
-ABI_VERSION = 2  # WASMC_ABI_VERSION
+ABI_VERSION = 3  # WASMC_ABI_VERSION
 
 # wasmc_instance field offsets (bytes)
 INST_MEM0_BASE = 0
