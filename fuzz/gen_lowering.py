@@ -591,8 +591,20 @@ class FuncGen:
             code += self.stmt(d)
         self.tries -= 1
         self.frames = self.frames[:-4]
-        rethrow = "throw_ref" if self.chance(0.3) else "drop"
-        return code + ["end", "br 2", "end", rethrow, "br 1", "end",
+        # The exnref may stay on the stack while more code runs -- other exceptions thrown and
+        # caught, maybe more statements (calls, allocations): under WASMC_GC_STRESS each
+        # allocation collects, and the held exception must survive them.
+        held = []
+        if self.chance(0.5):
+            for _ in range(2):  # two: the first collection still finds the held one in flight
+                held += ["block (result i32)", "try_table (catch 1 0)",
+                         f"i32.const {self.rng.randrange(1000)}", "throw 1", "end", "unreachable",
+                         "end", f"call {self.m.log_index['i32']}"]
+            self.frames += [Frame([]), Frame(["i32"])]
+            held += self.stmt(d)
+            self.frames = self.frames[:-2]
+        rethrow = "throw_ref" if self.chance(0.5 if held else 0.3) else "drop"
+        return code + ["end", "br 2", "end", *held, rethrow, "br 1", "end",
                        f"call {self.m.log_index['i32']}", "end"]
 
     def s_set(self, d):
