@@ -221,10 +221,13 @@ def holds_exceptions(body: list[Instr]) -> bool:
 
 class FunctionLowerer:
     def __init__(self, ml: ModuleLowerer, fn: ir.Function, params: str, results: str, locals_: str,
-                 body: list[Instr], has_calls: bool, witness: set[str] = frozenset()):
+                 body: list[Instr], has_calls: bool, witness: set[str] = frozenset(),
+                 op_names: set[str] | None = None):
         self.ml = ml
         self.module = ml.module
         self.fn = fn
+        if op_names is None:  # the body's instruction names (the module lowerer has them already)
+            op_names = {ins[0].name for ins in body}
         self.params = params
         self.results = results
         self.body = body
@@ -254,7 +257,7 @@ class FunctionLowerer:
             self.b.store(T.zero_value(self.local_types[i]), self.locals[i])
         # Exception handling (exceptions.py): the handler top this function was entered with, and
         # locals that a handler must see as the try body last set them.
-        self.has_try = any(ins[0].name in ("try_table", "try") for ins in body)
+        self.has_try = "try_table" in op_names or "try" in op_names
         self.entry_top: ir.Value | None = None
         if self.has_try:
             self.entry_top = self.b.load(ml.handler_top_global(), name="entry_handlers",
@@ -266,7 +269,7 @@ class FunctionLowerer:
         self.gc_frame: ir.AllocaInstr | None = None
         self.gc_entry_frames: ir.Value | None = None
         if (ml.gc_roots or self.has_try and holds_exceptions(body)) and (
-                self.has_try or not GC_POINTS.isdisjoint(i[0].name for i in body)):
+                self.has_try or not GC_POINTS.isdisjoint(op_names)):
             self.gc_frame = self.b.alloca(T.PTR, name="gc_frame")
             self.gc_locals = [i for i, t in enumerate(self.local_llvm_types) if t is T.PTR]
             self.gc_slots = len(self.gc_locals)
@@ -291,7 +294,7 @@ class FunctionLowerer:
                 self.b.store(T.zero_of(t), slot)
         # Which loops witness their loads by a sum (witness.py); one flag per open loop.
         self.summed_loops: dict[int, SummedLoop] = (
-            summed_loops(body) if self.witness_slots is not None else {})
+            summed_loops(body) if self.witness_slots is not None and "loop" in op_names else {})
         self.loop_sums: list[bool] = []
         # Range witnesses (finish_range): the pending end of each, checked at every exit, and the
         # summed loop being lowered if it has pointer steps.  They rely on memory 0 staying below
@@ -799,22 +802,26 @@ class FunctionLowerer:
         b.store(ir.Constant(T.I64, self.gc_slots), self.field_ptr(frame, 8, b=b))
         b.store(frame, frames)
 
-    def trap_block(self, kind: int) -> ir.Block:
-        blk = self.trap_blocks.get(kind)
+    def trap_block(self, kind: int, witness: bool = True) -> ir.Block:
+        """The function's block that traps with `kind` (one per kind), after flushing the load
+        witness -- unless `witness` is False: a trap before any load (the entry's stack check),
+        where every witness is still zero, needs no flush (and gets a block of its own)."""
+        blk = self.trap_blocks.get(kind) if witness else None
         if blk is None:
             blk = self.fn.append_basic_block(f"trap{kind}")
             b = ir.IRBuilder(blk)
-            self.flush_witness(b, ranges=kind != T.TRAP_MEMORY_OOB)
+            if witness:
+                self.flush_witness(b, ranges=kind != T.TRAP_MEMORY_OOB)
+                self.trap_blocks[kind] = blk
             b.call(self.ml.rt("wasmc_rt_trap"), [ir.Constant(T.I32, kind)])
             b.unreachable()
-            self.trap_blocks[kind] = blk
         return blk
 
-    def trap_if(self, cond: ir.Value, kind: int, name: str = "ok") -> None:
+    def trap_if(self, cond: ir.Value, kind: int, name: str = "ok", witness: bool = True) -> None:
         """Branch to the cold trap block when `cond` holds; continue in a fresh block."""
         self.commit_witness()
         cont = self.fn.append_basic_block(name)
-        br = self.b.cbranch(cond, self.trap_block(kind), cont)
+        br = self.b.cbranch(cond, self.trap_block(kind, witness), cont)
         br.set_weights([1, 1 << 20])
         self.b.position_at_end(cont)
 
@@ -827,7 +834,7 @@ class FunctionLowerer:
         sp = self.b.load_reg(T.I64, "rsp", name="sp")
         limit = self.b.load(self.ml.stack_limit_global(), typ=T.PTR, name="stack_limit")
         self.trap_if(self.b.icmp_unsigned("<", sp, self.b.ptrtoint(limit, T.I64)),
-                     T.TRAP_STACK_EXHAUSTED, "body")
+                     T.TRAP_STACK_EXHAUSTED, "body", witness=False)
 
     def block_type(self, imm) -> BlockType:
         bt = _BLOCK_TYPES.get(imm)  # no type index or one value type: shared (frozen) instances

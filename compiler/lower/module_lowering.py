@@ -540,7 +540,7 @@ class ModuleLowerer:
             # Which load-witness widths this body needs (function.py): none without loads.
             witness = {_LOAD_WITNESS[n] for n in names.intersection(_LOAD_WITNESS)}
             fl = FunctionLowerer(self, self.func(idx), ft.params, ft.results, code.local_types(),
-                                 code.body, has_calls, witness)
+                                 code.body, has_calls, witness, names)
             fl.lower_body()
             if fl.addr.wide_used:
                 self.note_wide_folds()
