@@ -396,3 +396,27 @@ def test_thrown_exceptions_are_freed(build_exe, tmp_path):
                          check=True).stdout.split()
     assert out[0] == "0"
     assert int(out[1]) < 160 * 1024, f"peak RSS {out[1]} KiB"
+
+
+def test_host_exnrefs_stay_valid():
+    """An exnref handed to the host is pinned like any reference: the exception survives
+    collections and other throws (which reuse freed memory), and its payload is intact when
+    Python passes it back."""
+    import wasmc
+    from wasmc import runtime
+
+    wat = """(module
+      (tag $e (param i32))
+      (func (export "make") (param i32) (result exnref)
+        (block $h (result exnref) (try_table (catch_all_ref $h) (throw $e (local.get 0)))
+          (unreachable)))
+      (func (export "payload") (param exnref) (result i32)
+        (block $c (result i32) (try_table (catch $e $c) (throw_ref (local.get 0))) (i32.const -1)))""" \
+        + EXN_CHURN + """
+      (export "churn" (func $churn)))"""
+    inst = wasmc.load(wasmtime.wat2wasm(wat))
+    made = [inst.exports["make"](i) for i in range(50)]
+    inst.exports["churn"](1000)
+    runtime.lib().wasmc_rt_gc_collect()
+    inst.exports["churn"](1000)
+    assert [inst.exports["payload"](r) for r in made] == list(range(50))
