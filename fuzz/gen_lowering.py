@@ -589,6 +589,8 @@ class FuncGen:
         self.tries += 1
         for _ in range(self.rng.randint(1, 3)):
             code += self.stmt(d)
+        if any("_ref" in c for c in clauses) and self.chance(0.5):
+            code.append("throw 0")  # often enough that a clause delivers an exnref to hold
         self.tries -= 1
         self.frames = self.frames[:-4]
         # The exnref may stay on the stack while more code runs -- other exceptions thrown and
