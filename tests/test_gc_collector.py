@@ -11,7 +11,6 @@ payloads, and frames left by a throw, a trap or a tail call (whose links must be
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -170,30 +169,40 @@ CHURN_WAT = """(module
     (if (i64.ne (call $run (i32.const N)) (i64.const EXPECTED)) (then (unreachable)))))"""
 
 
+def checked_executable(build_exe, tmp_path, template: str, n: int, **features) -> Path:
+    """`template` (a module whose `_start` traps unless `run(N)` is EXPECTED) built at -O2, with
+    N = n and EXPECTED what wasmtime's `run(n)` returns."""
+    cfg = wasmtime.Config()
+    for name, on in features.items():
+        setattr(cfg, name, on)
+    engine = wasmtime.Engine(cfg)
+    store = wasmtime.Store(engine)
+    wat = template.replace("(i32.const N)", f"(i32.const {n})")
+    inst = wasmtime.Instance(store, wasmtime.Module(engine, wat.replace("EXPECTED", "0")), [])
+    src = tmp_path / "checked.wat"
+    src.write_text(wat.replace("EXPECTED", str(inst.exports(store)["run"](store, n))))
+    return build_exe(src, "-O2")
+
+
+def exit_status_and_peak_rss(exe: Path) -> tuple[int, int]:
+    """Run `exe` from a fresh Python whose only child it is, so that the children's ru_maxrss is
+    the executable's alone (the compiler's processes are not counted): (status, KiB)."""
+    probe = ("import resource, subprocess, sys; r = subprocess.run([sys.argv[1]]).returncode; "
+             "print(r, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, str(exe)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[0]), int(out[1])
+
+
 def test_garbage_is_collected_in_an_executable(build_exe, tmp_path):
     """1,000,000 iterations allocate about 2 GiB (2 KiB buffers, list nodes) with under 1 MiB
     live at any time: the executable computes wasmtime's sum, and its peak RSS stays far below
     what it allocated."""
-    n = 1_000_000
-    cfg = wasmtime.Config()
-    cfg.wasm_gc = True
-    cfg.wasm_function_references = True
-    engine = wasmtime.Engine(cfg)
-    store = wasmtime.Store(engine)
-    wat = CHURN_WAT.replace("EXPECTED", "0").replace("(i32.const N)", f"(i32.const {n})")
-    inst = wasmtime.Instance(store, wasmtime.Module(engine, wat), [])
-    expected = inst.exports(store)["run"](store, n)
-    src = tmp_path / "churn.wat"
-    src.write_text(CHURN_WAT.replace("EXPECTED", str(expected)).replace("(i32.const N)",
-                                                                         f"(i32.const {n})"))
-    exe = build_exe(src, "-O2")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    assert proc.returncode == 0, proc.stderr
-    # ru_maxrss is the largest child so far: only a rise is this executable's (the compiler's
-    # own processes ran before it and stay below 600 MiB on this module).
-    assert max(before, peak_kib) < 600 * 1024, f"peak RSS {peak_kib} KiB"
+    exe = checked_executable(build_exe, tmp_path, CHURN_WAT, 1_000_000, wasm_gc=True,
+                             wasm_function_references=True)
+    status, peak_kib = exit_status_and_peak_rss(exe)
+    assert status == 0
+    assert peak_kib < 256 * 1024, f"peak RSS {peak_kib} KiB"
 
 
 def test_host_references_stay_valid():
@@ -378,24 +387,10 @@ THROW_CHURN_WAT = """(module
 def test_thrown_exceptions_are_freed(build_exe, tmp_path):
     """2,000,000 exceptions of 160 bytes each (330 MB of peak RSS when they were never freed),
     each caught at once: the executable computes wasmtime's sum in bounded memory."""
-    n = 2_000_000
-    cfg = wasmtime.Config()
-    cfg.wasm_exceptions = True
-    engine = wasmtime.Engine(cfg)
-    store = wasmtime.Store(engine)
-    wat = THROW_CHURN_WAT.replace("EXPECTED", "0").replace("(i32.const N)", f"(i32.const {n})")
-    inst = wasmtime.Instance(store, wasmtime.Module(engine, wat), [])
-    expected = inst.exports(store)["run"](store, n)
-    src = tmp_path / "throws.wat"
-    src.write_text(wat.replace("(i64.const 0)) (then", f"(i64.const {expected})) (then"))
-    exe = build_exe(src, "-O2")
-    # A fresh Python whose only child is the executable: its ru_maxrss is the executable's alone.
-    probe = ("import resource, subprocess, sys; r = subprocess.run([sys.argv[1]]).returncode; "
-             "print(r, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", probe, str(exe)], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out[0] == "0"
-    assert int(out[1]) < 160 * 1024, f"peak RSS {out[1]} KiB"
+    exe = checked_executable(build_exe, tmp_path, THROW_CHURN_WAT, 2_000_000, wasm_exceptions=True)
+    status, peak_kib = exit_status_and_peak_rss(exe)
+    assert status == 0
+    assert peak_kib < 160 * 1024, f"peak RSS {peak_kib} KiB"
 
 
 def test_host_exnrefs_stay_valid():
