@@ -207,16 +207,15 @@ GC_POINTS = frozenset({"call", "call_indirect", "call_ref", "return_call", "retu
 GC_FRAME_SLOTS = 16  # wasmc_gc_frame: {prev, count}, then the slots
 
 
-def holds_exceptions(body: list[Instr]) -> bool:
+def holds_exceptions(body: list[Instr], op_names: set[str]) -> bool:
     """Whether the body makes exnrefs of its own (the exceptions a catch_ref or catch_all_ref
     clause delivers) or keeps a legacy catch's exception for a `rethrow`: exceptions are GC
     objects, so those must be in its root frame whether or not the module's types mention them
     (module_lowering.module_traces_refs)."""
-    for ins in body:
-        name = ins[0].name
-        if name == "rethrow" or name == "try_table" and any(kind & 1 for kind, _, _ in ins[1][1]):
-            return True
-    return False
+    if "rethrow" in op_names:
+        return True
+    return "try_table" in op_names and any(
+        ins[0].name == "try_table" and any(kind & 1 for kind, _, _ in ins[1][1]) for ins in body)
 
 
 class FunctionLowerer:
@@ -268,11 +267,13 @@ class FunctionLowerer:
         # it runs; gc_point fills it, finish_gc_frame sizes it and links it on entry.
         self.gc_frame: ir.AllocaInstr | None = None
         self.gc_entry_frames: ir.Value | None = None
-        if (ml.gc_roots or self.has_try and holds_exceptions(body)) and (
+        if (ml.gc_roots or self.has_try and holds_exceptions(body, op_names)) and (
                 self.has_try or not GC_POINTS.isdisjoint(op_names)):
             self.gc_frame = self.b.alloca(T.PTR, name="gc_frame")
             self.gc_locals = [i for i, t in enumerate(self.local_llvm_types) if t is T.PTR]
             self.gc_slots = len(self.gc_locals)
+            # A legacy catch's exception is needed after a collection only by a `rethrow`.
+            self.roots_caught = "rethrow" in op_names
         elif self.has_try:  # a handler unlinks the frames a throw unwound (other modules' too)
             self.gc_entry_frames = self.b.load(ml.gc_frames_global(), name="entry_gc_frames",
                                                typ=T.PTR)
@@ -768,7 +769,7 @@ class FunctionLowerer:
             b.store(v, self.field_ptr(frame, GC_FRAME_SLOTS + 8 * k))
             k += 1
         caught = [f.legacy.exn for f in self.frames  # type: ignore[attr-defined]
-                  if f.legacy is not None and f.handler is None]  # in a legacy catch: rethrow's
+                  if f.legacy is not None and f.handler is None] if self.roots_caught else ()
         for v in (*self.stack, *extra, *caught):
             if v.type is T.PTR:  # references (funcrefs too: they are simply not objects)
                 b.store(v, self.field_ptr(frame, GC_FRAME_SLOTS + 8 * k))
