@@ -446,6 +446,9 @@ if not hasattr(ML.ir.IRBuilder, "freeze"):  # llvmlite.ir has no `freeze`: its g
 if hasattr(ML.ir, "CallInstrAttributes"):  # llvmlite.ir knows few call-site attributes
     from wasmc.lower import function as F, witness as W
     ML.ir.CallInstrAttributes._known |= frozenset(W._ASM_ATTRS + F._BASE_ATTRS)
+if not hasattr(ML.ir.Module, "release"):  # llvmlite.ir prints an unused, empty block; irbuild
+    _descr = ML.ir.Block.descr                # leaves it out
+    ML.ir.Block.descr = lambda self, buf: _descr(self, buf) if self.instructions else None
 ML.MIN_PARTITION_BYTES = 10  # several partitions even for the small modules
 for path in sys.argv[1:]:
     m = front_end(open(path, "rb").read())
@@ -558,7 +561,7 @@ def test_release_leaves_no_cycles():
         part = ML.lower_partitions(m, 1, 1 << 62)[0]
         text = ML.partition_ir_text(part)
         instructions = sum(len(b.instructions) for f in part.ir.functions for b in f.blocks)
-        assert instructions > 500 and "phi " in text
+        assert instructions > 300 and "phi " in text
         part.ir.release()
         del part
         cyclic = gc.collect()

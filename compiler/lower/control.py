@@ -66,16 +66,29 @@ def lower_loop(fl: FunctionLowerer, instr) -> None:
 
 def lower_if(fl: FunctionLowerer, instr) -> None:
     bt = fl.block_type(instr.imm)
-    cond = fl.pop()
+    cond = fl.pop_condition()
     then_block = fl.fn.append_basic_block("if.then")
+    # The false arm's block stays empty, and so unprinted, when the `if` has no `else`: its
+    # condition's branch is built at the `else` or `end` (finish_if_branch), to the false arm
+    # or straight to the exit.  A forwarding block for every `if` without `else` was a fifth of
+    # the blocks of a compiled C program, and LLVM parses and (at -O0) compiles each one.
     else_block = fl.fn.append_basic_block("if.else")
     exit_block = fl.fn.append_basic_block("if.end")
-    fl.b.cbranch(fl.b.icmp_unsigned("!=", cond, ir.Constant(T.I32, 0)), then_block, else_block)
     params = fl.stack[len(fl.stack) - len(bt.params):]
     frame = Frame("if", bt, len(fl.stack) - len(bt.params), exit_block, exit_block,
-                  else_block=else_block, if_params=list(params))
+                  else_block=else_block, if_params=list(params),
+                  if_branch=(fl.b.block, cond, then_block))
     fl.frames.append(frame)
     fl.b.position_at_end(then_block)
+
+
+def finish_if_branch(fl: FunctionLowerer, frame: Frame, false_target: ir.Block) -> None:
+    """The `if`'s conditional branch, at the end of the block that evaluated its condition."""
+    origin, cond, then_block = frame.if_branch
+    here = fl.b.block
+    fl.b.position_at_end(origin)
+    fl.b.cbranch(cond, then_block, false_target)
+    fl.b.position_at_end(here)
 
 
 def lower_else(fl: FunctionLowerer, instr) -> None:
@@ -85,6 +98,7 @@ def lower_else(fl: FunctionLowerer, instr) -> None:
         fl.b.branch(frame.exit)
     del fl.stack[frame.height:]
     fl.stack.extend(frame.if_params)
+    finish_if_branch(fl, frame, frame.else_block)
     fl.b.position_at_end(frame.else_block)
     frame.else_block = None
     fl.reachable = True
@@ -108,10 +122,10 @@ def lower_end(fl: FunctionLowerer, instr) -> None:
                                fl.b.block))
         fl.b.branch(frame.exit)
     if frame.kind == "if" and frame.else_block is not None:
-        # No `else`: the false arm passes the parameters through as results.
-        fl.b.position_at_end(frame.else_block)
-        fl.add_edge(frame, frame.if_params)
-        fl.b.branch(frame.exit)
+        # No `else`: the false arm passes the parameters through as results, by a branch from
+        # the condition's block straight to the exit.
+        finish_if_branch(fl, frame, frame.exit)
+        frame.incoming.append((list(frame.if_params), frame.if_branch[0]))
     if frame.legacy is not None:  # a legacy `try`: what no catch took goes on outward
         finish_legacy_try(fl, frame, None)
     if frame.kind == "func":
@@ -126,11 +140,11 @@ def lower_br(fl: FunctionLowerer, instr) -> None:
 
 
 def lower_br_if(fl: FunctionLowerer, instr) -> None:
-    cond = fl.pop()
+    cond = fl.pop_condition()
     frame = fl.frames[-1 - instr.imm]
     cont = fl.fn.append_basic_block("br_if.cont")
     fl.add_edge(frame, fl.stack[len(fl.stack) - len(frame.branch_types):])
-    fl.b.cbranch(fl.b.icmp_unsigned("!=", cond, ir.Constant(T.I32, 0)), frame.target, cont)
+    fl.b.cbranch(cond, frame.target, cont)
     fl.b.position_at_end(cont)
 
 

@@ -65,7 +65,7 @@ class Frame:
     incoming: list[tuple[list[ir.Value], ir.Block]] = field(default_factory=list)  # edges to exit
     else_block: ir.Block | None = None  # `if`: the false arm (until `else` is seen)
     if_params: list[ir.Value] = field(default_factory=list)  # `if`: params for the false arm
-    head_reachable: bool = True  # `if`: the condition was evaluated in reachable code
+    if_branch: tuple = ()  # `if`: (the block its condition ends, the i1, the true arm's block)
     entry_branch: ir.Instruction | None = None  # `loop`: the branch into it (from its preheader)
     instr: object = None  # `loop`: its instruction (the key of FunctionLowerer.loop_size)
     invariants: dict = field(default_factory=dict)  # `loop`: loop_invariant's values
@@ -281,21 +281,24 @@ class FunctionLowerer:
         # One accumulator per width, so that a vectorised loop of 32-bit loads sums <4 x i32>
         # lanes rather than widening each lane to i64; unused ones fold away.
         # `witness` names the widths the body's loads need (WITNESS_KEY), so a function without
-        # loads carries no witness code at all.
+        # loads carries no witness code at all; one without summed loops keeps its loads alive
+        # by register uses alone (`keeps_loads`) and has no sums: the flushes at its calls and
+        # exits would add zeros (6 instructions each, 13% of QuickJS's IR before they went).
+        self.keeps_loads = bool(witness) and ml.has_memory and not ml.bounds_checks
+        # Which loops witness their loads by a sum (witness.py); one flag per open loop.
+        self.summed_loops: dict[int, SummedLoop] = (
+            summed_loops(body) if self.keeps_loads and "loop" in op_names else {})
         self.witness_slots: dict[str, ir.AllocaInstr] | None = None
         # Loads of the current block not yet added: [value or None (dropped), address key, end].
         self.pending: list[list] = []
         self.pending_by_addr: dict[int, list[list]] = {}
         self.pending_by_value: dict[int, list] = {}  # loaded i32 value's key -> its entry
-        if witness and ml.has_memory and not ml.bounds_checks:
+        if self.summed_loops:
             self.witness_slots = {}
             for key in sorted(witness):
                 t = WITNESS_TYPES[key]
                 slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
                 self.b.store(T.zero_of(t), slot)
-        # Which loops witness their loads by a sum (witness.py); one flag per open loop.
-        self.summed_loops: dict[int, SummedLoop] = (
-            summed_loops(body) if self.witness_slots is not None and "loop" in op_names else {})
         self.loop_sums: list[bool] = []
         # Range witnesses (finish_range): the pending end of each, checked at every exit, and the
         # summed loop being lowered if it has pointer steps.  They rely on memory 0 staying below
@@ -338,6 +341,20 @@ class FunctionLowerer:
 
     def pop(self) -> ir.Value:
         return self.stack.pop()
+
+    def pop_condition(self) -> ir.Value:
+        """The i1 that `if`, `br_if` and `select` test for their i32 operand being non-zero.  A
+        comparison's result is `zext i1` (Wasm's i32 boolean): the i1 itself is tested, and the
+        zext is deleted when it is the block's last instruction -- nothing after it, such as a
+        local's store, can use it then, since a Wasm operand is consumed once.  Each fused test
+        saves LLVM two instructions (a third of an `if` on a comparison), at -O0 as well."""
+        v = self.stack.pop()
+        if isinstance(v, ir.CastInstr) and v.opname == "zext" and v.operands[0].type == T.I1:
+            instrs = self.b.block.instructions
+            if instrs and instrs[-1] is v:
+                instrs.pop()
+            return v.operands[0]
+        return self.b.icmp_unsigned("!=", v, ir.Constant(T.I32, 0))
 
     def popn(self, n: int) -> list[ir.Value]:
         if n == 0:
@@ -449,7 +466,7 @@ class FunctionLowerer:
         for a `pointer` (an i32 that may address memory), an access that stays goes through it.
         In a summed loop, a load `instr` addressed as `root + root_end - width` may take a range
         witness instead (finish_range)."""
-        if self.witness_slots is None:
+        if not self.keeps_loads:
             return
         if not (self.loop_sums and self.loop_sums[-1]):
             keep_alive(self.b, v)  # witness.py: outside the loops LLVM may vectorise

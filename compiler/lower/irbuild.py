@@ -28,7 +28,8 @@ duck-typed callees with `function_type` and `get_reference()`, Value subclasses 
 llvmlite's: the same instructions, operands, flags, metadata, linkage and attributes.  Differences
 in the text only: local names carry a `.N` suffix; float constants are always exact hex, and an
 integer constant bitcast to float (`Constant(i32, bits).bitcast(float)`) is folded to its float
-constant, NaN payload included, instead of a `bitcast (...)` constant expression.
+constant, NaN payload included, instead of a `bitcast (...)` constant expression; a block given
+no instructions is left out (llvmlite prints its label alone, which LLVM rejects).
 Not provided: typed pointers, identified struct types, debug info, invoke/landingpad,
 fast-math flag validation, and changing an instruction's operands or a call's attributes after it
 was built (its line is already made).
@@ -740,6 +741,8 @@ class Function(GlobalValue):
             return
         out.append(" {\n")
         for blk in self.blocks:
+            if not blk.instructions:  # never used (an `if`'s false arm when it has no `else`)
+                continue
             out.append(blk.label)
             out.append(":\n  ")
             out.append("\n  ".join([i.text for i in blk.instructions]))

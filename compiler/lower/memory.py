@@ -86,9 +86,12 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
     base = fl.mem_bases[mem]
     if facts and fl.loop_bases is not None and not isinstance(addr, ir.Constant):
         base = fl.loop_base(addr)
-    idx = fl.b.zext(addr, T.I64)
-    if offset:
-        idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
+    if isinstance(addr, ir.Constant):  # a static address (globals of C programs): one constant
+        idx = ir.Constant(T.I64, (addr.constant & 0xFFFFFFFF) + offset)
+    else:
+        idx = fl.b.zext(addr, T.I64)
+        if offset:
+            idx = fl.b.add(idx, ir.Constant(T.I64, offset), flags=["nuw"])
     return fl.b.gep(base, [idx], source_etype=T.I8, name="addr"), covered, key, addr, offset
 
 

@@ -79,11 +79,10 @@ def lower_drop(fl: FunctionLowerer, instr) -> None:
 
 
 def lower_select(fl: FunctionLowerer, instr) -> None:
-    cond = fl.pop()
+    cond = fl.pop_condition()
     y = fl.pop()
     x = fl.pop()
-    fl.push(fl.b.select(fl.b.icmp_unsigned("!=", cond, ir.Constant(T.I32, 0)), x, y,
-                        name="select"))
+    fl.push(fl.b.select(cond, x, y, name="select"))
 
 
 def lower_ref_null(fl: FunctionLowerer, instr) -> None:
