@@ -213,7 +213,8 @@ def _emit_text(module: Module, opts: Options, emit: str, times: PhaseTimes, lazy
     def lower(dispatch: bool = True) -> tuple[str, bool]:
         with _Timer(times, "lower") as t, _no_gc():
             part = lower_partitions(module, 1, 1 << 62, bounds_checks=opts.bounds_checks,
-                                    plan=plan, dispatch=dispatch)[0]
+                                    plan=plan, dispatch=dispatch,
+                                    fast_isel=opts.opt_level == 0)[0]
             text = partition_ir_text(part)
             t.note = f"{len(module.codes)} functions, {len(text)} chars of IR"
             has_dispatch = part.dispatch
@@ -305,7 +306,7 @@ def _compile_partition(opts: Options, k: int, forked: bool = False) -> _Partitio
         with _no_gc():
             part = lower_partitions(module, plan.count, opts.giant_threshold, only=k,
                                     bounds_checks=opts.bounds_checks, plan=plan,
-                                    dispatch=dispatch)[k]
+                                    dispatch=dispatch, fast_isel=opts.opt_level == 0)[k]
             text = partition_ir_text(part)
             r.ir_chars, r.giant = len(text), part.giant
             level = opts.opt_level if part.opt_level is None else min(part.opt_level,

@@ -299,6 +299,28 @@ def test_isinstance_targets():
     assert c.wasm_bits == 0x3F800000 and getattr(ld, "wasm_bits", None) is None
 
 
+def test_volatile_load_set_after_metadata_and_align():
+    """witness.keep_alive (at -O0) marks a load volatile after its metadata (`!tbaa`) is attached;
+    the line keeps both, an `align` set afterwards keeps the flag, and LLVM reads it back as
+    volatile."""
+    m = new_module()
+    fn = ir.Function(m, ir.FunctionType(I32, [PTR]), "f")
+    b = ir.IRBuilder(fn.append_basic_block())
+    tag = m.add_metadata([ir.MetaDataString(m, "tag")])
+    ld = b.load(fn.args[0], typ=I32, align=1)
+    ld.set_metadata("wasmc.tag", tag)
+    assert not ld.volatile
+    ld.volatile = True
+    plain = b.load(fn.args[0], typ=I32)
+    ld.align = 4
+    b.ret(b.add(ld, plain))
+    assert ld.volatile and not plain.volatile
+    assert str(ld).endswith(f"= load volatile i32, ptr {fn.args[0].ref}, align 4, !wasmc.tag {tag.ref}")
+    assert "volatile" not in str(plain)
+    text = str(parse(str(m)))
+    assert text.count("load volatile i32") == 1 and text.count(" = load i32") == 1
+
+
 def test_duck_typed_callee_and_value_subclass():
     """module_lowering calls through an object with `function_type`/`get_reference()`; a Value
     subclass that only defines get_reference() works as an operand."""
@@ -449,11 +471,19 @@ if hasattr(ML.ir, "CallInstrAttributes"):  # llvmlite.ir knows few call-site att
 if not hasattr(ML.ir.Module, "release"):  # llvmlite.ir prints an unused, empty block; irbuild
     _descr = ML.ir.Block.descr                # leaves it out
     ML.ir.Block.descr = lambda self, buf: _descr(self, buf) if self.instructions else None
+if not hasattr(ML.ir.LoadInstr, "volatile"):  # llvmlite.ir has no volatile loads
+    _load_descr = ML.ir.LoadInstr.descr
+    def _volatile_descr(self, buf):
+        _load_descr(self, buf)
+        if getattr(self, "volatile", False):
+            buf[-1] = buf[-1].replace("load ", "load volatile ", 1)
+    ML.ir.LoadInstr.descr = _volatile_descr
 ML.MIN_PARTITION_BYTES = 10  # several partitions even for the small modules
 for path in sys.argv[1:]:
     m = front_end(open(path, "rb").read())
-    for parts, bc in ((1, False), (1, True), (3, False)):
-        for part in ML.lower_partitions(m, parts, 1 << 62, bounds_checks=bc):
+    for parts, bc, fast in ((1, False, False), (1, True, False), (3, False, False),
+                            (1, False, True)):
+        for part in ML.lower_partitions(m, parts, 1 << 62, bounds_checks=bc, fast_isel=fast):
             print(str(backend.parse(ML.partition_ir_text(part))))
 """
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import wasmc
 import wasmtime
 from test_sandbox import differential
+from test_witness import functions, lowered_ir
 
 LOOPS = r"""
   (func $step_after (export "step_after") (param $p i32) (param $n i32) (local $i i32)
@@ -319,8 +319,8 @@ def test_range_witnesses_trap_like_wasmtime(memory):
 
 
 def test_which_loads_take_a_range_witness():
-    text = wasmc.compile(wasmtime.wat2wasm(module("(memory 1)")), emit="llvm", opt_level=0)
-    funcs = dict(re.findall(r'define [^@]*@"wasm:\d+:([^"]+)"[^{]*\{(.*?)\n\}', text, re.DOTALL))
+    text = lowered_ir(wasmtime.wat2wasm(module("(memory 1)")))
+    funcs = functions(text)
 
     def ranged(name: str) -> bool:  # some load records its end in a range slot
         return re.search(r"store i64 %[\w.]+, ptr %range_end", funcs[name]) is not None
@@ -341,5 +341,5 @@ def test_which_loads_take_a_range_witness():
 def test_imported_memory_takes_no_range_witness():
     """A memory the module does not define may reach 4 GiB: no cap, so no range witnesses."""
     wat = module('(import "env" "memory" (memory 1))')
-    text = wasmc.compile(wasmtime.wat2wasm(wat), emit="llvm", opt_level=0)
-    assert "%unwrapped" not in text
+    text = lowered_ir(wasmtime.wat2wasm(wat))
+    assert "%unwrapped" not in text and "%witness" in text

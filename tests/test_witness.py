@@ -7,7 +7,7 @@ narrowed, chosen away by a constant `select`, used on one path only), in straigh
 callee whose result is dropped (so inlining is in play), in loops of both kinds, and at -O0 and
 -O2; each call must trap, or not, exactly as under wasmtime.  The IR test checks which loops take
 which form, since speed depends on it (an asm call stops the vectoriser; a sum costs an add per
-block in loops that cannot vectorise).
+block in loops that cannot vectorise), and that -O0 makes the loads volatile instead.
 """
 
 from __future__ import annotations
@@ -142,15 +142,35 @@ def plan() -> list[tuple[str, list[int]]]:
     return calls
 
 
-def test_dead_loads_trap_like_wasmtime():
+@pytest.mark.parametrize("level", ["0", "1"])
+def test_dead_loads_trap_like_wasmtime(level, monkeypatch):
+    """At -O0 loads are kept as volatile loads, above it by an asm use or a sum."""
+    monkeypatch.setenv("WASMC_OPT_LEVEL", level)
     differential(MODULE, plan())
+
+
+def lowered_ir(wasm: bytes, fast_isel: bool = False) -> str:
+    """A module's IR as lowered, before any LLVM pass: for -O1 and up, or (`fast_isel`) for -O0
+    (`--emit llvm -O0` shows the latter)."""
+    from wasmc.driver import front_end
+    from wasmc.lower.module_lowering import lower_partitions, partition_ir_text
+
+    return partition_ir_text(lower_partitions(front_end(wasm), 1, 1 << 62, fast_isel=fast_isel)[0])
+
+
+def functions(text: str) -> dict[str, str]:
+    """Function bodies of IR text by name."""
+    return dict(re.findall(r'define [^@]*@"wasm:\d+:([^"]+)"[^{]*\{(.*?)\n\}', text, re.DOTALL))
+
+
+def lowered_functions(fast_isel: bool) -> dict[str, str]:
+    return functions(lowered_ir(wasmtime.wat2wasm(MODULE), fast_isel))
 
 
 def test_which_loops_sum_their_loads():
     """Straight-line code and loops that cannot vectorise keep loads with an asm use; the one
     loop shape the vectoriser takes (innermost, one exit, no calls) sums them."""
-    text = wasmc.compile(wasmtime.wat2wasm(MODULE), emit="llvm", opt_level=0)
-    funcs = dict(re.findall(r'define [^@]*@"wasm:\d+:([^"]+)"[^{]*\{(.*?)\n\}', text, re.DOTALL))
+    funcs = lowered_functions(fast_isel=False)
 
     def asm_uses(name: str) -> int:
         return funcs[name].count("asm sideeffect")
@@ -166,6 +186,18 @@ def test_which_loops_sum_their_loads():
     assert asm_uses("loaded_bound") == 1 and summed("loaded_bound")  # (the bound's load: asm)
     # The outer loop holds a loop, so its load gets an asm use; the inner one is summed.
     assert asm_uses("nested") == 1 and summed("nested")
+
+
+def test_at_O0_loads_are_volatile_and_nothing_is_summed():
+    """At -O0 (FastISel, which sends each asm with operands to SelectionDAG on its own) every
+    witnessed load is volatile: no asm uses, no sums, no witness flushes."""
+    funcs = lowered_functions(fast_isel=True)
+    for name, body in funcs.items():
+        assert 'asm sideeffect "", "r' not in body and 'asm sideeffect "", "x' not in body, name
+        assert "%witness" not in body and "load_witness" not in body, name
+    for name in ("drop_i32.load", "drop_v128.load8x8_s", "callee", "one_path", "summed_loop",
+                 "dispatch", "nested"):
+        assert " = load volatile " in funcs[name], name
 
 
 @pytest.mark.parametrize("level", [0, 1, 3])

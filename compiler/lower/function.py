@@ -79,6 +79,16 @@ class Frame:
 
 
 SMALL_LOOP = 400  # Wasm instructions: loop_invariant hoists out of loops up to this size
+# emit_stack_check: the largest frame whose -O0 stack check may read a stack slot's address.
+FAST_STACK_CHECK_FRAME = 32 << 10
+
+
+def frame_bound(instructions: int, locals_: int) -> int:
+    """Bytes an -O0 frame can take at most: a 16-byte slot per local, and for each instruction
+    at most 8 IR values spilled to a 16-byte slot each (-O0 spills every value that lives across
+    a block or a call, and shares no slots)."""
+    return 16 * locals_ + 128 * instructions
+
 RANGE_SLOTS = 4  # range-witness groups per loop (finish_range); a loop with more is summed
 
 WITNESS_TYPES = {"i32": T.I32, "i64": T.I64, "v128": T.V128}
@@ -287,7 +297,8 @@ class FunctionLowerer:
         self.keeps_loads = bool(witness) and ml.has_memory and not ml.bounds_checks
         # Which loops witness their loads by a sum (witness.py); one flag per open loop.
         self.summed_loops: dict[int, SummedLoop] = (
-            summed_loops(body) if self.keeps_loads and "loop" in op_names else {})
+            summed_loops(body) if self.keeps_loads and "loop" in op_names and not ml.fast_isel
+            else {})
         self.witness_slots: dict[str, ir.AllocaInstr] | None = None
         # Loads of the current block not yet added: [value or None (dropped), address key, end].
         self.pending: list[list] = []
@@ -469,7 +480,7 @@ class FunctionLowerer:
         if not self.keeps_loads:
             return
         if not (self.loop_sums and self.loop_sums[-1]):
-            keep_alive(self.b, v)  # witness.py: outside the loops LLVM may vectorise
+            keep_alive(self.b, v, self.ml.fast_isel)  # witness.py: outside the summed loops
             return
         target = None
         r = self.range
@@ -849,7 +860,19 @@ class FunctionLowerer:
         self.reachable = False
 
     def emit_stack_check(self) -> None:
-        sp = self.b.load_reg(T.I64, "rsp", name="sp")
+        """Trap if the stack is below the runtime's limit.  The stack pointer is read by an asm,
+        after the prologue has made the frame.  At -O0 a function whose frame is known to be
+        small reads the address of a stack slot of its frame instead: FastISel cannot select
+        the asm and sends it to SelectionDAG on its own, 46 us per function (a fifth of the -O0
+        code generation of a module of small functions).  The slot may sit up to the frame's
+        size above the stack pointer, so the limit may be passed by that much: at most
+        FAST_STACK_CHECK_FRAME, well inside the 128 KiB the runtime keeps between its limit and
+        the real end of the stack (2 * GUARD_SLACK, runtime_c/trap.c)."""
+        if self.ml.fast_isel and frame_bound(len(self.body), len(self.local_types)) \
+                <= FAST_STACK_CHECK_FRAME:
+            sp = self.b.ptrtoint(self.b.alloca(T.I8, name="frame"), T.I64, name="sp")
+        else:
+            sp = self.b.load_reg(T.I64, "rsp", name="sp")
         limit = self.b.load(self.ml.stack_limit_global(), typ=T.PTR, name="stack_limit")
         self.trap_if(self.b.icmp_unsigned("<", sp, self.b.ptrtoint(limit, T.I64)),
                      T.TRAP_STACK_EXHAUSTED, "body", witness=False)

@@ -30,6 +30,7 @@ in the text only: local names carry a `.N` suffix; float constants are always ex
 integer constant bitcast to float (`Constant(i32, bits).bitcast(float)`) is folded to its float
 constant, NaN payload included, instead of a `bitcast (...)` constant expression; a block given
 no instructions is left out (llvmlite prints its label alone, which LLVM rejects).
+One addition: `LoadInstr.volatile` (llvmlite.ir has no volatile loads; the tests patch it in).
 Not provided: typed pointers, identified struct types, debug info, invoke/landingpad,
 fast-math flag validation, and changing an instruction's operands or a call's attributes after it
 was built (its line is already made).
@@ -896,12 +897,25 @@ class _Aligned(Instruction):
 
 
 class LoadInstr(_Aligned):
-    __slots__ = ()
+    """`volatile` may be set after creation, like `align` (the builder leaves the slot unset, so
+    the hot path pays nothing for it)."""
+
+    __slots__ = ("_volatile",)
+
+    @property
+    def volatile(self) -> bool:
+        return getattr(self, "_volatile", False)
+
+    @volatile.setter
+    def volatile(self, value: bool) -> None:
+        self._volatile = value
+        self.text = self._render() + (_md_text(self.md) if self.md else "")
 
     def _render(self) -> str:
         p = self.operands[0]
         a = f", align {self._align}" if self._align is not None else ""
-        return f"{self.ref} = load {self.type.s}, {p.type.s} {p.ref}{a}"
+        v = "volatile " if self.volatile else ""
+        return f"{self.ref} = load {v}{self.type.s}, {p.type.s} {p.ref}{a}"
 
 
 class StoreInstr(_Aligned):

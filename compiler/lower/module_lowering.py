@@ -211,10 +211,13 @@ class Partition:
 
 class ModuleLowerer:
     def __init__(self, module: Module, name: str = "wasm", bounds_checks: bool = False,
-                 dispatch: bool = True):
+                 dispatch: bool = True, fast_isel: bool = False):
         self.module = module
         self.bounds_checks = bounds_checks
         self.dispatch = dispatch  # lower a dispatch loop's `br_table` as an `indirectbr`
+        # For -O0, whose code generator is LLVM's FastISel: no construct it cannot select
+        # (function.FunctionLowerer.fast_isel), and nothing kept for optimisations that do not run.
+        self.fast_isel = fast_isel
         self.static_tables: dict[int, list[int | None] | None] | None = None  # (static_table)
         self.name = name
         self.has_memory = bool(module.mem_types())
@@ -859,9 +862,10 @@ def lower_module(module: Module, name: str = "wasm", bounds_checks: bool = False
 def lower_partitions(module: Module, partitions: int, giant_threshold: int,
                      name: str = "wasm", only: int | None = None,
                      bounds_checks: bool = False,
-                     plan: PartitionPlan | None = None, dispatch: bool = True) -> list[Partition]:
+                     plan: PartitionPlan | None = None, dispatch: bool = True,
+                     fast_isel: bool = False) -> list[Partition]:
     plan = plan or plan_partitions(module, partitions, giant_threshold)
-    return ModuleLowerer(module, name, bounds_checks, dispatch).lower(plan, only)
+    return ModuleLowerer(module, name, bounds_checks, dispatch, fast_isel).lower(plan, only)
 
 
 def count_partitions(module: Module, partitions: int, giant_threshold: int) -> int:

@@ -12,7 +12,15 @@ with it.  So every load that may trap is given a use LLVM cannot remove, in one 
   (`llvm.fake.use` looks made for this, but LLVM drops it, and the load, once the value is
   otherwise dead: a dead load inlined into a caller lost its trap in the test that tried it.)
 
-* **Sum** (in loops the loop vectoriser may take): the value is added into a per-function sum that
+* **Volatile** (at -O0): the load itself is `volatile`, which no code generator deletes.  At -O0
+  LLVM selects instructions with FastISel, which cannot select an asm with operands: each such
+  asm went to SelectionDAG on its own, and cost a third of QuickJS's -O0 code generation.  At -O0
+  no optimisation moves loads, so what the register use buys at higher levels (loads that still
+  move and fold) is not lost.  Optimised code keeps the register use: volatile loads cost
+  instructions there (session 9's measurements, README) and met an LLVM bug in x86's
+  cmov-to-branch pass (llvm/llvm-project#219814), a pass that does not run at -O0.
+
+* **Sum** (in loops the loop vectoriser may take; never at -O0, where nothing vectorises): the value is added into a per-function sum that
   leaves through every exit into `instance->load_witness` (function.py).  An asm call in a loop
   body stops LLVM's vectoriser; an add is a reduction it vectorises.  But a sum is a loop-carried
   chain, and in loops that cannot vectorise anyway (an interpreter's dispatch loop) it costs 30-40%
@@ -295,8 +303,12 @@ _ASM_ATTRS = ("nounwind", "willreturn", "memory(inaccessiblemem: readwrite)")
 _KEEP: dict = {}  # value type -> its empty asm callee (one per type, shared by every load)
 
 
-def keep_alive(b: ir.IRBuilder, v: ir.Value) -> None:
-    """Give the load `v`, just built by `b`, a use LLVM cannot delete (see the docstring)."""
+def keep_alive(b: ir.IRBuilder, v: ir.LoadInstr, volatile: bool = False) -> None:
+    """Give the load `v`, just built by `b`, a use LLVM cannot delete, or (`volatile`, at -O0)
+    make it volatile (see the docstring)."""
+    if volatile:
+        v.volatile = True
+        return
     t = v.type
     if isinstance(t, ir.VectorType) and t.count * t.element.width == 64:
         v = b.bitcast(v, T.I64)  # v128.load8x8_s and friends: a 64-bit vector
