@@ -1,8 +1,9 @@
-"""How a linear-memory load is kept alive: a register use, or a sum (the load witness).
+"""How a linear-memory load is kept alive: a register use, a volatile load, or a sum (the load
+witness).
 
 With guard pages a Wasm load traps by faulting, but LLVM sees a load without side effects: one
 whose value ends up unused is deleted, or sunk into the one branch that uses it, and its trap goes
-with it.  So every load that may trap is given a use LLVM cannot remove, in one of two ways:
+with it.  So every load that may trap is given a use LLVM cannot remove, or made volatile:
 
 * **Register use** (the default): right after the load, an empty `asm sideeffect` takes the value
   in a register.  It emits no instruction; it declares that it touches only memory no IR can see
@@ -14,17 +15,18 @@ with it.  So every load that may trap is given a use LLVM cannot remove, in one 
 
 * **Volatile** (at -O0): the load itself is `volatile`, which no code generator deletes.  At -O0
   LLVM selects instructions with FastISel, which cannot select an asm with operands: each such
-  asm went to SelectionDAG on its own, and cost a third of QuickJS's -O0 code generation.  At -O0
-  no optimisation moves loads, so what the register use buys at higher levels (loads that still
-  move and fold) is not lost.  Optimised code keeps the register use: volatile loads cost
-  instructions there (session 9's measurements, README) and met an LLVM bug in x86's
+  asm went to SelectionDAG on its own (QuickJS's -O0 code generation: 0.97 s with them, 0.75 s
+  without).  No optimisation runs at -O0, so nothing is lost that the register use keeps at
+  higher levels (loads that still move and merge).  Optimised code keeps the register use:
+  volatile loads cost instructions there (session 9, README) and met an LLVM bug in x86's
   cmov-to-branch pass (llvm/llvm-project#219814), a pass that does not run at -O0.
 
-* **Sum** (in loops the loop vectoriser may take; never at -O0, where nothing vectorises): the value is added into a per-function sum that
-  leaves through every exit into `instance->load_witness` (function.py).  An asm call in a loop
-  body stops LLVM's vectoriser; an add is a reduction it vectorises.  But a sum is a loop-carried
-  chain, and in loops that cannot vectorise anyway (an interpreter's dispatch loop) it costs 30-40%
-  of the run time, which is why it is kept to `summed_loops`.
+* **Sum** (in loops the loop vectoriser may take; never at -O0, where nothing vectorises): the
+  value is added into a per-function sum that leaves through every exit into
+  `instance->load_witness` (function.py).  An asm call in a loop body stops LLVM's vectoriser; an
+  add is a reduction it vectorises.  But a sum is a loop-carried chain, and in loops that cannot
+  vectorise anyway (an interpreter's dispatch loop) it costs 30-40% of the run time, which is why
+  it is kept to `summed_loops`.
 
 * **Range** (in those loops, for loads through a pointer the loop steps by a constant, at `p`,
   `p + C` or `p - C`): no use of the value at all.  The addresses such a load reads form an
