@@ -39,6 +39,7 @@ WIDE_FOLD_SYMBOL = "wasmc_wide_address_folds"
 class AddressFacts:
     __slots__ = ("facts", "key_locals", "keys", "local_keys", "next_key", "provenance", "wide_ok",
                  "wide_used")
+    tracks = True
 
     def __init__(self, wide_ok: bool):
         self.wide_ok = wide_ok  # may fold with C >= e (memory capped below 4 GiB - 64 KiB)
@@ -119,3 +120,26 @@ class AddressFacts:
         if e < c + end:
             self.facts[rk] = c + end
         return root, c + offset, covered
+
+
+class NoAddressFacts:
+    """At -O0 facts buy nothing: a witnessed load costs no more than a covered one (both are one
+    machine load; witness.py), and a folded `p + C` saves an add the code generator would emit
+    anyway, unoptimised.  Tracking them took 8% of the -O0 lowering of QuickJS and of a module
+    of small functions.  The hooks do nothing; effective_address asks no questions (`tracks`)."""
+
+    __slots__ = ()
+    tracks = False
+    wide_used = False
+
+    def reset(self) -> None:
+        pass
+
+    def local_get(self, index: int, v: ir.Value) -> None:
+        pass
+
+    def local_set(self, index: int, v: ir.Value) -> None:
+        pass
+
+    def i32_add(self, result: ir.Value, x: ir.Value, y: ir.Value) -> None:
+        pass

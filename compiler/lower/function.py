@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..module import BlockType, Instr
 from . import irbuild as ir
 from . import types as T
-from .addressing import AddressFacts
+from .addressing import AddressFacts, NoAddressFacts
 from .witness import MAX_STEP, SummedLoop, keep_alive, summed_loops
 
 if TYPE_CHECKING:
@@ -329,7 +329,7 @@ class FunctionLowerer:
         self.loop_entry: ir.Instruction | None = None
         self.loop_induction: set[int] | None = None
         # What earlier accesses prove about later ones (addressing.py).
-        self.addr = AddressFacts(ml.wide_address_folds)
+        self.addr = NoAddressFacts() if ml.fast_isel else AddressFacts(ml.wide_address_folds)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
         self.mem_base = None
         if ml.has_memory:

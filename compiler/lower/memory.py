@@ -71,7 +71,7 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
     if fl.ml.mem_addrs[mem] == "l":
         return effective_address64(fl, addr, offset, width, mem), True, 0, addr, offset
     covered, key = False, 0
-    facts = facts and not mem
+    facts = facts and not mem and fl.addr.tracks
     if width and fl.ml.bounds_checks:
         end = fl.b.add(fl.b.zext(addr, T.I64), ir.Constant(T.I64, offset + width), name="end")
         fl.trap_if(fl.b.icmp_unsigned(">", end, fl.memory_bytes(mem)), T.TRAP_MEMORY_OOB)
