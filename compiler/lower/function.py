@@ -16,11 +16,11 @@ effect: one whose value ends up unused (dropped, stored to a dead local, folded 
 `select`, narrowed by a `wrap`) is deleted or shrunk, and its out-of-bounds trap with it.  So every
 linear-memory load that may trap gets a use LLVM cannot remove (at -O0: is made volatile,
 witness.py).  Outside the loops LLVM may vectorise, that is an empty `asm` taking the value in a
-register (witness.py: no instruction, no loop-carried chain).  Inside them it is a per-function sum (`witness`: allocas that mem2reg turns
-into registers, one per width, vectorisable as a reduction where an asm call would stop the
-vectoriser), and every exit -- each return, each trap block, and each call, since a callee may
-trap and never come back, and each loop entry, since a loop may never end -- adds the sum into
-`instance->load_witness`.  (A summed load inside a loop that never ends is still lost: its sum only
+register (witness.py: no instruction, no loop-carried chain).  Inside them it is a per-function
+sum (`witness`: allocas that mem2reg turns into registers, one per width, vectorisable as a
+reduction where an asm call would stop the vectoriser), and every exit -- each return, each trap
+block, and each call, since a callee may trap and never come back, and each loop entry, since a
+loop may never end -- adds the sum into `instance->load_witness`.  (A summed load inside a loop that never ends is still lost: its sum only
 leaves through the loop's exits.)  Addition, not xor, because `x ^ x` would cancel two loads of the
 same address; functions without summed loops have no sum and no flushes.
 Loads through a pointer such a loop steps by a constant can instead take a range witness: the end

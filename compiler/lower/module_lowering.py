@@ -215,8 +215,9 @@ class ModuleLowerer:
         self.module = module
         self.bounds_checks = bounds_checks
         self.dispatch = dispatch  # lower a dispatch loop's `br_table` as an `indirectbr`
-        # For -O0, whose code generator is LLVM's FastISel: no construct it cannot select
-        # (function.FunctionLowerer.fast_isel), and nothing kept for optimisations that do not run.
+        # For -O0, whose code generator is LLVM's FastISel: no construct it cannot select (the
+        # asms of witness.keep_alive and FunctionLowerer.emit_stack_check), and nothing kept for
+        # optimisations that do not run (summed loops, address facts).
         self.fast_isel = fast_isel
         self.static_tables: dict[int, list[int | None] | None] | None = None  # (static_table)
         self.name = name
