@@ -20,9 +20,10 @@ register (witness.py: no instruction, no loop-carried chain).  Inside them it is
 sum (`witness`: allocas that mem2reg turns into registers, one per width, vectorisable as a
 reduction where an asm call would stop the vectoriser), and every exit -- each return, each trap
 block, and each call, since a callee may trap and never come back, and each loop entry, since a
-loop may never end -- adds the sum into `instance->load_witness`.  (A summed load inside a loop that never ends is still lost: its sum only
-leaves through the loop's exits.)  Addition, not xor, because `x ^ x` would cancel two loads of the
-same address; functions without summed loops have no sum and no flushes.
+loop may never end -- adds the sum into `instance->load_witness`.  (A summed load inside a loop
+that never ends is still lost: its sum only leaves through the loop's exits.)  Addition, not xor,
+because `x ^ x` would cancel two loads of the same address; functions without summed loops have
+no sum and no flushes.
 Loads through a pointer such a loop steps by a constant can instead take a range witness: the end
 of the last one is checked against the memory size at those same exits (finish_range, witness.py).
 Four things keep the sum cheap.  Loads wait in `pending` until the basic block ends and are then
