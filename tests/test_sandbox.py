@@ -178,6 +178,34 @@ def test_stack_exhaustion_deep_and_wide(level, monkeypatch):
                        ("deep", [1000])])
 
 
+@pytest.mark.parametrize("level", ["0", "1"])
+def test_stack_exhaustion_at_the_frame_slot_checks_bound(level, monkeypatch):
+    """At -O0 a function whose `frame_bound` is just under FAST_STACK_CHECK_FRAME checks a frame
+    slot's address, not the stack pointer; recursing with a frame full of v128 values it still
+    stops with wasmtime's trap, not a fault past the end of the stack."""
+    from wasmc.driver import front_end
+    from wasmc.lower.function import FAST_STACK_CHECK_FRAME, frame_bound
+    from wasmc.lower.module_lowering import lower_partitions, partition_ir_text
+
+    n = 28
+    sets = "".join(f"(local.set {k} (i32x4.add (local.get {k - 1}) (local.get {k - 2})))"
+                   for k in range(3, n + 1))
+    wat = f"""(module
+      (func $r (export "r") (param i32) (result i32) (local {" ".join(["v128"] * n)})
+        (local.set 1 (i32x4.splat (local.get 0))) (local.set 2 (v128.const i32x4 1 2 3 4))
+        {sets} {sets}
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32x4.extract_lane 3 (local.get {n})))
+          (else (i32.add (i32x4.extract_lane 0 (local.get {n}))
+                         (call $r (i32.sub (local.get 0) (i32.const 1))))))))"""
+    module = front_end(wasmtime.wat2wasm(wat))
+    bound = frame_bound(len(module.codes[0].body), n + 1)
+    assert FAST_STACK_CHECK_FRAME * 3 // 4 < bound <= FAST_STACK_CHECK_FRAME, bound
+    text = partition_ir_text(lower_partitions(module, 1, 1 << 62, fast_isel=True)[0])
+    assert "%frame" in text and "={rsp}" not in text  # the frame-slot check, not the asm
+    monkeypatch.setenv("WASMC_OPT_LEVEL", level)
+    differential(wat, [("r", [10]), ("r", [100_000_000]), ("r", [1000])])
+
+
 def test_trap_inside_imported_host_call():
     wat = """(module
       (import "env" "trap_now" (func $trap (param i32)))
