@@ -29,6 +29,9 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+OPT_HELP = ("Optimisation level: 0 compiles fastest (unoptimised code, LLVM's fast instruction "
+            "selector), 1 optimises, 2 also vectorises loops, 3 is LLVM's -O3.")
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wasmc")
 def main() -> None:
@@ -52,7 +55,7 @@ def main() -> None:
 @click.argument("module", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file.")
 @click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True,
-              help="Optimisation level.")
+              help=OPT_HELP)
 @click.option("--emit", type=click.Choice(["exe", "obj", "llvm", "asm"]), default="exe",
               show_default=True, help="What to produce.")
 @click.option("--target-cpu", default=None, help="LLVM CPU name (default: the host's).")
@@ -171,7 +174,7 @@ def _grants(dirs, envs) -> list[str]:
               help="Give the guest environment variable NAME (without =VALUE: the host's value). "
                    "Repeatable.")
 @click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True,
-              help="Optimisation level.")
+              help=OPT_HELP)
 @click.option("--argv0", default=None, help="The guest's argv[0] (default: MODULE's file name).")
 @click.argument("module", type=click.Path(exists=True, dir_okay=False))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
