@@ -32,6 +32,7 @@ class DefaultGroup(click.Group):
 OPT_HELP = ("Optimisation level: 0 compiles fastest (unoptimised code, LLVM's fast instruction "
             "selector), 1 optimises, 2 also vectorises loops, 3 is LLVM's -O3.")
 
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wasmc")
 def main() -> None:
