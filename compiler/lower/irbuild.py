@@ -908,8 +908,13 @@ class LoadInstr(_Aligned):
 
     @volatile.setter
     def volatile(self, value: bool) -> None:
+        if value == self.volatile:
+            return
         self._volatile = value
-        self.text = self._render() + (_md_text(self.md) if self.md else "")
+        if value:  # (every load at -O0: one replace, not a re-render)
+            self.text = self.text.replace(" = load ", " = load volatile ", 1)
+        else:
+            self.text = self._render() + (_md_text(self.md) if self.md else "")
 
     def _render(self) -> str:
         p = self.operands[0]
