@@ -183,9 +183,9 @@ def test_stack_exhaustion_at_the_frame_slot_checks_bound(level, monkeypatch):
     """At -O0 a function whose `frame_bound` is just under FAST_STACK_CHECK_FRAME checks a frame
     slot's address, not the stack pointer; recursing with a frame full of v128 values it still
     stops with wasmtime's trap, not a fault past the end of the stack."""
+    from test_witness import lowered_ir
     from wasmc.driver import front_end
     from wasmc.lower.function import FAST_STACK_CHECK_FRAME, frame_bound
-    from wasmc.lower.module_lowering import lower_partitions, partition_ir_text
 
     n = 28
     sets = "".join(f"(local.set {k} (i32x4.add (local.get {k - 1}) (local.get {k - 2})))"
@@ -197,10 +197,10 @@ def test_stack_exhaustion_at_the_frame_slot_checks_bound(level, monkeypatch):
         (if (result i32) (i32.eqz (local.get 0)) (then (i32x4.extract_lane 3 (local.get {n})))
           (else (i32.add (i32x4.extract_lane 0 (local.get {n}))
                          (call $r (i32.sub (local.get 0) (i32.const 1))))))))"""
-    module = front_end(wasmtime.wat2wasm(wat))
-    bound = frame_bound(len(module.codes[0].body), n + 1)
+    wasm = wasmtime.wat2wasm(wat)
+    bound = frame_bound(len(front_end(wasm).codes[0].body), n + 1)
     assert FAST_STACK_CHECK_FRAME * 3 // 4 < bound <= FAST_STACK_CHECK_FRAME, bound
-    text = partition_ir_text(lower_partitions(module, 1, 1 << 62, fast_isel=True)[0])
+    text = lowered_ir(wasm, fast_isel=True)
     assert "%frame" in text and "={rsp}" not in text  # the frame-slot check, not the asm
     monkeypatch.setenv("WASMC_OPT_LEVEL", level)
     differential(wat, [("r", [10]), ("r", [100_000_000]), ("r", [1000])])

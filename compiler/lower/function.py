@@ -293,8 +293,9 @@ class FunctionLowerer:
         # lanes rather than widening each lane to i64; unused ones fold away.
         # `witness` names the widths the body's loads need (WITNESS_KEY), so a function without
         # loads carries no witness code at all; one without summed loops keeps its loads alive
-        # by register uses alone (`keeps_loads`) and has no sums: the flushes at its calls and
-        # exits would add zeros (6 instructions each, 13% of QuickJS's IR before they went).
+        # by register uses alone, or at -O0 volatile loads (`keeps_loads`), and has no sums: the
+        # flushes at its calls and exits would add zeros (6 instructions each, 13% of QuickJS's
+        # IR before they went).
         self.keeps_loads = bool(witness) and ml.has_memory and not ml.bounds_checks
         # Which loops witness their loads by a sum (witness.py); one flag per open loop.
         self.summed_loops: dict[int, SummedLoop] = (
