@@ -16,3 +16,9 @@ def __getattr__(name: str):
         from . import api
         return getattr(api, name)
     raise AttributeError(f"module 'wasmc' has no attribute {name!r}")
+
+
+# The compiled front end (native.py): used when a build of exactly these sources exists.
+from . import native as _native  # noqa: E402
+
+_native.install()

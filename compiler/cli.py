@@ -126,6 +126,9 @@ def compile_cmd(module, output, opt_level, emit, target_cpu, jobs, verbose, json
         report(WasmcError(f"{e.strerror or e}: {e.filename or output}"), module, json_diag)
         sys.exit(1)
     if verbose:
+        from . import native
+
+        times.notes.append(f"(front end: {native.describe()}; `wasmc native status` says more)")
         click.echo(times.table(), err=True)
 
 
@@ -229,6 +232,44 @@ def inspect_cmd(module, as_json) -> None:
         report(e, module, as_json)
         sys.exit(1)
     click.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary.text())
+
+
+@main.group("native")
+def native_group() -> None:
+    """The compiled front end: decode and validate built into C extensions by mypyc.
+
+    It is used when a build of exactly the installed sources exists (else the same Python source
+    runs, slower); WASMC_PURE_PYTHON=1 asks for the Python source.
+
+    \b
+    Examples:
+      wasmc native status
+      wasmc native build
+    """
+
+
+@native_group.command("build")
+@click.option("--force", is_flag=True, help="Build again even if a current build exists.")
+@click.option("-v", "--verbose", is_flag=True, help="Show mypyc's output.")
+def native_build_cmd(force, verbose) -> None:
+    """Build the compiled front end for these sources (about 20 s), and remove older builds."""
+    from . import native
+
+    try:
+        dest = native.build(force=force, verbose=verbose)
+    except native.NativeBuildError as e:
+        click.echo(f"wasmc: error: cannot build the compiled front end: {e}", err=True)
+        sys.exit(1)
+    native.prune()
+    click.echo(f"compiled front end: {dest}")
+
+
+@native_group.command("status")
+def native_status_cmd() -> None:
+    """Say whether a compiled front end is built for these sources, and where."""
+    from . import native
+
+    click.echo(f"compiled front end: {native.status()}")
 
 
 @main.group("cache")

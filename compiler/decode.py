@@ -26,6 +26,7 @@ import contextlib
 import functools
 import gc
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import limits, reftypes
 from .errors import DecodeError, LimitError
@@ -627,6 +628,7 @@ def _read_expr(data: bytes, pos: int, tables: Tables = _TABLES_2_0) -> tuple[lis
     afterwards.  The hot loop: tests are ordered by how common each immediate kind is in real code.
     """
     instrs: list[Instr] = []
+    val: object  # a reader's immediate (`imm` stays an int: the inlined readers below)
     append = instrs.append
     single, prefixed = tables
     frames = [False]  # one per open block: True while an `if` has not seen its `else`
@@ -684,8 +686,8 @@ def _read_expr(data: bytes, pos: int, tables: Tables = _TABLES_2_0) -> tuple[lis
             frames[-1] = False
             append(new(Instr, (op, None, start)))
         else:
-            imm, pos = reader(data, pos)
-            append(new(Instr, (op, imm, start)))
+            val, pos = reader(data, pos)  # type: ignore[operator]
+            append(new(Instr, (op, val, start)))
             if reader is read_block or reader is _read_try_table_open:
                 frames.append(False)
             elif reader is read_if:
@@ -739,7 +741,7 @@ def _read_type_section(data: bytes, pos: int, m: Module, st: _State) -> int:
     return pos
 
 
-def _read_comptype(data: bytes, pos: int) -> tuple[object, int]:
+def _read_comptype(data: bytes, pos: int) -> tuple[Any, int]:
     form = data[pos]
     if form == 0x60:
         params, pos = _read_resulttype(data, pos + 1, limits.MAX_FUNCTION_PARAMS, "function parameters")
@@ -779,7 +781,8 @@ def _read_rec_group(data: bytes, pos: int, m: Module, count: int) -> int:
     subs = []
     try:
         for _ in range(count):
-            final, supers = True, ()
+            final = True
+            supers: tuple[object, ...] = ()
             if data[pos] in (0x50, 0x4F):
                 final = data[pos] == 0x4F
                 k, pos = _read_len(data, pos + 1)
@@ -795,9 +798,10 @@ def _read_rec_group(data: bytes, pos: int, m: Module, count: int) -> int:
     finally:
         _CTX.group = (0, 0)
     group = tuple(subs)
-    if count == 1 and group[0].final and not group[0].supers and group[0].comp.kind == "func" \
-            and not _refers_to_group(group[0].comp):
-        m.heaps.append(group[0].comp)
+    only: Any = group[0].comp if count == 1 else None
+    if count == 1 and group[0].final and not group[0].supers and only.kind == "func" \
+            and not _refers_to_group(only):
+        m.heaps.append(only)
         return pos
     heaps = [reftypes.DefType(group, k) for k in range(count)]
     m.heaps.extend(heaps)

@@ -22,6 +22,7 @@ globals and do integer arithmetic.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import limits, reftypes
 from .errors import LimitError, ValidationError
@@ -233,7 +234,7 @@ class FuncValidator:
             raise self.error(f"unknown label {depth}")
         return self.ctrls[-1 - depth]
 
-    def blocktype(self, bt: object) -> tuple[str, str]:
+    def blocktype(self, bt: Any) -> tuple[str, str]:
         if bt is None:
             return "", ""
         if isinstance(bt, str):
@@ -315,6 +316,7 @@ class FuncValidator:
         handlers = HANDLERS
         height = 0  # ctrls[-1].height, refreshed after every handler (only handlers change frames)
         max_stack = limits.MAX_OPERAND_STACK  # checked wherever the stack grows
+        imm: Any
         for ins in body:
             op, imm, _ = ins
             name = op.name
@@ -360,31 +362,31 @@ Handler = Callable[[FuncValidator, object, Op], None]
 
 
 # --- control instructions ---------------------------------------------------------------------
-def op_unreachable(s: FuncValidator, imm: object, op: Op) -> None:
+def op_unreachable(s: FuncValidator, imm: Any, op: Op) -> None:
     s.unreachable()
 
 
-def op_block(s: FuncValidator, imm: object, op: Op) -> None:
+def op_block(s: FuncValidator, imm: Any, op: Op) -> None:
     params, results = s.blocktype(imm)
     s.pop_vals(params)
     s.push_ctrl(op.name, params, results)
 
 
-def op_if(s: FuncValidator, imm: object, op: Op) -> None:
+def op_if(s: FuncValidator, imm: Any, op: Op) -> None:
     params, results = s.blocktype(imm)
     s.pop_val("i")
     s.pop_vals(params)
     s.push_ctrl("if", params, results)
 
 
-def op_else(s: FuncValidator, imm: object, op: Op) -> None:
+def op_else(s: FuncValidator, imm: Any, op: Op) -> None:
     frame = s.pop_ctrl()
     if frame.opcode != "if":
         raise s.error("else without matching if")
     s.push_ctrl("else", frame.start_types, frame.end_types)
 
 
-def op_end(s: FuncValidator, imm: object, op: Op) -> None:
+def op_end(s: FuncValidator, imm: Any, op: Op) -> None:
     frame = s.pop_ctrl()
     # an `if` without `else` has an implicit empty else arm passing its params through
     if frame.opcode == "if" and frame.start_types != frame.end_types:
@@ -392,19 +394,19 @@ def op_end(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.extend(frame.end_types)
 
 
-def op_br(s: FuncValidator, imm: object, op: Op) -> None:
+def op_br(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_vals(s.label_types(s.label(imm)))  # type: ignore[arg-type]
     s.unreachable()
 
 
-def op_br_if(s: FuncValidator, imm: object, op: Op) -> None:
+def op_br_if(s: FuncValidator, imm: Any, op: Op) -> None:
     types = s.label_types(s.label(imm))  # type: ignore[arg-type]
     s.pop_val("i")
     s.pop_vals(types)
     s.vals.extend(types)
 
 
-def op_br_table(s: FuncValidator, imm: object, op: Op) -> None:
+def op_br_table(s: FuncValidator, imm: Any, op: Op) -> None:
     labels, default = imm  # type: ignore[misc]
     s.pop_val("i")
     default_types = s.label_types(s.label(default))
@@ -419,18 +421,18 @@ def op_br_table(s: FuncValidator, imm: object, op: Op) -> None:
     s.unreachable()
 
 
-def op_return(s: FuncValidator, imm: object, op: Op) -> None:
+def op_return(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_vals(s.results)
     s.unreachable()
 
 
-def op_call(s: FuncValidator, imm: object, op: Op) -> None:
+def op_call(s: FuncValidator, imm: Any, op: Op) -> None:
     ft = s.check_func_idx(imm)  # type: ignore[arg-type]
     s.pop_vals(ft.params)
     s.vals.extend(ft.results)
 
 
-def indirect_type(s: FuncValidator, imm: object) -> FuncType:
+def indirect_type(s: FuncValidator, imm: Any) -> FuncType:
     """The type of a `call_indirect`-like instruction, once its table and type index check."""
     typeidx, tableidx = imm  # type: ignore[misc]
     if not reftypes.subtype(s.check_table(tableidx), "F"):
@@ -444,14 +446,14 @@ def returns_match(s: FuncValidator, results: str) -> bool:
         reftypes.subtype(a, b) for a, b in zip(results, s.results))
 
 
-def op_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
+def op_call_indirect(s: FuncValidator, imm: Any, op: Op) -> None:
     ft = indirect_type(s, imm)
     s.pop_val(s.table_addr(imm[1]))  # type: ignore[index]
     s.pop_vals(ft.params)
     s.vals.extend(ft.results)
 
 
-def op_return_call(s: FuncValidator, imm: object, op: Op) -> None:
+def op_return_call(s: FuncValidator, imm: Any, op: Op) -> None:
     """Tail calls (Wasm 3.0): a call whose results are the function's, then as `return`."""
     ft = s.check_func_idx(imm)  # type: ignore[arg-type]
     if not returns_match(s, ft.results):
@@ -460,7 +462,7 @@ def op_return_call(s: FuncValidator, imm: object, op: Op) -> None:
     s.unreachable()
 
 
-def op_return_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
+def op_return_call_indirect(s: FuncValidator, imm: Any, op: Op) -> None:
     ft = indirect_type(s, imm)
     if not returns_match(s, ft.results):
         raise s.error("type mismatch")
@@ -470,16 +472,16 @@ def op_return_call_indirect(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 # --- reference instructions -------------------------------------------------------------------
-def op_ref_null(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_null(s: FuncValidator, imm: Any, op: Op) -> None:
     s.vals.append(imm)  # type: ignore[arg-type]
 
 
-def op_ref_is_null(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_is_null(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_ref()
     s.vals.append("i")
 
 
-def op_ref_func(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_func(s: FuncValidator, imm: Any, op: Op) -> None:
     s.check_func_idx(imm)  # type: ignore[arg-type]
     if imm not in s.ctx.refs:
         raise s.error(f"undeclared function reference {imm}")
@@ -491,12 +493,12 @@ EXNREF = reftypes.ref(False, "exn")  # what catch_ref and catch_all_ref pass: (r
 NULL_EXNREF = reftypes.ref(True, "exn")
 
 
-def op_throw(s: FuncValidator, imm: object, op: Op) -> None:
+def op_throw(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_vals(s.check_tag(imm).params)  # type: ignore[arg-type]
     s.unreachable()
 
 
-def op_throw_ref(s: FuncValidator, imm: object, op: Op) -> None:
+def op_throw_ref(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val(NULL_EXNREF)
     s.unreachable()
 
@@ -504,7 +506,7 @@ def op_throw_ref(s: FuncValidator, imm: object, op: Op) -> None:
 # The legacy exception instructions: `try` is a block whose `catch x` / `catch_all` sections
 # follow its body as `else` follows `if`; `delegate l` ends a try (not a catch section) and names
 # a label outside it; `rethrow l` names an enclosing catch section.
-def op_catch(s: FuncValidator, imm: object, op: Op) -> None:
+def op_catch(s: FuncValidator, imm: Any, op: Op) -> None:
     if s.ctrls[-1].opcode not in ("try", "catch"):
         raise s.error(f"{op.name} without a try")
     frame = s.pop_ctrl()
@@ -513,21 +515,21 @@ def op_catch(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.extend(params)
 
 
-def op_delegate(s: FuncValidator, imm: object, op: Op) -> None:
+def op_delegate(s: FuncValidator, imm: Any, op: Op) -> None:
     if s.ctrls[-1].opcode != "try":
         raise s.error("delegate without a try")
     frame = s.pop_ctrl()
-    s.label(imm)  # type: ignore[arg-type]  (counted from outside the try)
+    s.label(imm)  # (counted from outside the try)
     s.vals.extend(frame.end_types)
 
 
-def op_rethrow(s: FuncValidator, imm: object, op: Op) -> None:
+def op_rethrow(s: FuncValidator, imm: Any, op: Op) -> None:
     if s.label(imm).opcode not in ("catch", "catch_all"):  # type: ignore[arg-type]
         raise s.error("invalid rethrow label")
     s.unreachable()
 
 
-def op_try_table(s: FuncValidator, imm: object, op: Op) -> None:
+def op_try_table(s: FuncValidator, imm: Any, op: Op) -> None:
     """A block whose catch clauses branch to labels outside it (checked before it opens): each
     label must take the values its clause passes, the tag's payload and/or the exnref."""
     bt, catches = imm  # type: ignore[misc]
@@ -553,32 +555,32 @@ def top_ref(t: str) -> str:
     return reftypes.ref(True, reftypes.top_of(reftypes.unpack(t)[1]))
 
 
-def op_ref_eq(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_eq(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val(EQREF)
     s.pop_val(EQREF)
     s.vals.append("i")
 
 
-def op_ref_i31(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_i31(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val("i")
     s.vals.append(reftypes.ref(False, "i31"))
 
 
-def op_i31_get(s: FuncValidator, imm: object, op: Op) -> None:
+def op_i31_get(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val(I31REF)
     s.vals.append("i")
 
 
-def cast_target(s: FuncValidator, imm: object, op: Op) -> str:
+def cast_target(s: FuncValidator, imm: Any, op: Op) -> str:
     return reftypes.ref(op.name.endswith(".null"), imm)
 
 
-def op_ref_test(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_test(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val(top_ref(cast_target(s, imm, op)))
     s.vals.append("i")
 
 
-def op_ref_cast(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_cast(s: FuncValidator, imm: Any, op: Op) -> None:
     rt = cast_target(s, imm, op)
     s.pop_val(top_ref(rt))
     s.vals.append(rt)
@@ -591,7 +593,7 @@ def cast_difference(rt1: str, rt2: str) -> str:
     return reftypes.ref(nullable1 and not nullable2, reftypes.unpack(rt1)[1])
 
 
-def op_br_on_cast(s: FuncValidator, imm: object, op: Op) -> None:
+def op_br_on_cast(s: FuncValidator, imm: Any, op: Op) -> None:
     """br_on_cast l rt1 rt2: [t* rt1] -> [t* (rt1 \\ rt2)], branching with [t* rt2]; br_on_cast_fail
     the other way round.  rt2 must be a subtype of rt1."""
     label, rt1, rt2 = imm  # type: ignore[misc]
@@ -633,7 +635,7 @@ def struct_type(s: FuncValidator, typeidx: int):
     return comp_type(s, typeidx, "struct")
 
 
-def op_struct_new(s: FuncValidator, imm: object, op: Op) -> None:
+def op_struct_new(s: FuncValidator, imm: Any, op: Op) -> None:
     st = struct_type(s, imm)  # type: ignore[arg-type]
     if op.name == "struct.new":
         s.pop_vals("".join(unpacked(f.storage) for f in st.fields))
@@ -642,7 +644,7 @@ def op_struct_new(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(reftypes.ref(False, s.ctx.heaps[imm]))  # type: ignore[index]
 
 
-def struct_field(s: FuncValidator, imm: object):
+def struct_field(s: FuncValidator, imm: Any):
     typeidx, fieldidx = imm  # type: ignore[misc]
     st = struct_type(s, typeidx)
     if fieldidx >= len(st.fields):
@@ -650,7 +652,7 @@ def struct_field(s: FuncValidator, imm: object):
     return st.fields[fieldidx], reftypes.ref(True, s.ctx.heaps[typeidx])
 
 
-def op_struct_get(s: FuncValidator, imm: object, op: Op) -> None:
+def op_struct_get(s: FuncValidator, imm: Any, op: Op) -> None:
     field, ref = struct_field(s, imm)
     if packed(field.storage) != (op.name != "struct.get"):  # _s/_u exactly for packed fields
         raise s.error("type mismatch")
@@ -658,7 +660,7 @@ def op_struct_get(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(unpacked(field.storage))
 
 
-def op_struct_set(s: FuncValidator, imm: object, op: Op) -> None:
+def op_struct_set(s: FuncValidator, imm: Any, op: Op) -> None:
     field, ref = struct_field(s, imm)
     if not field.mutable:
         raise s.error("immutable field")
@@ -686,7 +688,7 @@ def mutable_array(s: FuncValidator, typeidx: int):
     return field
 
 
-def op_array_new(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_new(s: FuncValidator, imm: Any, op: Op) -> None:
     field = array_type(s, imm)  # type: ignore[arg-type]
     if op.name == "array.new":
         s.pop_vals(unpacked(field.storage) + "i")
@@ -697,7 +699,7 @@ def op_array_new(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(array_ref(s, imm, False))  # type: ignore[arg-type]
 
 
-def op_array_new_fixed(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_new_fixed(s: FuncValidator, imm: Any, op: Op) -> None:
     typeidx, n = imm  # type: ignore[misc]
     t = unpacked(array_type(s, typeidx).storage)
     # Pop n operands one by one, but never more than the frame holds: past that, an unreachable
@@ -720,14 +722,14 @@ def segment_source(s: FuncValidator, field, op: Op, segidx: int) -> None:
         raise s.error("type mismatch")
 
 
-def op_array_new_segment(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_new_segment(s: FuncValidator, imm: Any, op: Op) -> None:
     typeidx, segidx = imm  # type: ignore[misc]
     segment_source(s, array_type(s, typeidx), op, segidx)
     s.pop_vals("ii")
     s.vals.append(array_ref(s, typeidx, False))
 
 
-def op_array_get(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_get(s: FuncValidator, imm: Any, op: Op) -> None:
     field = array_type(s, imm)  # type: ignore[arg-type]
     if packed(field.storage) != (op.name != "array.get"):  # _s/_u exactly for packed elements
         raise s.error("type mismatch")
@@ -736,19 +738,19 @@ def op_array_get(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(unpacked(field.storage))
 
 
-def op_array_set(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_set(s: FuncValidator, imm: Any, op: Op) -> None:
     field = mutable_array(s, imm)  # type: ignore[arg-type]
     s.pop_val(unpacked(field.storage))
     s.pop_val("i")
     s.pop_val(array_ref(s, imm))  # type: ignore[arg-type]
 
 
-def op_array_len(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_len(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val(reftypes.ref(True, "array"))
     s.vals.append("i")
 
 
-def op_array_fill(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_fill(s: FuncValidator, imm: Any, op: Op) -> None:
     field = mutable_array(s, imm)  # type: ignore[arg-type]
     s.pop_val("i")
     s.pop_val(unpacked(field.storage))
@@ -756,7 +758,7 @@ def op_array_fill(s: FuncValidator, imm: object, op: Op) -> None:
     s.pop_val(array_ref(s, imm))  # type: ignore[arg-type]
 
 
-def op_array_copy(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_copy(s: FuncValidator, imm: Any, op: Op) -> None:
     dst, src = imm  # type: ignore[misc]
     to = mutable_array(s, dst)
     source = array_type(s, src)
@@ -773,20 +775,20 @@ def op_array_copy(s: FuncValidator, imm: object, op: Op) -> None:
     s.pop_val(array_ref(s, dst))
 
 
-def op_array_init_segment(s: FuncValidator, imm: object, op: Op) -> None:
+def op_array_init_segment(s: FuncValidator, imm: Any, op: Op) -> None:
     typeidx, segidx = imm  # type: ignore[misc]
     segment_source(s, mutable_array(s, typeidx), op, segidx)
     s.pop_vals("iii")
     s.pop_val(array_ref(s, typeidx))
 
 
-def op_any_convert_extern(s: FuncValidator, imm: object, op: Op) -> None:
+def op_any_convert_extern(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.pop_val(reftypes.ref(True, "extern"))
     nullable = t == UNKNOWN or reftypes.unpack(t)[0]
     s.vals.append(reftypes.ref(nullable, "any"))
 
 
-def op_extern_convert_any(s: FuncValidator, imm: object, op: Op) -> None:
+def op_extern_convert_any(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.pop_val(reftypes.ref(True, "any"))
     nullable = t == UNKNOWN or reftypes.unpack(t)[0]
     s.vals.append(reftypes.ref(nullable, "extern"))
@@ -798,11 +800,11 @@ def non_null(t: str) -> str:
     return t if t == UNKNOWN else reftypes.ref(False, reftypes.unpack(t)[1])
 
 
-def op_ref_as_non_null(s: FuncValidator, imm: object, op: Op) -> None:
+def op_ref_as_non_null(s: FuncValidator, imm: Any, op: Op) -> None:
     s.vals.append(non_null(s.pop_ref()))
 
 
-def op_br_on_null(s: FuncValidator, imm: object, op: Op) -> None:
+def op_br_on_null(s: FuncValidator, imm: Any, op: Op) -> None:
     """[t* (ref null ht)] -> [t* (ref ht)], branching with [t*] on null."""
     t = s.pop_ref()
     types = s.label_types(s.label(imm))  # type: ignore[arg-type]
@@ -811,7 +813,7 @@ def op_br_on_null(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(non_null(t))
 
 
-def op_br_on_non_null(s: FuncValidator, imm: object, op: Op) -> None:
+def op_br_on_non_null(s: FuncValidator, imm: Any, op: Op) -> None:
     """[t* (ref null ht)] -> [t*], branching with [t* (ref ht)] unless null."""
     types = s.label_types(s.label(imm))  # type: ignore[arg-type]
     if not types:
@@ -821,14 +823,14 @@ def op_br_on_non_null(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.extend(types[:-1])
 
 
-def op_call_ref(s: FuncValidator, imm: object, op: Op) -> None:
+def op_call_ref(s: FuncValidator, imm: Any, op: Op) -> None:
     ft = s.check_type(imm)  # type: ignore[arg-type]
     s.pop_val(reftypes.ref(True, s.ctx.heaps[imm]))  # type: ignore[index]
     s.pop_vals(ft.params)
     s.vals.extend(ft.results)
 
 
-def op_return_call_ref(s: FuncValidator, imm: object, op: Op) -> None:
+def op_return_call_ref(s: FuncValidator, imm: Any, op: Op) -> None:
     ft = s.check_type(imm)  # type: ignore[arg-type]
     if not returns_match(s, ft.results):
         raise s.error("type mismatch")
@@ -838,11 +840,11 @@ def op_return_call_ref(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 # --- parametric instructions ------------------------------------------------------------------
-def op_drop(s: FuncValidator, imm: object, op: Op) -> None:
+def op_drop(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val()
 
 
-def op_select(s: FuncValidator, imm: object, op: Op) -> None:
+def op_select(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val("i")
     t1 = s.pop_val()
     t2 = s.pop_val()
@@ -854,7 +856,7 @@ def op_select(s: FuncValidator, imm: object, op: Op) -> None:
     s.vals.append(t2 if t1 == UNKNOWN else t1)
 
 
-def op_select_t(s: FuncValidator, imm: object, op: Op) -> None:
+def op_select_t(s: FuncValidator, imm: Any, op: Op) -> None:
     if len(imm) != 1:  # type: ignore[arg-type]
         raise s.error("invalid result arity")
     t = imm[0]  # type: ignore[index]
@@ -865,30 +867,30 @@ def op_select_t(s: FuncValidator, imm: object, op: Op) -> None:
 
 
 # --- variable instructions --------------------------------------------------------------------
-def op_local_get(s: FuncValidator, imm: object, op: Op) -> None:
+def op_local_get(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.check_local(imm)  # type: ignore[arg-type]
     if imm >= s.fast_locals and imm not in s.inits and not reftypes.defaultable(t):  # type: ignore[operator]
         raise s.error("uninitialized local")
     s.vals.append(t)
 
 
-def op_local_set(s: FuncValidator, imm: object, op: Op) -> None:
+def op_local_set(s: FuncValidator, imm: Any, op: Op) -> None:
     s.pop_val(s.check_local(imm))  # type: ignore[arg-type]
     s.set_local(imm)  # type: ignore[arg-type]
 
 
-def op_local_tee(s: FuncValidator, imm: object, op: Op) -> None:
+def op_local_tee(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.check_local(imm)  # type: ignore[arg-type]
     s.pop_val(t)
     s.set_local(imm)  # type: ignore[arg-type]
     s.vals.append(t)
 
 
-def op_global_get(s: FuncValidator, imm: object, op: Op) -> None:
+def op_global_get(s: FuncValidator, imm: Any, op: Op) -> None:
     s.vals.append(s.check_global(imm).valtype)  # type: ignore[arg-type]
 
 
-def op_global_set(s: FuncValidator, imm: object, op: Op) -> None:
+def op_global_set(s: FuncValidator, imm: Any, op: Op) -> None:
     gt = s.check_global(imm)  # type: ignore[arg-type]
     if not gt.mutable:
         raise s.error("global is immutable")
@@ -897,28 +899,28 @@ def op_global_set(s: FuncValidator, imm: object, op: Op) -> None:
 
 # --- table instructions -----------------------------------------------------------------------
 # Indices into a table of address type `at` (i32, or i64 for memory64's table64) have that type.
-def op_table_get(s: FuncValidator, imm: object, op: Op) -> None:
+def op_table_get(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
     s.apply(s.table_addr(imm), t)  # type: ignore[arg-type]
 
 
-def op_table_set(s: FuncValidator, imm: object, op: Op) -> None:
+def op_table_set(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
     s.apply(s.table_addr(imm) + t, "")  # type: ignore[arg-type]
 
 
-def op_table_size(s: FuncValidator, imm: object, op: Op) -> None:
+def op_table_size(s: FuncValidator, imm: Any, op: Op) -> None:
     s.check_table(imm)  # type: ignore[arg-type]
     s.apply("", s.table_addr(imm))  # type: ignore[arg-type]
 
 
-def op_table_grow(s: FuncValidator, imm: object, op: Op) -> None:
+def op_table_grow(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
     at = s.table_addr(imm)  # type: ignore[arg-type]
     s.apply(t + at, at)
 
 
-def op_table_fill(s: FuncValidator, imm: object, op: Op) -> None:
+def op_table_fill(s: FuncValidator, imm: Any, op: Op) -> None:
     t = s.check_table(imm)  # type: ignore[arg-type]
     at = s.table_addr(imm)  # type: ignore[arg-type]
     s.apply(at + t + at, "")
@@ -929,7 +931,7 @@ def smaller_addr(a: str, b: str) -> str:
     return "l" if a == b == "l" else "i"
 
 
-def op_table_copy(s: FuncValidator, imm: object, op: Op) -> None:
+def op_table_copy(s: FuncValidator, imm: Any, op: Op) -> None:
     dst, src = imm  # type: ignore[misc]
     if not reftypes.subtype(s.check_table(src), s.check_table(dst)):
         raise s.error("type mismatch")
@@ -937,7 +939,7 @@ def op_table_copy(s: FuncValidator, imm: object, op: Op) -> None:
     s.apply(ad + as_ + smaller_addr(ad, as_), "")
 
 
-def op_table_init(s: FuncValidator, imm: object, op: Op) -> None:
+def op_table_init(s: FuncValidator, imm: Any, op: Op) -> None:
     elemidx, tableidx = imm  # type: ignore[misc]
     t = s.check_table(tableidx)
     if not reftypes.subtype(s.check_elem(elemidx), t):
@@ -945,7 +947,7 @@ def op_table_init(s: FuncValidator, imm: object, op: Op) -> None:
     s.apply(s.table_addr(tableidx) + "ii", "")
 
 
-def op_elem_drop(s: FuncValidator, imm: object, op: Op) -> None:
+def op_elem_drop(s: FuncValidator, imm: Any, op: Op) -> None:
     s.check_elem(imm)  # type: ignore[arg-type]
 
 
@@ -960,46 +962,46 @@ def with_addr(s: FuncValidator, name: str, at: str) -> None:
         s.apply(at + "".join(params[1:]), "".join(results))
 
 
-def op_memarg(s: FuncValidator, imm: object, op: Op) -> None:
+def op_memarg(s: FuncValidator, imm: Any, op: Op) -> None:
     """Every load and store: its memory must exist and the alignment not exceed the access width."""
     at = s.check_mem(imm.mem)  # type: ignore[attr-defined]
-    if imm.align > op.mem_bytes.bit_length() - 1:  # type: ignore[attr-defined]  (log2 compare)
+    if imm.align > op.mem_bytes.bit_length() - 1:  # (log2 compare)
         raise s.error("alignment must not be larger than natural")
     if op.kind is Kind.ATOMIC and imm.align != op.mem_bytes.bit_length() - 1:  # type: ignore
         raise s.error("atomic alignment must be natural")
-    if at == "i" and imm.offset > MAX_OFFSET:  # type: ignore[attr-defined]  (a 3.0 u64 offset)
+    if at == "i" and imm.offset > MAX_OFFSET:  # (a 3.0 u64 offset)
         raise s.error("offset out of range")
     with_addr(s, op.name, at)
 
 
-def op_memory_size(s: FuncValidator, imm: object, op: Op) -> None:
+def op_memory_size(s: FuncValidator, imm: Any, op: Op) -> None:
     s.apply("", s.check_mem(imm))  # type: ignore[arg-type]
 
 
-def op_memory_grow(s: FuncValidator, imm: object, op: Op) -> None:
+def op_memory_grow(s: FuncValidator, imm: Any, op: Op) -> None:
     at = s.check_mem(imm)  # type: ignore[arg-type]
     s.apply(at, at)
 
 
-def op_memory_fill(s: FuncValidator, imm: object, op: Op) -> None:
+def op_memory_fill(s: FuncValidator, imm: Any, op: Op) -> None:
     at = s.check_mem(imm)  # type: ignore[arg-type]
     s.apply(at + "i" + at, "")
 
 
-def op_memory_copy(s: FuncValidator, imm: object, op: Op) -> None:
+def op_memory_copy(s: FuncValidator, imm: Any, op: Op) -> None:
     dst, src = imm  # type: ignore[misc]
     ad, as_ = s.check_mem(dst), s.check_mem(src)
     s.apply(ad + as_ + smaller_addr(ad, as_), "")
 
 
-def op_memory_init(s: FuncValidator, imm: object, op: Op) -> None:
+def op_memory_init(s: FuncValidator, imm: Any, op: Op) -> None:
     dataidx, memidx = imm  # type: ignore[misc]
     at = s.check_mem(memidx)
     s.check_data(dataidx)
     s.apply(at + "ii", "")
 
 
-def op_data_drop(s: FuncValidator, imm: object, op: Op) -> None:
+def op_data_drop(s: FuncValidator, imm: Any, op: Op) -> None:
     s.check_data(imm)  # type: ignore[arg-type]
 
 
@@ -1007,21 +1009,21 @@ def op_data_drop(s: FuncValidator, imm: object, op: Op) -> None:
 LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
 
 
-def op_lane(s: FuncValidator, imm: object, op: Op) -> None:
+def op_lane(s: FuncValidator, imm: Any, op: Op) -> None:
     """extract_lane / replace_lane: the lane index must name a lane of the shape."""
     if imm >= LANES[op.name.partition(".")[0]]:  # type: ignore[operator]
         raise s.error("invalid lane index")
     s.apply_sig(op.name)
 
 
-def op_shuffle(s: FuncValidator, imm: object, op: Op) -> None:
+def op_shuffle(s: FuncValidator, imm: Any, op: Op) -> None:
     """i8x16.shuffle: every index selects one of the 32 bytes of the two operands."""
     if any(i >= 32 for i in imm):  # type: ignore[attr-defined]
         raise s.error("invalid lane index")
     s.apply_sig(op.name)
 
 
-def op_memarg_lane(s: FuncValidator, imm: object, op: Op) -> None:
+def op_memarg_lane(s: FuncValidator, imm: Any, op: Op) -> None:
     """v128.loadN_lane / storeN_lane: a load or store of N bits, then a lane of N-bit lanes."""
     memarg, lane = imm  # type: ignore[misc]
     at = s.check_mem(memarg.mem)
@@ -1215,13 +1217,14 @@ def allocation_type(ctx: Context, ins: Instr, held: int) -> tuple[str, str]:
     """The operand letters and result type of a GC allocation in a constant expression, whose
     stack holds `held` values (so a huge array.new_fixed fails before its operands are spelt)."""
     name = ins.op.name
-    typeidx, n = ins.imm if name == "array.new_fixed" else (ins.imm, 0)  # type: ignore[misc]
+    imm: Any = ins.imm
+    typeidx, n = imm if name == "array.new_fixed" else (imm, 0)
     if typeidx >= len(ctx.types):
         raise ValidationError(f"unknown type {typeidx}", ins.offset, instr=name)
-    ct = ctx.types[typeidx]
+    ct: Any = ctx.types[typeidx]
     if ct.kind != name.split(".")[0]:
         raise ValidationError("type mismatch", ins.offset, instr=name)
-    fields = ct.fields  # type: ignore[union-attr]
+    fields = ct.fields
     if name.endswith("_default"):
         if not all(field_defaultable(f.storage) for f in fields):
             raise ValidationError("type mismatch", ins.offset, instr=name)
@@ -1249,9 +1252,10 @@ def check_const(ctx: Context, expr: list[Instr], expected: str, num_globals: int
         if name not in const_ops:
             raise ValidationError("constant expression required", where, instr=name)
         if name == "global.get":
-            if ins.imm >= num_globals:  # type: ignore[operator]
-                raise ValidationError(f"unknown global {ins.imm}", where, instr=name)
-            gt = ctx.globals[ins.imm]  # type: ignore[index]
+            imm: Any = ins.imm
+            if imm >= num_globals:
+                raise ValidationError(f"unknown global {imm}", where, instr=name)
+            gt = ctx.globals[imm]
             if gt.mutable:
                 raise ValidationError("constant expression required", where, instr=name)
             stack.append(gt.valtype)
@@ -1317,9 +1321,10 @@ def check_declarations(m: Module) -> Context:
     check_subtypes(m)
     for imp in m.imports:
         if imp.kind == ExternKind.FUNC:
-            if imp.desc >= ntypes:  # type: ignore[operator]
-                raise ValidationError(f"unknown type {imp.desc}", imp.offset)
-            if m.types[imp.desc].kind != "func":  # type: ignore[index]
+            desc: Any = imp.desc
+            if desc >= ntypes:
+                raise ValidationError(f"unknown type {desc}", imp.offset)
+            if m.types[desc].kind != "func":
                 raise ValidationError("type mismatch", imp.offset)
         elif imp.kind == ExternKind.TABLE:
             check_table_type(imp.desc, imp.offset)  # type: ignore[arg-type]

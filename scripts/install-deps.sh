@@ -15,8 +15,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Installed, and `wasmc` is this checkout (an editable install of another clone would otherwise
 # be what `make test` tests).
-if ! $PY -c "import sys, pathlib, wasmc, llvmlite, wasmtime, xdist, click
+if ! $PY -c "import sys, pathlib, wasmc, llvmlite, wasmtime, xdist, click, mypyc
 sys.exit(pathlib.Path(wasmc.__file__).resolve().parent != pathlib.Path('compiler').resolve())" \
     >/dev/null 2>&1; then
-  $PY -m pip install -q -e ".[test]"
+  $PY -m pip install -q -e ".[test,native]"
 fi
+# The compiled front end (compiler/native.py): mypyc builds the hot front-end modules once per
+# content of the sources; a no-op when the build is current.
+$PY -m wasmc.cli native build
