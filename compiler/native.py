@@ -32,7 +32,10 @@ import sysconfig
 from pathlib import Path
 
 # The modules mypyc compiles, in one group (calls between them are native).
-COMPILED = ("wasmc.decode", "wasmc.validate")
+COMPILED = ("wasmc.decode", "wasmc.validate", "wasmc.lower.irbuild", "wasmc.lower.types",
+            "wasmc.lower.function", "wasmc.lower.variable", "wasmc.lower.numeric",
+            "wasmc.lower.control", "wasmc.lower.memory", "wasmc.lower.addressing",
+            "wasmc.lower.witness")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"

@@ -37,11 +37,11 @@ WIDE_FOLD_SYMBOL = "wasmc_wide_address_folds"
 
 
 class AddressFacts:
-    __slots__ = ("facts", "key_locals", "keys", "local_keys", "next_key", "provenance", "wide_ok",
-                 "wide_used")
-    tracks = True
+    __slots__ = ("facts", "key_locals", "keys", "local_keys", "next_key", "provenance", "tracks",
+                 "wide_ok", "wide_used")
 
     def __init__(self, wide_ok: bool):
+        self.tracks = True  # effective_address asks questions (not at -O0: NoAddressFacts)
         self.wide_ok = wide_ok  # may fold with C >= e (memory capped below 4 GiB - 64 KiB)
         self.wide_used = False
         self.next_key = 0
@@ -122,15 +122,17 @@ class AddressFacts:
         return root, c + offset, covered
 
 
-class NoAddressFacts:
+class NoAddressFacts(AddressFacts):
     """At -O0 facts buy nothing: a witnessed load costs no more than a covered one (both are one
     machine load; witness.py), and a folded `p + C` saves an add the code generator would emit
     anyway, unoptimised.  Tracking them took 8% of the -O0 lowering of QuickJS and of a module
     of small functions.  The hooks do nothing; effective_address asks no questions (`tracks`)."""
 
     __slots__ = ()
-    tracks = False
-    wide_used = False
+
+    def __init__(self) -> None:
+        super().__init__(False)
+        self.tracks = False
 
     def reset(self) -> None:
         pass

@@ -42,8 +42,9 @@ are looked up by mnemonic in `HANDLERS`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..module import BlockType, Instr
 from . import irbuild as ir
@@ -64,14 +65,14 @@ class Frame:
     exit: ir.Block
     loop_phis: list[ir.PhiInstr] = field(default_factory=list)
     incoming: list[tuple[list[ir.Value], ir.Block]] = field(default_factory=list)  # edges to exit
-    else_block: ir.Block | None = None  # `if`: the false arm (until `else` is seen)
+    else_block: Any = None  # `if`: the false arm, an ir.Block (until `else` is seen)
     if_params: list[ir.Value] = field(default_factory=list)  # `if`: params for the false arm
     if_branch: tuple = ()  # `if`: (the block its condition ends, the i1, the true arm's block)
-    entry_branch: ir.Instruction | None = None  # `loop`: the branch into it (from its preheader)
-    instr: object = None  # `loop`: its instruction (the key of FunctionLowerer.loop_size)
+    entry_branch: Any = None  # `loop`: the branch into it (from its preheader)
+    instr: Any = None  # `loop`: its instruction (the key of FunctionLowerer.loop_size)
     invariants: dict = field(default_factory=dict)  # `loop`: loop_invariant's values
     handler: ir.Value | None = None  # `try_table`, `try`: its handler record (exceptions.py)
-    legacy: object = None  # `try`: its catch dispatch (exceptions.LegacyTry)
+    legacy: Any = None  # `try`: its catch dispatch (exceptions.LegacyTry)
 
     @property
     def branch_types(self) -> str:
@@ -226,12 +227,13 @@ def holds_exceptions(body: list[Instr], op_names: set[str]) -> bool:
     if "rethrow" in op_names:
         return True
     return "try_table" in op_names and any(
-        ins[0].name == "try_table" and any(kind & 1 for kind, _, _ in ins[1][1]) for ins in body)
+        ins[0].name == "try_table" and any(kind & 1 for kind, _, _ in cast(Any, ins[1])[1])
+        for ins in body)
 
 
 class FunctionLowerer:
     def __init__(self, ml: ModuleLowerer, fn: ir.Function, params: str, results: str, locals_: str,
-                 body: list[Instr], has_calls: bool, witness: set[str] = frozenset(),
+                 body: list[Instr], has_calls: bool, witness: AbstractSet[str] = frozenset(),
                  op_names: set[str] | None = None):
         self.ml = ml
         self.module = ml.module
@@ -268,7 +270,7 @@ class FunctionLowerer:
         # Exception handling (exceptions.py): the handler top this function was entered with, and
         # locals that a handler must see as the try body last set them.
         self.has_try = "try_table" in op_names or "try" in op_names
-        self.entry_top: ir.Value | None = None
+        self.entry_top: Any = None  # an ir.Value in functions with try
         if self.has_try:
             self.entry_top = self.b.load(ml.handler_top_global(), name="entry_handlers",
                                          typ=T.PTR)
@@ -301,7 +303,7 @@ class FunctionLowerer:
         self.summed_loops: dict[int, SummedLoop] = (
             summed_loops(body) if self.keeps_loads and "loop" in op_names and not ml.fast_isel
             else {})
-        self.witness_slots: dict[str, ir.AllocaInstr] | None = None
+        self.witness_slots: Any = None  # dict[str, ir.AllocaInstr] with summed loops
         # Loads of the current block not yet added: [value or None (dropped), address key, end].
         self.pending: list[list] = []
         self.pending_by_addr: dict[int, list[list]] = {}
@@ -309,15 +311,15 @@ class FunctionLowerer:
         if self.summed_loops:
             self.witness_slots = {}
             for key in sorted(witness):
-                t = WITNESS_TYPES[key]
-                slot = self.witness_slots[key] = self.b.alloca(t, name="witness")
-                self.b.store(T.zero_of(t), slot)
+                wt = WITNESS_TYPES[key]
+                slot = self.witness_slots[key] = self.b.alloca(wt, name="witness")
+                self.b.store(T.zero_of(wt), slot)
         self.loop_sums: list[bool] = []
         # Range witnesses (finish_range): the pending end of each, checked at every exit, and the
         # summed loop being lowered if it has pointer steps.  They rely on memory 0 staying below
         # 4 GiB - 64 KiB, as wide address folds do.
         self.range_slots: list[ir.AllocaInstr] = []
-        self.range: RangeLoop | None = None
+        self.range: Any = None  # RangeLoop
         if ml.wide_address_folds:
             groups = max((loop.groups for loop in self.summed_loops.values()), default=0)
             for _ in range(min(RANGE_SLOTS, groups)):
@@ -326,20 +328,20 @@ class FunctionLowerer:
                 self.range_slots.append(slot)
         # In a summed loop: its memory base per pointer local (loop_base), the branch into the
         # loop (the bases are made before it) and the locals the loop sets.
-        self.loop_bases: dict[int, ir.Value] | None = None
-        self.loop_sizes: dict[int, int] | None = None  # loop_size
-        self.loop_entry: ir.Instruction | None = None
-        self.loop_induction: set[int] | None = None
+        self.loop_bases: Any = None  # dict[int, ir.Value]
+        self.loop_sizes: Any = None  # dict[int, int] (loop_size)
+        self.loop_entry: Any = None  # ir.Instruction
+        self.loop_induction: Any = None  # set[int]
         # What earlier accesses prove about later ones (addressing.py).
         self.addr = NoAddressFacts() if ml.fast_isel else AddressFacts(ml.wide_address_folds)
         # The memory base never moves (guard-page reservation), so it is loaded once per function.
-        self.mem_base = None
+        self.mem_base: Any = None  # an ir.Value when the module has a memory
         if ml.has_memory:
             self.mem_base = self.b.load(self.ctx, name="mem0_base", typ=T.PTR)
             self.mem_base.set_metadata("invariant.load", ml.empty_md)
         # Multi-memory: every memory's base, loaded here (in the entry block, so they dominate
         # every use); LLVM deletes the ones the body does not use.
-        self.mem_bases: list[ir.Value | None] = [self.mem_base]
+        self.mem_bases: list[Any] = [self.mem_base]
         for i in range(1, ml.num_memories):
             memory = self.load_rt(self.array_elem(self.memories(), i, 8), T.PTR, f"memory{i}",
                                   invariant=True)
@@ -544,7 +546,7 @@ class FunctionLowerer:
             self.loop_bases[k] = base
         return base
 
-    def range_target(self, root: ir.Value, end: int, region: int) -> RangeTarget | None:
+    def range_target(self, root: Any, end: int, region: int) -> RangeTarget | None:
         """The RangeTarget of a load (in `region`) reading the bytes before `root + end`, if
         `root` is the current value of a pointer local `p` the range loop steps, or `p` plus or
         minus a constant of at most 64 KiB; else None."""
@@ -625,6 +627,7 @@ class FunctionLowerer:
             p, stepped, _ = key
             q64[key] = var = self.alloca_at_entry(T.I64, "unwrapped")
             b.position_before(r.entry)
+            q: ir.Value
             if p in r.derived:
                 # As if `p` were stepped at its definition, from `i + b` one step back, or two
                 # when `i`'s step comes first (`p` first reads `i + s + b`).
@@ -925,7 +928,7 @@ class FunctionLowerer:
         self.restore_handlers()
 
     # --- exception handling (exceptions.py) ------------------------------------------------------
-    def current_handlers(self, depth: int = 0) -> ir.Value | None:
+    def current_handlers(self, depth: int = 0) -> Any:
         """The handler top in effect here, or inside the frame `depth` labels out (a legacy
         `delegate`'s target): the innermost open try's record there, else the one the function
         was entered with."""
@@ -1000,7 +1003,7 @@ class FunctionLowerer:
         elif len(self.results) == 1:
             self.b.ret(vals[0])
         else:
-            agg = ir.Constant(T.result_type(self.results), ir.Undefined)
+            agg: ir.Value = ir.Constant(T.result_type(self.results), ir.Undefined)
             for i, v in enumerate(vals):
                 agg = self.b.insert_value(agg, v, i)
             self.b.ret(agg)

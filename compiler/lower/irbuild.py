@@ -40,7 +40,13 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import ClassVar
+from typing import Any, ClassVar
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:  # without mypy installed: the decorator only matters to mypyc
+    def mypyc_attr(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        return lambda cls: cls
 
 # --- text helpers ---------------------------------------------------------------------------------
 
@@ -80,7 +86,7 @@ def _head(name) -> str:
     return h
 
 
-def _local_ref(fn, name) -> str:
+def _local_ref(fn: Function, name: str) -> str:
     """A fresh local reference in function `fn` (see the module docstring for the scheme)."""
     n = fn._n
     fn._n = n + 1
@@ -116,10 +122,12 @@ def _f32_bits_hex(bits: int) -> str:
 
 # --- types ------------------------------------------------------------------------------------------
 
+@mypyc_attr(native_class=False)
 class Type:
     """Base of all types.  Instances are interned, so `==` is identity (the default)."""
 
     __slots__ = ("s",)
+    s: str
     null = "zeroinitializer"
     is_pointer = False
 
@@ -140,58 +148,62 @@ class Type:
         raise TypeError(f"cannot make a constant of type {self.s} from {value!r}")
 
 
-def _interned(cls, key, init):
+def _interned(cls: Any, key: Any, attrs: dict[str, Any]) -> Any:
+    """A new instance of a type class with these attributes, cached under `key`."""
     t = object.__new__(cls)
-    init(t)
+    for name, value in attrs.items():
+        setattr(t, name, value)
     cls._cache[key] = t
     return t
 
 
+@mypyc_attr(native_class=False)
 class VoidType(Type):
     __slots__ = ()
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "void"))
+        return cls._cache.get(None) or _interned(cls, None, {"s": "void"})
 
     def __reduce__(self):
         return (VoidType, ())
 
 
+@mypyc_attr(native_class=False)
 class LabelType(Type):
     __slots__ = ()
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "label"))
+        return cls._cache.get(None) or _interned(cls, None, {"s": "label"})
 
     def __reduce__(self):
         return (LabelType, ())
 
 
+@mypyc_attr(native_class=False)
 class MetaDataType(Type):
     __slots__ = ()
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "metadata"))
+        return cls._cache.get(None) or _interned(cls, None, {"s": "metadata"})
 
     def __reduce__(self):
         return (MetaDataType, ())
 
 
+@mypyc_attr(native_class=False)
 class IntType(Type):
     __slots__ = ("width",)
+    width: int
     null = "0"
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, bits: int):
         t = cls._cache.get(bits)
         if t is None:
-            def init(t):
-                t.width = bits
-                t.s = f"i{bits}"
-            t = _interned(cls, bits, init)
+            t = _interned(cls, bits, {"width": bits, "s": f"i{bits}"})
         return t
 
     def __reduce__(self):
@@ -209,6 +221,7 @@ class IntType(Type):
         return str(int(value))
 
 
+@mypyc_attr(native_class=False)
 class FloatType(Type):
     __slots__ = ()
     null = "0.0"
@@ -216,7 +229,7 @@ class FloatType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "float"))
+        return cls._cache.get(None) or _interned(cls, None, {"s": "float"})
 
     def __reduce__(self):
         return (FloatType, ())
@@ -225,6 +238,7 @@ class FloatType(Type):
         return _float_hex(value)
 
 
+@mypyc_attr(native_class=False)
 class DoubleType(Type):
     __slots__ = ()
     null = "0.0"
@@ -232,7 +246,7 @@ class DoubleType(Type):
     _cache: ClassVar[dict] = {}
 
     def __new__(cls):
-        return cls._cache.get(None) or _interned(cls, None, lambda t: setattr(t, "s", "double"))
+        return cls._cache.get(None) or _interned(cls, None, {"s": "double"})
 
     def __reduce__(self):
         return (DoubleType, ())
@@ -241,11 +255,13 @@ class DoubleType(Type):
         return _double_hex(value)
 
 
+@mypyc_attr(native_class=False)
 class PointerType(Type):
     """The opaque pointer type `ptr` (llvmlite's `PointerType()`; a pointee is accepted and
     ignored, as with LLVM's opaque pointers)."""
 
     __slots__ = ("addrspace",)
+    addrspace: int
     null = "null"
     is_pointer = True
     is_opaque = True
@@ -255,11 +271,9 @@ class PointerType(Type):
         t = cls._cache.get(addrspace)
         if t is not None:
             return t
-
-        def init(t):
-            t.addrspace = addrspace
-            t.s = "ptr" if addrspace == 0 else f"ptr addrspace({addrspace})"
-        return _interned(cls, addrspace, init)
+        return _interned(cls, addrspace, {
+            "addrspace": addrspace,
+            "s": "ptr" if addrspace == 0 else f"ptr addrspace({addrspace})"})
 
     def __reduce__(self):
         return (PointerType, (None, self.addrspace))
@@ -283,20 +297,19 @@ def _fmt_elems(types, values) -> str:
     return ", ".join(parts)
 
 
+@mypyc_attr(native_class=False)
 class VectorType(Type):
     __slots__ = ("count", "element")
+    count: int
+    element: Any
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, element: Type, count: int):
         t = cls._cache.get((element, count))
         if t is not None:
             return t
-
-        def init(t):
-            t.element = element
-            t.count = count
-            t.s = f"<{count} x {element.s}>"
-        return _interned(cls, (element, count), init)
+        return _interned(cls, (element, count), {
+            "element": element, "count": count, "s": f"<{count} x {element.s}>"})
 
     def __reduce__(self):
         return (VectorType, (self.element, self.count))
@@ -305,12 +318,13 @@ class VectorType(Type):
         return self.count
 
     @property
-    def elements(self):
+    def elements(self) -> tuple[Type, ...]:
         return (self.element,) * self.count
 
     @property
     def intrinsic_name(self) -> str:
-        return f"v{self.count}{self.element.intrinsic_name}"
+        element: Any = self.element
+        return f"v{self.count}{element.intrinsic_name}"
 
     def _fmt(self, value) -> str:
         if not isinstance(value, (list, tuple)):
@@ -320,20 +334,19 @@ class VectorType(Type):
         return "<" + _fmt_elems((self.element,) * self.count, value) + ">"
 
 
+@mypyc_attr(native_class=False)
 class ArrayType(Type):
     __slots__ = ("count", "element")
+    count: int
+    element: Any
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, element: Type, count: int):
         t = cls._cache.get((element, count))
         if t is not None:
             return t
-
-        def init(t):
-            t.element = element
-            t.count = count
-            t.s = f"[{count} x {element.s}]"
-        return _interned(cls, (element, count), init)
+        return _interned(cls, (element, count), {
+            "element": element, "count": count, "s": f"[{count} x {element.s}]"})
 
     def __reduce__(self):
         return (ArrayType, (self.element, self.count))
@@ -342,7 +355,7 @@ class ArrayType(Type):
         return self.count
 
     @property
-    def elements(self):
+    def elements(self) -> tuple[Type, ...]:
         return (self.element,) * self.count
 
     def _fmt(self, value) -> str:
@@ -353,8 +366,11 @@ class ArrayType(Type):
         return "[" + _fmt_elems((self.element,) * self.count, value) + "]"
 
 
+@mypyc_attr(native_class=False)
 class LiteralStructType(Type):
     __slots__ = ("elements", "packed")
+    elements: tuple[Type, ...]
+    packed: bool
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, elems, packed: bool = False):
@@ -362,13 +378,9 @@ class LiteralStructType(Type):
         t = cls._cache.get((elems, bool(packed)))
         if t is not None:
             return t
-
-        def init(t):
-            t.elements = elems
-            t.packed = bool(packed)
-            body = "{" + ", ".join(e.s for e in elems) + "}"
-            t.s = f"<{body}>" if packed else body
-        return _interned(cls, (elems, bool(packed)), init)
+        body = "{" + ", ".join([e.s for e in elems]) + "}"
+        return _interned(cls, (elems, bool(packed)), {
+            "elements": elems, "packed": bool(packed), "s": f"<{body}>" if packed else body})
 
     def __reduce__(self):
         return (LiteralStructType, (self.elements, self.packed))
@@ -386,8 +398,12 @@ class LiteralStructType(Type):
         return f"<{body}>" if self.packed else body
 
 
+@mypyc_attr(native_class=False)
 class FunctionType(Type):
     __slots__ = ("args", "return_type", "var_arg")
+    args: tuple[Type, ...]
+    return_type: Type
+    var_arg: bool
     _cache: ClassVar[dict] = {}
 
     def __new__(cls, return_type: Type, args, var_arg: bool = False):
@@ -395,16 +411,12 @@ class FunctionType(Type):
         t = cls._cache.get((return_type, args, bool(var_arg)))
         if t is not None:
             return t
-
-        def init(t):
-            t.return_type = return_type
-            t.args = args
-            t.var_arg = bool(var_arg)
-            a = ", ".join(x.s for x in args)
-            if var_arg:
-                a = f"{a}, ..." if args else "..."
-            t.s = f"{return_type.s} ({a})"
-        return _interned(cls, (return_type, args, bool(var_arg)), init)
+        a = ", ".join([x.s for x in args])
+        if var_arg:
+            a = f"{a}, ..." if args else "..."
+        return _interned(cls, (return_type, args, bool(var_arg)), {
+            "return_type": return_type, "args": args, "var_arg": bool(var_arg),
+            "s": f"{return_type.s} ({a})"})
 
     def __reduce__(self):
         return (FunctionType, (self.return_type, self.args, self.var_arg))
@@ -420,6 +432,7 @@ _PTR = PointerType()
 
 # --- values -----------------------------------------------------------------------------------------
 
+@mypyc_attr(native_class=False)
 class _UndefinedType:
     """`undef` (llvmlite's `ir.Undefined`)."""
 
@@ -428,7 +441,7 @@ class _UndefinedType:
     def __repr__(self) -> str:
         return "Undefined"
 
-    def __reduce__(self):
+    def __reduce__(self) -> str:
         return "Undefined"
 
 
@@ -436,14 +449,11 @@ Undefined = _UndefinedType()
 
 
 class Value:
-    """Base of all values.  Subclasses keep the reference text in a `ref` slot; a subclass written
-    elsewhere may instead override `get_reference()` (llvmlite's protocol) and `ref` follows it."""
+    """Base of all values: `type`, and `ref`, the text that refers to the value."""
 
     __slots__ = ()
-
-    @property
-    def ref(self) -> str:
-        return self.get_reference()
+    type: Any
+    ref: str
 
     def get_reference(self) -> str:
         return self.ref
@@ -460,8 +470,11 @@ class Constant(Value):
     a bytearray (for i8 arrays) or a sequence of Constants/raw values (vector, array, struct)."""
 
     __slots__ = ("constant", "ref", "type", "wasm_bits", "wasm_v128")
+    constant: Any
+    wasm_bits: Any  # set by the lowering on some constants (and tested with hasattr)
+    wasm_v128: Any
 
-    def __init__(self, typ: Type, constant):
+    def __init__(self, typ: Any, constant: Any) -> None:
         self.type = typ
         self.constant = constant
         if constant.__class__ is int and typ.__class__ is IntType:  # the common case, inline
@@ -474,16 +487,16 @@ class Constant(Value):
             self.ref = typ._fmt(constant)
 
     @classmethod
-    def literal_array(cls, elems) -> Constant:
+    def literal_array(cls, elems: Any) -> Constant:
         elems = list(elems)
-        return cls(ArrayType(elems[0].type, len(elems)), elems)
+        return Constant(ArrayType(elems[0].type, len(elems)), elems)
 
     @classmethod
-    def literal_struct(cls, elems, packed: bool = False) -> Constant:
+    def literal_struct(cls, elems: Any, packed: bool = False) -> Constant:
         elems = list(elems)
-        return cls(LiteralStructType([e.type for e in elems], packed), elems)
+        return Constant(LiteralStructType([e.type for e in elems], packed), elems)
 
-    def bitcast(self, typ: Type) -> Constant:
+    def bitcast(self, typ: Any) -> Constant:
         """Constant bitcast.  An integer bit pattern to float/double is folded to the exact float
         constant (what LLVM's parser would fold the constant expression to)."""
         if typ is self.type:
@@ -491,10 +504,10 @@ class Constant(Value):
         c = self.constant
         if self.type.__class__ is IntType and c.__class__ is int:
             if typ.__class__ is FloatType and self.type.width == 32:
-                return _formatted(typ, _f32_bits_hex(c))
+                return FormattedConstant(typ, _f32_bits_hex(c))
             if typ.__class__ is DoubleType and self.type.width == 64:
-                return _formatted(typ, f"0x{c & 0xFFFFFFFFFFFFFFFF:016X}")
-        return _formatted(typ, f"bitcast ({self.type.s} {self.ref} to {typ.s})")
+                return FormattedConstant(typ, f"0x{c & 0xFFFFFFFFFFFFFFFF:016X}")
+        return FormattedConstant(typ, f"bitcast ({self.type.s} {self.ref} to {typ.s})")
 
 
 class FormattedConstant(Constant):
@@ -502,30 +515,24 @@ class FormattedConstant(Constant):
 
     __slots__ = ()
 
-    def __init__(self, typ: Type, text: str):
+    def __init__(self, typ: Any, text: str) -> None:
         self.type = typ
         self.constant = text
         self.ref = text
 
 
-def _formatted(typ: Type, text: str) -> Constant:
-    c = object.__new__(FormattedConstant)
-    c.type = typ
-    c.constant = text
-    c.ref = text
-    return c
-
-
-def BlockAddress(function, block: Block) -> Constant:  # noqa: N802 (llvmlite.ir's name)
+def BlockAddress(function: Any, block: Block) -> Constant:  # noqa: N802 (llvmlite.ir's name)
     """`blockaddress(@f, %bb)`: the address of a block, a target for `indirectbr`."""
-    return _formatted(_PTR, f"blockaddress({function.ref}, {block.ref})")
+    return FormattedConstant(_PTR, f"blockaddress({function.ref}, {block.ref})")
 
 
 class MetaDataString(Value):
-    __slots__ = ("parent", "ref", "string")
-    type = _MD
+    __slots__ = ("parent", "ref", "string", "type")
+    parent: Any
+    string: str
 
-    def __init__(self, parent, string: str):
+    def __init__(self, parent: Any, string: str) -> None:
+        self.type = _MD
         self.parent = parent
         self.string = string
         self.ref = '!"' + _escape_bytes(string.encode("utf-8")) + '"'
@@ -534,10 +541,14 @@ class MetaDataString(Value):
 class MDValue(Value):
     """An unnamed metadata node `!N = !{...}` (made by Module.add_metadata)."""
 
-    __slots__ = ("body", "name", "operands", "parent", "ref")
-    type = _MD
+    __slots__ = ("body", "name", "operands", "parent", "ref", "type")
+    parent: Any
+    operands: tuple
+    name: Any
+    body: str
 
-    def __init__(self, parent, operands, name, body: str):
+    def __init__(self, parent: Any, operands: Any, name: Any, body: str) -> None:
+        self.type = _MD
         self.parent = parent
         self.operands = tuple(operands)
         self.name = name
@@ -546,21 +557,24 @@ class MDValue(Value):
 
 
 class NamedMetaData:
-    def __init__(self, parent):
-        self.parent = parent
-        self.operands = []
+    __slots__ = ("operands", "parent")
 
-    def add(self, md) -> None:
+    def __init__(self, parent: Any) -> None:
+        self.parent = parent
+        self.operands: list[Any] = []
+
+    def add(self, md: Any) -> None:
         self.operands.append(md)
 
 
+@mypyc_attr(native_class=False)
 class AttributeSet(set):
     """Function / call attributes: any attribute names, printed sorted (as llvmlite does)."""
 
-    def __init__(self, args=()):
+    def __init__(self, args: Any = ()) -> None:
         super().__init__([args] if isinstance(args, str) else args)
 
-    def _to_list(self, typ=None) -> list[str]:
+    def _to_list(self, typ: Any = None) -> list[str]:
         return sorted(self)
 
 
@@ -569,20 +583,23 @@ FunctionAttributes = AttributeSet
 
 class Argument(Value):
     __slots__ = ("_attributes", "_name", "parent", "ref", "type")
+    parent: Function
+    _name: str
+    _attributes: AttributeSet | None
 
-    def __init__(self, parent, typ: Type, name: str = ""):
+    def __init__(self, parent: Function, typ: Any, name: str = "") -> None:
         self.parent = parent
         self.type = typ
         self._name = name
+        self._attributes = None  # made when first asked for: most arguments have none
         self.ref = _local_ref(parent, name)
 
     @property
     def attributes(self) -> AttributeSet:
-        try:
-            return self._attributes
-        except AttributeError:  # made when first asked for: most arguments have none
-            self._attributes = AttributeSet()
-            return self._attributes
+        a = self._attributes
+        if a is None:
+            a = self._attributes = AttributeSet()
+        return a
 
     @property
     def name(self) -> str:
@@ -599,16 +616,21 @@ class Argument(Value):
         self.attributes.add(attr)
 
     def _decl(self) -> str:
-        if getattr(self, "_attributes", None):
-            return f"{self.type.s} {' '.join(sorted(self.attributes))} {self.ref}"
+        if self._attributes:
+            return f"{self.type.s} {' '.join(sorted(self._attributes))} {self.ref}"
         return f"{self.type.s} {self.ref}"
 
 
 class Block(Value):
-    __slots__ = ("instructions", "label", "name", "parent", "ref", "terminator")
-    type = _LABEL
+    __slots__ = ("instructions", "label", "name", "parent", "ref", "terminator", "type")
+    parent: Function
+    name: str
+    label: str
+    instructions: list[Instruction]
+    terminator: Instruction | None
 
-    def __init__(self, parent, name: str = ""):
+    def __init__(self, parent: Function, name: str = "") -> None:
+        self.type = _LABEL
         self.parent = parent
         self.name = name
         self.ref = ref = _local_ref(parent, name)
@@ -621,21 +643,28 @@ class Block(Value):
         return self.terminator is not None
 
     @property
-    def function(self):
+    def function(self) -> Function:
         return self.parent
 
     @property
-    def module(self):
+    def module(self) -> Module:
         return self.parent.parent
 
 
 class GlobalValue(Value):
     """Functions and global variables: a `ptr` to a named global, unique in its module."""
 
-    __slots__ = ("__dict__", "ref")  # `ref` shadows Value.ref; the rest are plain attributes
-    type = _PTR
+    __slots__ = ("linkage", "metadata", "name", "parent", "ref", "section", "storage_class",
+                 "type", "visibility")
+    parent: Module
+    name: str
+    linkage: str
+    storage_class: str
+    visibility: str
+    section: str
+    metadata: dict[str, Any]
 
-    def _register(self, module, name: str) -> None:
+    def _register(self, module: Module, name: str) -> None:
         self.parent = module
         self.name = name
         self.ref = "@" + _quote(name)
@@ -646,26 +675,37 @@ class GlobalValue(Value):
         self.metadata = {}
         module.add_global(self)
 
-    def set_metadata(self, name: str, node) -> None:
+    def set_metadata(self, name: str, node: Any) -> None:
         self.metadata[name] = node
 
     def _md_suffix(self, sep: str) -> str:
-        return "".join(f"{sep}!{k} {v.ref}" for k, v in self.metadata.items())
+        return "".join([f"{sep}!{k} {v.ref}" for k, v in self.metadata.items()])
+
+    def _emit(self, out: list[str]) -> None:
+        raise NotImplementedError
 
 
 class GlobalVariable(GlobalValue):
-    def __init__(self, module, typ: Type, name: str, addrspace: int = 0):
+    __slots__ = ("addrspace", "align", "global_constant", "initializer", "unnamed_addr",
+                 "value_type")
+    value_type: Any
+    addrspace: int
+    initializer: Any
+    unnamed_addr: bool
+    global_constant: bool
+    align: int | None
+
+    def __init__(self, module: Module, typ: Any, name: str, addrspace: int = 0) -> None:
         self.value_type = typ
         self.addrspace = addrspace
-        if addrspace:
-            self.type = PointerType(None, addrspace)
+        self.type = PointerType(None, addrspace) if addrspace else _PTR
         self.initializer = None
         self.unnamed_addr = False
         self.global_constant = False
         self.align = None
         self._register(module, name)
 
-    def _emit(self, out: list) -> None:
+    def _emit(self, out: list[str]) -> None:
         linkage = self.linkage or ("external" if self.initializer is None else "")
         parts = [f"{self.ref} ="]
         for p in (linkage, self.visibility, self.storage_class,
@@ -690,26 +730,37 @@ class GlobalVariable(GlobalValue):
 
 
 class Function(GlobalValue):
-    def __init__(self, module, ftype: FunctionType, name: str):
+    __slots__ = ("_n", "args", "attributes", "blocks", "calling_convention", "ftype",
+                 "function_type")
+    ftype: Any
+    function_type: Any
+    _n: int  # the per-function name counter
+    blocks: list[Block]
+    attributes: AttributeSet
+    calling_convention: str
+    args: tuple[Argument, ...]
+
+    def __init__(self, module: Module, ftype: Any, name: str) -> None:
+        self.type = _PTR
         self.ftype = ftype
         self.function_type = ftype
-        self._n = 0  # the per-function name counter
+        self._n = 0
         self.blocks = []
         self.attributes = AttributeSet()
         self.calling_convention = ""
         self._register(module, name)
-        self.args = tuple(Argument(self, t) for t in ftype.args)
+        self.args = tuple([Argument(self, t) for t in ftype.args])
 
     @property
-    def module(self):
+    def module(self) -> Module:
         return self.parent
 
     @property
-    def basic_blocks(self):
+    def basic_blocks(self) -> list[Block]:
         return self.blocks
 
     @property
-    def entry_basic_block(self):
+    def entry_basic_block(self) -> Block:
         return self.blocks[0]
 
     @property
@@ -726,15 +777,15 @@ class Function(GlobalValue):
         self.blocks.insert(before, blk)
         return blk
 
-    def _emit(self, out: list) -> None:
+    def _emit(self, out: list[str]) -> None:
         ft = self.ftype
         args = ", ".join([a._decl() for a in self.args])
         if ft.var_arg:
             args = f"{args}, ..." if args else "..."
-        head = " ".join(p for p in ("define" if self.blocks else "declare", self.linkage,
-                                    self.visibility, self.storage_class,
-                                    self.calling_convention, ft.return_type.s) if p)
-        attrs = "".join(" " + a for a in sorted(self.attributes))
+        head = " ".join([p for p in ("define" if self.blocks else "declare", self.linkage,
+                                     self.visibility, self.storage_class,
+                                     self.calling_convention, ft.return_type.s) if p])
+        attrs = "".join([" " + a for a in sorted(self.attributes)])
         section = f' section "{self.section}"' if self.section else ""
         out.append(f"{head} {self.ref}({args}){attrs}{section}{self._md_suffix(' ')}")
         if not self.blocks:
@@ -746,7 +797,7 @@ class Function(GlobalValue):
                 continue
             out.append(blk.label)
             out.append(":\n  ")
-            out.append("\n  ".join([i.text for i in blk.instructions]))
+            out.append("\n  ".join([i.line() for i in blk.instructions]))
             out.append("\n")
         out.append("}\n")
 
@@ -760,8 +811,12 @@ class InlineAsm(Value):
     """An inline-assembly callee (made by IRBuilder.asm)."""
 
     __slots__ = ("asm", "constraint", "function_type", "ref", "side_effect", "type")
+    function_type: Any
+    asm: str
+    constraint: str
+    side_effect: bool
 
-    def __init__(self, ftype: FunctionType, asm: str, constraint: str, side_effect: bool = False):
+    def __init__(self, ftype: Any, asm: str, constraint: str, side_effect: bool = False) -> None:
         self.type = ftype.return_type
         self.function_type = ftype
         self.asm = asm
@@ -773,12 +828,32 @@ class InlineAsm(Value):
 # --- instructions -----------------------------------------------------------------------------------
 
 class Instruction(Value):
-    """An instruction; `text` is its whole line (without indentation), metadata included."""
+    """An instruction; `text` is its whole line (without indentation), metadata included, made
+    when it is built.  Phi, switch and indirectbr, whose operands arrive later, make theirs when
+    printed (`line()`)."""
 
     # Operands: one or two in `_a`/`_b` (`_b` None for one), otherwise `_a` None and a tuple in
-    # `_ops`.  Slots instead of a tuple per instruction: one GC-tracked object fewer for the
-    # common shapes, and the cyclic GC's share of the front end is large.
+    # `_ops`.  Slots instead of a tuple per instruction: one object fewer for the common shapes.
     __slots__ = ("_a", "_b", "_ops", "md", "opname", "parent", "ref", "text", "type")
+    parent: Block
+    opname: str
+    _a: Any
+    _b: Any
+    _ops: tuple
+    text: str
+    md: dict[str, Any] | None
+
+    def __init__(self, parent: Block, typ: Any, ref: str, opname: str, a: Any, b: Any,
+                 ops: tuple, text: str) -> None:
+        self.parent = parent
+        self.type = typ
+        self.ref = ref
+        self.opname = opname
+        self._a = a
+        self._b = b
+        self._ops = ops
+        self.text = text
+        self.md = None
 
     @property
     def operands(self) -> tuple:
@@ -789,7 +864,7 @@ class Instruction(Value):
         return (a,) if b is None else (a, b)
 
     @operands.setter
-    def operands(self, ops) -> None:
+    def operands(self, ops: Any) -> None:
         ops = tuple(ops)
         if 1 <= len(ops) <= 2 and all(x is not None for x in ops):
             self._a = ops[0]
@@ -803,18 +878,18 @@ class Instruction(Value):
         return self.ref[1:]
 
     @property
-    def function(self):
+    def function(self) -> Function:
         return self.parent.parent
 
     @property
-    def module(self):
+    def module(self) -> Module:
         return self.parent.parent.parent
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         return dict(self.md) if self.md else {}
 
-    def set_metadata(self, name: str, node) -> None:
+    def set_metadata(self, name: str, node: Any) -> None:
         md = self.md
         if md is None:  # the usual case: append to the line
             self.md = {name: node}
@@ -824,102 +899,93 @@ class Instruction(Value):
         md[name] = node
         self.text = self.text[:len(self.text) - len(old)] + _md_text(md)
 
-    def __str__(self) -> str:
+    def set_weights(self, weights: Any) -> None:
+        """Branch weights (`!prof`) of a conditional branch or switch (llvmlite's
+        PredictableInstr)."""
+        mod = self.parent.parent.parent
+        key = tuple(weights)
+        md = mod._weights.get(key)  # one node per distinct weights (add_metadata shares them)
+        if md is None:
+            ops: list[Any] = [MetaDataString(mod, "branch_weights")]
+            for w in weights:
+                if w < 0:
+                    raise ValueError("branch weight must be a positive integer")
+                ops.append(Constant(_I32, w))
+            md = mod._weights[key] = mod.add_metadata(ops)
+        self.set_metadata("prof", md)
+
+    def line(self) -> str:
+        """The instruction's text, metadata included."""
         return self.text
 
+    def __str__(self) -> str:
+        return self.line()
 
-def _md_text(md) -> str:
+
+def _md_text(md: dict[str, Any]) -> str:
     return "".join([f", !{k} {v.ref}" for k, v in md.items()])
 
 
-_new = object.__new__
-
-
-def _mk(cls, parent, ty, ref, opname, ops, text):
-    i = _new(cls)
-    i.parent = parent
-    i.type = ty
-    i.ref = ref
-    i.opname = opname
-    i.operands = ops
-    i.text = text
-    i.md = None
-    return i
-
-
-class _Lazy(Instruction):
-    """An instruction whose line is made when printed (its operands arrive after creation)."""
-
-    __slots__ = ()
-
-    def set_metadata(self, name: str, node) -> None:
-        if self.md is None:
-            self.md = {}
-        self.md[name] = node
-
-    @property
-    def text(self) -> str:
-        line = self._line()
-        return line + _md_text(self.md) if self.md else line
-
-    def __str__(self) -> str:
-        return self.text
+def _mk(cls: Any, parent: Block, ty: Any, ref: str, opname: str, ops: tuple,
+        text: str) -> Any:
+    """An instruction of class `cls` with operands `ops` (shaped as Instruction.operands)."""
+    if 1 <= len(ops) <= 2 and all(x is not None for x in ops):
+        return cls(parent, ty, ref, opname, ops[0], ops[1] if len(ops) == 2 else None, (), text)
+    return cls(parent, ty, ref, opname, None, None, ops, text)
 
 
 class CastInstr(Instruction):
     __slots__ = ()
 
-    def __init__(self, parent, op: str, val, typ: Type, name: str = ""):
+    def __init__(self, parent: Block, op: str, val: Any, typ: Any, name: str = "") -> None:
         ref = _local_ref(parent.parent, name)
-        self.parent = parent
-        self.type = typ
-        self.ref = ref
-        self.opname = op
-        self._a = val
-        self._b = None
-        self.text = f"{ref} = {op} {val.type.s} {val.ref} to {typ.s}"
-        self.md = None
+        Instruction.__init__(self, parent, typ, ref, op, val, None, (),
+                             f"{ref} = {op} {val.type.s} {val.ref} to {typ.s}")
 
 
 class _Aligned(Instruction):
     """Load, store, alloca: `align` may also be set after creation (llvmlite style)."""
 
     __slots__ = ("_align",)
+    _align: int | None
 
     @property
-    def align(self):
+    def align(self) -> int | None:
         return self._align
 
     @align.setter
-    def align(self, value) -> None:
+    def align(self, value: int | None) -> None:
         self._align = value
         self.text = self._render() + (_md_text(self.md) if self.md else "")
 
+    def _render(self) -> str:
+        raise NotImplementedError
+
 
 class LoadInstr(_Aligned):
-    """`volatile` may be set after creation, like `align` (the builder leaves the slot unset, so
-    the hot path pays nothing for it)."""
+    """`volatile` may be set after creation, like `align`."""
 
-    __slots__ = ("_volatile",)
+    __slots__ = ("_is_volatile",)
+    _is_volatile: bool
 
     @property
     def volatile(self) -> bool:
-        return getattr(self, "_volatile", False)
+        return self._is_volatile
 
     @volatile.setter
     def volatile(self, value: bool) -> None:
-        if value == self.volatile:
+        if value == self._is_volatile:
             return
-        self._volatile = value
+        self._is_volatile = value
         if value:  # (every load at -O0: one replace, not a re-render)
             self.text = self.text.replace(" = load ", " = load volatile ", 1)
         else:
             self.text = self._render() + (_md_text(self.md) if self.md else "")
 
     def _render(self) -> str:
-        p = self.operands[0]
+        p = self._a
         a = f", align {self._align}" if self._align is not None else ""
-        v = "volatile " if self.volatile else ""
+        v = "volatile " if self._is_volatile else ""
         return f"{self.ref} = load {v}{self.type.s}, {p.type.s} {p.ref}{a}"
 
 
@@ -927,34 +993,39 @@ class StoreInstr(_Aligned):
     __slots__ = ()
 
     def _render(self) -> str:
-        v, p = self.operands
+        v, p = self._a, self._b
         a = f", align {self._align}" if self._align is not None else ""
         return f"store {v.type.s} {v.ref}, {p.type.s} {p.ref}{a}"
 
 
 class AllocaInstr(_Aligned):
     __slots__ = ("allocated_type",)
+    allocated_type: Any
 
     def _render(self) -> str:
-        n = f", {self.operands[0].type.s} {self.operands[0].ref}" if self.operands else ""
+        ops = self.operands
+        n = f", {ops[0].type.s} {ops[0].ref}" if ops else ""
         a = f", align {self._align}" if self._align is not None else ""
         return f"{self.ref} = alloca {self.allocated_type.s}{n}{a}"
 
 
 class GEPInstr(Instruction):
     __slots__ = ("inbounds", "source_etype")
+    inbounds: bool
+    source_etype: Any
 
     @property
-    def pointer(self):
+    def pointer(self) -> Any:
         return self.operands[0]
 
     @property
-    def indices(self):
+    def indices(self) -> tuple:
         return self.operands[1:]
 
 
 class CompareInstr(Instruction):
     __slots__ = ("op",)
+    op: str
 
 
 class ICMPInstr(CompareInstr):
@@ -971,35 +1042,56 @@ class SelectInstr(Instruction):
 
 class CallInstr(Instruction):
     __slots__ = ("attributes", "cconv", "tail")
+    attributes: Any
+    cconv: str
+    tail: str
 
     @property
-    def callee(self):
+    def callee(self) -> Any:
         return self.operands[0]
 
     @property
-    def args(self):
+    def called_function(self) -> Any:
+        return self.operands[0]
+
+    @property
+    def args(self) -> tuple:
         return self.operands[1:]
 
-    called_function = callee
+
+def _lazy_set_metadata(i: Instruction, name: str, node: Any) -> None:
+    if i.md is None:
+        i.md = {}
+    i.md[name] = node
 
 
-class PhiInstr(_Lazy):
+def _lazy_line(i: Instruction, line: str) -> str:
+    return line + _md_text(i.md) if i.md else line
+
+
+class PhiInstr(Instruction):
     __slots__ = ("incomings",)
+    incomings: list[tuple[Any, Block]]
 
-    def add_incoming(self, value, block) -> None:
+    def add_incoming(self, value: Any, block: Block) -> None:
         self.incomings.append((value, block))
 
-    def _line(self) -> str:
+    def set_metadata(self, name: str, node: Any) -> None:
+        _lazy_set_metadata(self, name, node)
+
+    def line(self) -> str:
         inc = ", ".join([f"[{v.ref}, {b.ref}]" for v, b in self.incomings])
-        return f"{self.ref} = phi {self.type.s} {inc}"
+        return _lazy_line(self, f"{self.ref} = phi {self.type.s} {inc}")
 
 
 class ExtractValue(Instruction):
     __slots__ = ("indices",)
+    indices: list[int]
 
 
 class InsertValue(Instruction):
     __slots__ = ("indices",)
+    indices: list[int]
 
 
 class ExtractElement(Instruction):
@@ -1022,66 +1114,58 @@ class Ret(Terminator):
     __slots__ = ()
 
     @property
-    def return_value(self):
-        return self.operands[0] if self.operands else None
+    def return_value(self) -> Any:
+        return self._a
 
 
 class Branch(Terminator):
     __slots__ = ()
 
 
-class PredictableInstr(Instruction):
-    __slots__ = ()
-
-    def set_weights(self, weights) -> None:
-        mod = self.parent.parent.parent
-        key = tuple(weights)
-        md = mod._weights.get(key)  # one node per distinct weights (add_metadata shares them)
-        if md is None:
-            ops = [MetaDataString(mod, "branch_weights")]
-            for w in weights:
-                if w < 0:
-                    raise ValueError("branch weight must be a positive integer")
-                ops.append(Constant(_I32, w))
-            md = mod._weights[key] = mod.add_metadata(ops)
-        self.set_metadata("prof", md)
-
-
-class ConditionalBranch(PredictableInstr, Terminator):
+class ConditionalBranch(Terminator):
     __slots__ = ()
 
 
-class SwitchInstr(_Lazy, PredictableInstr, Terminator):
+class SwitchInstr(Terminator):
     __slots__ = ("cases", "default")
+    cases: list[tuple[Any, Block]]
+    default: Block
 
     @property
-    def value(self):
-        return self.operands[0]
+    def value(self) -> Any:
+        return self._a
 
-    def add_case(self, val, block) -> None:
+    def add_case(self, val: Any, block: Block) -> None:
         if not isinstance(val, Value):
-            val = Constant(self.operands[0].type, val)
+            val = Constant(self._a.type, val)
         self.cases.append((val, block))
 
-    def _line(self) -> str:
-        v = self.operands[0]
+    def set_metadata(self, name: str, node: Any) -> None:
+        _lazy_set_metadata(self, name, node)
+
+    def line(self) -> str:
+        v = self._a
         cases = " ".join([f"{c.type.s} {c.ref}, label {b.ref}" for c, b in self.cases])
-        return f"switch {v.type.s} {v.ref}, label {self.default.ref} [{cases}]"
+        return _lazy_line(self, f"switch {v.type.s} {v.ref}, label {self.default.ref} [{cases}]")
 
 
 class Unreachable(Terminator):
     __slots__ = ()
 
 
-class IndirectBranch(_Lazy, Terminator):
+class IndirectBranch(Terminator):
     __slots__ = ("destinations",)
+    destinations: list[Block]
 
-    def add_destination(self, block) -> None:
+    def add_destination(self, block: Block) -> None:
         self.destinations.append(block)
 
-    def _line(self) -> str:
+    def set_metadata(self, name: str, node: Any) -> None:
+        _lazy_set_metadata(self, name, node)
+
+    def line(self) -> str:
         dests = ", ".join([f"label {d.ref}" for d in self.destinations])
-        return f"indirectbr ptr {self.operands[0].ref}, [{dests}]"
+        return _lazy_line(self, f"indirectbr ptr {self._a.ref}, [{dests}]")
 
 
 # --- the builder ------------------------------------------------------------------------------------
@@ -1089,90 +1173,14 @@ class IndirectBranch(_Lazy, Terminator):
 _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
 _ICMP_S = {k: ("s" + v if k not in ("==", "!=") else v) for k, v in _CMP.items()}
 _ICMP_U = {k: ("u" + v if k not in ("==", "!=") else v) for k, v in _CMP.items()}
+_NO_PREDS: dict[str, str] = {}
 _TAILS = frozenset(("tail", "musttail", "notail"))
-_NO_ATTRS = frozenset()  # a call's attributes when it has none
-_REG_READS: dict = {}  # (type, register) -> the InlineAsm that reads it (IRBuilder.load_reg)
-_ALL_ONES: dict = {}
+_NO_ATTRS: frozenset[str] = frozenset()  # a call's attributes when it has none
+_REG_READS: dict[tuple[Any, str], InlineAsm] = {}  # (type, register) -> its reading InlineAsm
+_ALL_ONES: dict[Any, Constant] = {}
 
 
-# The hot builder methods below inline naming (see _local_ref) and object creation (see _mk):
-# a Python call less per instruction is a measurable share of the front end.
-
-def _binop(opname: str):
-    def op(self, lhs, rhs, name="", flags=()):
-        fn = self._fn
-        n = fn._n
-        fn._n = n + 1
-        ref = f"{_HEADS.get(name) or _head(name)}{n}"
-        ty = lhs.type
-        i = _new(Instruction)
-        i.parent = self.block
-        i.type = ty
-        i.ref = ref
-        i.opname = opname
-        i._a = lhs
-        i._b = rhs
-        if flags:
-            i.text = f"{ref} = {opname} {' '.join(flags)} {ty.s} {lhs.ref}, {rhs.ref}"
-        else:
-            i.text = f"{ref} = {opname} {ty.s} {lhs.ref}, {rhs.ref}"
-        i.md = None
-        self._ins(i)
-        return i
-    op.__name__ = opname
-    return op
-
-
-def _castop(opname: str):
-    def op(self, val, typ, name=""):
-        if val.type is typ:
-            return val
-        fn = self._fn
-        n = fn._n
-        fn._n = n + 1
-        ref = f"{_HEADS.get(name) or _head(name)}{n}"
-        i = _new(CastInstr)
-        i.parent = self.block
-        i.type = typ
-        i.ref = ref
-        i.opname = opname
-        i._a = val
-        i._b = None
-        i.text = f"{ref} = {opname} {val.type.s} {val.ref} to {typ.s}"
-        i.md = None
-        self._ins(i)
-        return i
-    op.__name__ = opname
-    return op
-
-
-def _cmpop(cls, opname: str, preds: dict, prefix: str):
-    def op(self, cmpop, lhs, rhs, name="", flags=()):
-        pred = preds.get(cmpop) or (prefix + _CMP[cmpop] if cmpop in _CMP else cmpop)
-        fn = self._fn
-        n = fn._n
-        fn._n = n + 1
-        ref = f"{_HEADS.get(name) or _head(name)}{n}"
-        t = lhs.type
-        i = _new(cls)
-        i.parent = self.block
-        i.type = VectorType(_I1, t.count) if t.__class__ is VectorType else _I1
-        i.ref = ref
-        i.opname = opname
-        i._a = lhs
-        i._b = rhs
-        if flags:
-            i.text = f"{ref} = {opname} {' '.join(flags)} {pred} {t.s} {lhs.ref}, {rhs.ref}"
-        else:
-            i.text = f"{ref} = {opname} {pred} {t.s} {lhs.ref}, {rhs.ref}"
-        i.md = None
-        i.op = pred
-        self._ins(i)
-        return i
-    return op
-
-
-def _all_ones(ty: Type) -> Constant:
+def _all_ones(ty: Any) -> Constant:
     c = _ALL_ONES.get(ty)
     if c is None:
         c = _ALL_ONES[ty] = Constant(ty, (-1,) * ty.count if isinstance(ty, VectorType) else -1)
@@ -1180,16 +1188,21 @@ def _all_ones(ty: Type) -> Constant:
 
 
 class IRBuilder:
-    """llvmlite's IRBuilder, appending at the end of `block` unless positioned otherwise."""
+    """llvmlite's IRBuilder, appending at the end of `block` unless positioned otherwise.
 
-    __slots__ = ("_anchor", "_fn", "_ins", "block", "debug_metadata")
+    The builder methods name their result inline (see _local_ref) and make the instruction's
+    line in one f-string: these run once per LLVM instruction of the module."""
 
-    def __init__(self, block: Block | None = None):
+    __slots__ = ("_anchor", "_fn", "block", "debug_metadata")
+    block: Block
+    _fn: Function
+    _anchor: int  # where the next instruction goes in `block`; -1: at its end
+    debug_metadata: Any
+
+    def __init__(self, block: Block | None = None) -> None:
         self.debug_metadata = None
-        self._anchor = None
-        if block is None:
-            self.block = self._fn = self._ins = None
-        else:
+        self._anchor = -1
+        if block is not None:
             self.position_at_end(block)
 
     # --- position -------------------------------------------------------------------------------
@@ -1202,20 +1215,18 @@ class IRBuilder:
         return self.block.parent
 
     @property
-    def module(self):
+    def module(self) -> Module:
         return self.block.parent.parent
 
     def position_at_end(self, block: Block) -> None:
         self.block = block
         self._fn = block.parent
-        self._ins = block.instructions.append
-        self._anchor = None
+        self._anchor = -1
 
     def _position_at(self, block: Block, index: int) -> None:
         self.block = block
         self._fn = block.parent
         self._anchor = index
-        self._ins = self._insert_at
 
     def position_at_start(self, block: Block) -> None:
         self._position_at(block, 0)
@@ -1226,9 +1237,13 @@ class IRBuilder:
     def position_after(self, instr: Instruction) -> None:
         self._position_at(instr.parent, instr.parent.instructions.index(instr) + 1)
 
-    def _insert_at(self, instr) -> None:
-        self.block.instructions.insert(self._anchor, instr)
-        self._anchor += 1
+    def _ins(self, instr: Instruction) -> None:
+        at = self._anchor
+        if at < 0:
+            self.block.instructions.append(instr)
+        else:
+            self.block.instructions.insert(at, instr)
+            self._anchor = at + 1
 
     def _insert(self, instr: Instruction) -> None:
         self._ins(instr)
@@ -1236,8 +1251,11 @@ class IRBuilder:
     def append_basic_block(self, name: str = "") -> Block:
         return self.block.parent.append_basic_block(name)
 
-    def _ref(self, name) -> str:
-        return _local_ref(self._fn, name)
+    def _ref(self, name: str) -> str:
+        fn = self._fn
+        n = fn._n
+        fn._n = n + 1
+        return f"{_HEADS.get(name) or _head(name)}{n}"
 
     def _terminate(self, i: Instruction) -> Instruction:
         blk = self.block
@@ -1247,291 +1265,333 @@ class IRBuilder:
         return i
 
     # --- arithmetic -----------------------------------------------------------------------------
-    add = _binop("add")
-    sub = _binop("sub")
-    mul = _binop("mul")
-    udiv = _binop("udiv")
-    sdiv = _binop("sdiv")
-    urem = _binop("urem")
-    srem = _binop("srem")
-    fadd = _binop("fadd")
-    fsub = _binop("fsub")
-    fmul = _binop("fmul")
-    fdiv = _binop("fdiv")
-    frem = _binop("frem")
-    shl = _binop("shl")
-    lshr = _binop("lshr")
-    ashr = _binop("ashr")
-    and_ = _binop("and")
-    or_ = _binop("or")
-    xor = _binop("xor")
-
-    def not_(self, value, name=""):
-        return self.xor(value, _all_ones(value.type), name=name)
-
-    def neg(self, value, name=""):
-        return self.sub(Constant(value.type, 0), value, name=name)
-
-    def fneg(self, arg, name="", flags=()):
+    def _binop(self, opname: str, lhs: Value, rhs: Value, name: str, flags: Any) -> Instruction:
         ref = self._ref(name)
-        opf = f"fneg {' '.join(flags)}" if flags else "fneg"
-        i = _mk(Instruction, self.block, arg.type, ref, "fneg", (arg,),
-                f"{ref} = {opf} {arg.type.s} {arg.ref}")
+        ty = lhs.type
+        if flags:
+            text = f"{ref} = {opname} {' '.join(flags)} {ty.s} {lhs.ref}, {rhs.ref}"
+        else:
+            text = f"{ref} = {opname} {ty.s} {lhs.ref}, {rhs.ref}"
+        i = Instruction(self.block, ty, ref, opname, lhs, rhs, (), text)
         self._ins(i)
         return i
 
-    def freeze(self, arg, name=""):
+    def add(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("add", lhs, rhs, name, flags)
+
+    def sub(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("sub", lhs, rhs, name, flags)
+
+    def mul(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("mul", lhs, rhs, name, flags)
+
+    def udiv(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("udiv", lhs, rhs, name, flags)
+
+    def sdiv(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("sdiv", lhs, rhs, name, flags)
+
+    def urem(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("urem", lhs, rhs, name, flags)
+
+    def srem(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("srem", lhs, rhs, name, flags)
+
+    def fadd(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("fadd", lhs, rhs, name, flags)
+
+    def fsub(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("fsub", lhs, rhs, name, flags)
+
+    def fmul(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("fmul", lhs, rhs, name, flags)
+
+    def fdiv(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("fdiv", lhs, rhs, name, flags)
+
+    def frem(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("frem", lhs, rhs, name, flags)
+
+    def shl(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("shl", lhs, rhs, name, flags)
+
+    def lshr(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("lshr", lhs, rhs, name, flags)
+
+    def ashr(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("ashr", lhs, rhs, name, flags)
+
+    def and_(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("and", lhs, rhs, name, flags)
+
+    def or_(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("or", lhs, rhs, name, flags)
+
+    def xor(self, lhs: Value, rhs: Value, name: str = "", flags: Any = ()) -> Instruction:
+        return self._binop("xor", lhs, rhs, name, flags)
+
+    def not_(self, value: Value, name: str = "") -> Instruction:
+        return self._binop("xor", value, _all_ones(value.type), name, ())
+
+    def neg(self, value: Value, name: str = "") -> Instruction:
+        return self._binop("sub", Constant(value.type, 0), value, name, ())
+
+    def fneg(self, arg: Value, name: str = "", flags: Any = ()) -> Instruction:
         ref = self._ref(name)
-        i = _mk(Instruction, self.block, arg.type, ref, "freeze", (arg,),
-                f"{ref} = freeze {arg.type.s} {arg.ref}")
+        opf = f"fneg {' '.join(flags)}" if flags else "fneg"
+        i = Instruction(self.block, arg.type, ref, "fneg", arg, None, (),
+                        f"{ref} = {opf} {arg.type.s} {arg.ref}")
+        self._ins(i)
+        return i
+
+    def freeze(self, arg: Value, name: str = "") -> Instruction:
+        ref = self._ref(name)
+        i = Instruction(self.block, arg.type, ref, "freeze", arg, None, (),
+                        f"{ref} = freeze {arg.type.s} {arg.ref}")
         self._ins(i)
         return i
 
     # --- atomics (the threads proposal; llvmlite.ir's names and signatures) ----------------------
-    def load_atomic(self, ptr, ordering, align, name="", typ=None):
+    def load_atomic(self, ptr: Value, ordering: str, align: int, name: str = "",
+                    typ: Any = None) -> Instruction:
         ref = self._ref(name)
         # a plain Instruction, not a LoadInstr: nothing that reasons about loads sees it
-        i = _mk(Instruction, self.block, typ, ref, "load", (ptr,),
-                f"{ref} = load atomic {typ.s}, {ptr.type.s} {ptr.ref} {ordering}, align {align}")
+        i = Instruction(self.block, typ, ref, "load", ptr, None, (),
+                        f"{ref} = load atomic {typ.s}, {ptr.type.s} {ptr.ref} {ordering}, "
+                        f"align {align}")
         self._ins(i)
         return i
 
-    def store_atomic(self, value, ptr, ordering, align):
-        i = _mk(Instruction, self.block, _VOID, "", "store", (value, ptr),
-                f"store atomic {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref} {ordering}, "
-                f"align {align}")
+    def store_atomic(self, value: Value, ptr: Value, ordering: str, align: int) -> Instruction:
+        i = Instruction(self.block, _VOID, "", "store", value, ptr, (),
+                        f"store atomic {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref} "
+                        f"{ordering}, align {align}")
         self._ins(i)
         return i
 
-    def atomic_rmw(self, op, ptr, val, ordering, name=""):
+    def atomic_rmw(self, op: str, ptr: Value, val: Value, ordering: str,
+                   name: str = "") -> Instruction:
         ref = self._ref(name)
-        i = _mk(Instruction, self.block, val.type, ref, "atomicrmw", (ptr, val),
-                f"{ref} = atomicrmw {op} {ptr.type.s} {ptr.ref}, {val.type.s} {val.ref} {ordering}")
+        i = Instruction(self.block, val.type, ref, "atomicrmw", ptr, val, (),
+                        f"{ref} = atomicrmw {op} {ptr.type.s} {ptr.ref}, {val.type.s} {val.ref} "
+                        f"{ordering}")
         self._ins(i)
         return i
 
-    def cmpxchg(self, ptr, cmp, val, ordering, failordering, name=""):
+    def cmpxchg(self, ptr: Value, cmp: Value, val: Value, ordering: str, failordering: str,
+                name: str = "") -> Instruction:
         ref = self._ref(name)
         ty = LiteralStructType([val.type, _I1])
-        i = _mk(Instruction, self.block, ty, ref, "cmpxchg", (ptr, cmp, val),
-                f"{ref} = cmpxchg {ptr.type.s} {ptr.ref}, {cmp.type.s} {cmp.ref}, "
-                f"{val.type.s} {val.ref} {ordering} {failordering}")
+        i = Instruction(self.block, ty, ref, "cmpxchg", None, None, (ptr, cmp, val),
+                        f"{ref} = cmpxchg {ptr.type.s} {ptr.ref}, {cmp.type.s} {cmp.ref}, "
+                        f"{val.type.s} {val.ref} {ordering} {failordering}")
         self._ins(i)
         return i
 
-    def fence(self, ordering):
-        i = _mk(Instruction, self.block, _VOID, "", "fence", (), f"fence {ordering}")
+    def fence(self, ordering: str) -> Instruction:
+        i = Instruction(self.block, _VOID, "", "fence", None, None, (), f"fence {ordering}")
         self._ins(i)
         return i
 
     # --- comparisons ----------------------------------------------------------------------------
-    icmp_signed = _cmpop(ICMPInstr, "icmp", _ICMP_S, "s")
-    icmp_unsigned = _cmpop(ICMPInstr, "icmp", _ICMP_U, "u")
-    fcmp_ordered = _cmpop(FCMPInstr, "fcmp", {}, "o")
-    fcmp_unordered = _cmpop(FCMPInstr, "fcmp", {}, "u")
-
-    def select(self, cond, lhs, rhs, name="", flags=()):
+    def _cmp(self, icmp: bool, cmpop: str, lhs: Value, rhs: Value, name: str, flags: Any,
+             preds: dict[str, str], prefix: str) -> CompareInstr:
+        pred = preds.get(cmpop) or (prefix + _CMP[cmpop] if cmpop in _CMP else cmpop)
+        opname = "icmp" if icmp else "fcmp"
         ref = self._ref(name)
-        fl = "".join(" " + f for f in flags)
-        i = _mk(SelectInstr, self.block, lhs.type, ref, "select", (cond, lhs, rhs),
-                f"{ref} = select{fl} {cond.type.s} {cond.ref}, {lhs.type.s} {lhs.ref}, "
-                f"{rhs.type.s} {rhs.ref}")
+        t = lhs.type
+        ty = VectorType(_I1, t.count) if t.__class__ is VectorType else _I1
+        if flags:
+            text = f"{ref} = {opname} {' '.join(flags)} {pred} {t.s} {lhs.ref}, {rhs.ref}"
+        else:
+            text = f"{ref} = {opname} {pred} {t.s} {lhs.ref}, {rhs.ref}"
+        i: CompareInstr
+        if icmp:
+            i = ICMPInstr(self.block, ty, ref, opname, lhs, rhs, (), text)
+        else:
+            i = FCMPInstr(self.block, ty, ref, opname, lhs, rhs, (), text)
+        i.op = pred
+        self._ins(i)
+        return i
+
+    def icmp_signed(self, cmpop: str, lhs: Value, rhs: Value, name: str = "",
+                    flags: Any = ()) -> CompareInstr:
+        return self._cmp(True, cmpop, lhs, rhs, name, flags, _ICMP_S, "s")
+
+    def icmp_unsigned(self, cmpop: str, lhs: Value, rhs: Value, name: str = "",
+                      flags: Any = ()) -> CompareInstr:
+        return self._cmp(True, cmpop, lhs, rhs, name, flags, _ICMP_U, "u")
+
+    def fcmp_ordered(self, cmpop: str, lhs: Value, rhs: Value, name: str = "",
+                     flags: Any = ()) -> CompareInstr:
+        return self._cmp(False, cmpop, lhs, rhs, name, flags, _NO_PREDS, "o")
+
+    def fcmp_unordered(self, cmpop: str, lhs: Value, rhs: Value, name: str = "",
+                       flags: Any = ()) -> CompareInstr:
+        return self._cmp(False, cmpop, lhs, rhs, name, flags, _NO_PREDS, "u")
+
+    def select(self, cond: Value, lhs: Value, rhs: Value, name: str = "",
+               flags: Any = ()) -> Instruction:
+        ref = self._ref(name)
+        fl = "".join([" " + f for f in flags])
+        i = SelectInstr(self.block, lhs.type, ref, "select", None, None, (cond, lhs, rhs),
+                        f"{ref} = select{fl} {cond.type.s} {cond.ref}, {lhs.type.s} {lhs.ref}, "
+                        f"{rhs.type.s} {rhs.ref}")
         self._ins(i)
         return i
 
     # --- casts ----------------------------------------------------------------------------------
-    trunc = _castop("trunc")
-    zext = _castop("zext")
-    sext = _castop("sext")
-    fptrunc = _castop("fptrunc")
-    fpext = _castop("fpext")
-    bitcast = _castop("bitcast")
-    addrspacecast = _castop("addrspacecast")
-    fptoui = _castop("fptoui")
-    uitofp = _castop("uitofp")
-    fptosi = _castop("fptosi")
-    sitofp = _castop("sitofp")
-    ptrtoint = _castop("ptrtoint")
-    inttoptr = _castop("inttoptr")
+    def _cast(self, opname: str, val: Value, typ: Any, name: str) -> Value:
+        if val.type is typ:
+            return val
+        i = CastInstr(self.block, opname, val, typ, name)
+        self._ins(i)
+        return i
+
+    def trunc(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("trunc", val, typ, name)
+
+    def zext(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("zext", val, typ, name)
+
+    def sext(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("sext", val, typ, name)
+
+    def fptrunc(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("fptrunc", val, typ, name)
+
+    def fpext(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("fpext", val, typ, name)
+
+    def bitcast(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("bitcast", val, typ, name)
+
+    def addrspacecast(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("addrspacecast", val, typ, name)
+
+    def fptoui(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("fptoui", val, typ, name)
+
+    def uitofp(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("uitofp", val, typ, name)
+
+    def fptosi(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("fptosi", val, typ, name)
+
+    def sitofp(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("sitofp", val, typ, name)
+
+    def ptrtoint(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("ptrtoint", val, typ, name)
+
+    def inttoptr(self, val: Value, typ: Any, name: str = "") -> Value:
+        return self._cast("inttoptr", val, typ, name)
 
     # --- memory ---------------------------------------------------------------------------------
-    def alloca(self, typ, size=None, name=""):
-        if size is None:  # the usual case, inline
-            fn = self._fn
-            n = fn._n
-            fn._n = n + 1
-            ref = f"{_HEADS.get(name) or _head(name)}{n}"
-            i = _new(AllocaInstr)
-            i.parent = self.block
-            i.type = _PTR
-            i.ref = ref
-            i.opname = "alloca"
-            i._a = None
-            i._ops = ()
-            i.text = f"{ref} = alloca {typ.s}"
-            i.md = None
-            i.allocated_type = typ
-            i._align = None
-            self._ins(i)
-            return i
-        if not isinstance(size, Value):
-            size = Constant(_I32, size)
+    def alloca(self, typ: Any, size: Any = None, name: str = "") -> AllocaInstr:
         ref = self._ref(name)
-        i = _mk(AllocaInstr, self.block, _PTR, ref, "alloca", (size,) if size else (),
-                f"{ref} = alloca {typ.s}"
-                + (f", {size.type.s} {size.ref}" if size else ""))
+        if size is None:  # the usual case
+            i = AllocaInstr(self.block, _PTR, ref, "alloca", None, None, (),
+                            f"{ref} = alloca {typ.s}")
+        else:
+            if not isinstance(size, Value):
+                size = Constant(_I32, size)
+            i = AllocaInstr(self.block, _PTR, ref, "alloca", size, None, (),
+                            f"{ref} = alloca {typ.s}, {size.type.s} {size.ref}")
         i.allocated_type = typ
         i._align = None
         self._ins(i)
         return i
 
-    def load(self, ptr, name="", align=None, typ=None):
+    def load(self, ptr: Value, name: str = "", align: int | None = None,
+             typ: Any = None) -> LoadInstr:
         if typ is None:
             typ = getattr(ptr, "allocated_type", None) or getattr(ptr, "value_type", None)
             if typ is None:
                 raise ValueError("Load lacks type.")
-        fn = self._fn
-        n = fn._n
-        fn._n = n + 1
-        ref = f"{_HEADS.get(name) or _head(name)}{n}"
-        i = _new(LoadInstr)
-        i.parent = self.block
-        i.type = typ
-        i.ref = ref
-        i.opname = "load"
-        i._a = ptr
-        i._b = None
+        ref = self._ref(name)
         if align is None:
-            i.text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}"
+            text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}"
         else:
-            i.text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}, align {align}"
-        i.md = None
+            text = f"{ref} = load {typ.s}, {ptr.type.s} {ptr.ref}, align {align}"
+        i = LoadInstr(self.block, typ, ref, "load", ptr, None, (), text)
+        i._align = align
+        i._is_volatile = False
+        self._ins(i)
+        return i
+
+    def store(self, value: Value, ptr: Value, align: int | None = None) -> StoreInstr:
+        if align is None:
+            text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}"
+        else:
+            text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}, align {align}"
+        i = StoreInstr(self.block, _VOID, "", "store", value, ptr, (), text)
         i._align = align
         self._ins(i)
         return i
 
-    def store(self, value, ptr, align=None):
-        i = _new(StoreInstr)
-        i.parent = self.block
-        i.type = _VOID
-        i.ref = ""
-        i.opname = "store"
-        i._a = value
-        i._b = ptr
-        if align is None:
-            i.text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}"
-        else:
-            i.text = f"store {value.type.s} {value.ref}, {ptr.type.s} {ptr.ref}, align {align}"
-        i.md = None
-        i._align = align
-        self._ins(i)
-        return i
-
-    def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):
+    def gep(self, ptr: Value, indices: Any, inbounds: bool = False, name: str = "",
+            source_etype: Any = None) -> GEPInstr:
         if source_etype is None:
             source_etype = getattr(ptr, "allocated_type", None) or getattr(ptr, "value_type", None)
             if source_etype is None:
                 raise ValueError("GEP lacks type.")
-        fn = self._fn
-        n = fn._n
-        fn._n = n + 1
-        ref = f"{_HEADS.get(name) or _head(name)}{n}"
-        i = _new(GEPInstr)
+        ref = self._ref(name)
+        head = (f"{ref} = getelementptr{' inbounds' if inbounds else ''} {source_etype.s}, "
+                f"{ptr.type.s} {ptr.ref}")
+        i: GEPInstr
         if len(indices) == 1:
             x = indices[0]
-            idx = f"{x.type.s} {x.ref}"
-            i._a = ptr
-            i._b = x
+            i = GEPInstr(self.block, ptr.type, ref, "getelementptr", ptr, x, (),
+                         f"{head}, {x.type.s} {x.ref}")
         else:
             idx = ", ".join([f"{x.type.s} {x.ref}" for x in indices])
-            i._a = None
-            i._ops = (ptr, *indices)
-        i.parent = self.block
-        i.type = ptr.type
-        i.ref = ref
-        i.opname = "getelementptr"
-        i.text = (f"{ref} = getelementptr{' inbounds' if inbounds else ''} {source_etype.s}, "
-                  f"{ptr.type.s} {ptr.ref}, {idx}")
-        i.md = None
+            i = GEPInstr(self.block, ptr.type, ref, "getelementptr", None, None,
+                         (ptr, *indices), f"{head}, {idx}")
         i.source_etype = source_etype
         i.inbounds = inbounds
         self._ins(i)
         return i
 
     # --- terminators ----------------------------------------------------------------------------
-    def branch(self, target):
-        blk = self.block
-        assert blk.terminator is None, "block already terminated"
-        i = _new(Branch)
-        i.parent = blk
-        i.type = _VOID
-        i.ref = ""
-        i.opname = "br"
-        i._a = target
-        i._b = None
-        i.text = f"br label {target.ref}"
-        i.md = None
-        blk.terminator = i
-        self._ins(i)
-        return i
+    def branch(self, target: Block) -> Instruction:
+        return self._terminate(Branch(self.block, _VOID, "", "br", target, None, (),
+                                      f"br label {target.ref}"))
 
-    def cbranch(self, cond, truebr, falsebr):
-        blk = self.block
-        assert blk.terminator is None, "block already terminated"
-        i = _new(ConditionalBranch)
-        i.parent = blk
-        i.type = _VOID
-        i.ref = ""
-        i.opname = "br"
-        i._a = None
-        i._ops = (cond, truebr, falsebr)
-        i.text = f"br {cond.type.s} {cond.ref}, label {truebr.ref}, label {falsebr.ref}"
-        i.md = None
-        blk.terminator = i
-        self._ins(i)
-        return i
+    def cbranch(self, cond: Value, truebr: Block, falsebr: Block) -> Instruction:
+        return self._terminate(ConditionalBranch(
+            self.block, _VOID, "", "br", None, None, (cond, truebr, falsebr),
+            f"br {cond.type.s} {cond.ref}, label {truebr.ref}, label {falsebr.ref}"))
 
-    def switch(self, value, default):
-        i = _new(SwitchInstr)
-        i.parent = self.block
-        i.type = _VOID
-        i.ref = ""
-        i.opname = "switch"
-        i._a = value
-        i._b = None
-        i.md = None
+    def switch(self, value: Value, default: Block) -> SwitchInstr:
+        i = SwitchInstr(self.block, _VOID, "", "switch", value, None, (), "")
         i.default = default
         i.cases = []
-        return self._terminate(i)
+        self._terminate(i)
+        return i
 
-    def branch_indirect(self, address):
+    def branch_indirect(self, address: Value) -> IndirectBranch:
         """`indirectbr` to `address` (a `BlockAddress` loaded from somewhere); the possible
         destinations are added with `add_destination`."""
-        i = _new(IndirectBranch)
-        i.parent = self.block
-        i.type = _VOID
-        i.ref = ""
-        i.opname = "indirectbr"
-        i._a = address
-        i._b = None
-        i.md = None
+        i = IndirectBranch(self.block, _VOID, "", "indirectbr", address, None, (), "")
         i.destinations = []
-        return self._terminate(i)
+        self._terminate(i)
+        return i
 
-    def ret_void(self):
-        return self._terminate(_mk(Ret, self.block, _VOID, "", "ret", (), "ret void"))
+    def ret_void(self) -> Instruction:
+        return self._terminate(Ret(self.block, _VOID, "", "ret", None, None, (), "ret void"))
 
-    def ret(self, value):
-        return self._terminate(_mk(Ret, self.block, _VOID, "", "ret", (value,),
+    def ret(self, value: Value) -> Instruction:
+        return self._terminate(Ret(self.block, _VOID, "", "ret", value, None, (),
                                    f"ret {value.type.s} {value.ref}"))
 
-    def unreachable(self):
-        return self._terminate(_mk(Unreachable, self.block, _VOID, "", "unreachable", (),
-                                   "unreachable"))
+    def unreachable(self) -> Instruction:
+        return self._terminate(Unreachable(self.block, _VOID, "", "unreachable", None, None, (),
+                                           "unreachable"))
 
     # --- calls ----------------------------------------------------------------------------------
-    def call(self, fn, args, name="", cconv=None, tail=False, fastmath=(), attrs=(),
-             arg_attrs=None):
+    def call(self, fn: Any, args: Any, name: str = "", cconv: Any = None, tail: Any = False,
+             fastmath: Any = (), attrs: Any = (), arg_attrs: Any = None) -> CallInstr:
         fnty = fn.function_type
         rt = fnty.return_type
         cref = fn.ref if isinstance(fn, Value) else fn.get_reference()
@@ -1548,10 +1608,10 @@ class IRBuilder:
         attrs = AttributeSet(attrs) if attrs else _NO_ATTRS
         if fastmath or cconv or attrs:
             text = "".join((f"{tail} call" if tail else "call",
-                            "".join(" " + f for f in sorted(fastmath)),
+                            "".join([" " + f for f in sorted(fastmath)]),
                             f" {cconv}" if cconv else "",
                             f" {fnty.s if fnty.var_arg else rt.s} {cref}({a})",
-                            "".join(" " + x for x in sorted(attrs))))
+                            "".join([" " + x for x in sorted(attrs)])))
         else:  # the usual call
             text = (f"{tail} call {fnty.s if fnty.var_arg else rt.s} {cref}({a})" if tail
                     else f"call {fnty.s if fnty.var_arg else rt.s} {cref}({a})")
@@ -1567,10 +1627,11 @@ class IRBuilder:
         self._ins(i)
         return i
 
-    def asm(self, ftype, asm, constraint, args, side_effect, name=""):
+    def asm(self, ftype: Any, asm: str, constraint: str, args: Any, side_effect: bool,
+            name: str = "") -> CallInstr:
         return self.call(InlineAsm(ftype, asm, constraint, side_effect), args, name)
 
-    def load_reg(self, reg_type, reg_name, name=""):
+    def load_reg(self, reg_type: Any, reg_name: str, name: str = "") -> CallInstr:
         key = (reg_type, reg_name)
         asm = _REG_READS.get(key)
         if asm is None:
@@ -1578,69 +1639,67 @@ class IRBuilder:
                                               f"={{{reg_name}}}", False)
         return self.call(asm, (), name)
 
-    def store_reg(self, value, reg_type, reg_name, name=""):
+    def store_reg(self, value: Value, reg_type: Any, reg_name: str, name: str = "") -> CallInstr:
         return self.asm(FunctionType(_VOID, [reg_type]), "", f"{{{reg_name}}}", [value], True,
                         name)
 
     # --- vectors and aggregates -----------------------------------------------------------------
-    def extract_element(self, vector, idx, name=""):
+    def extract_element(self, vector: Value, idx: Value, name: str = "") -> Instruction:
         ref = self._ref(name)
-        i = _mk(ExtractElement, self.block, vector.type.element, ref, "extractelement",
-                (vector, idx),
-                f"{ref} = extractelement {vector.type.s} {vector.ref}, {idx.type.s} {idx.ref}")
+        i = ExtractElement(self.block, vector.type.element, ref, "extractelement", vector, idx,
+                           (), f"{ref} = extractelement {vector.type.s} {vector.ref}, "
+                               f"{idx.type.s} {idx.ref}")
         self._ins(i)
         return i
 
-    def insert_element(self, vector, value, idx, name=""):
+    def insert_element(self, vector: Value, value: Value, idx: Value,
+                       name: str = "") -> Instruction:
         ref = self._ref(name)
-        i = _mk(InsertElement, self.block, vector.type, ref, "insertelement",
-                (vector, value, idx),
-                f"{ref} = insertelement {vector.type.s} {vector.ref}, {value.type.s} "
-                f"{value.ref}, {idx.type.s} {idx.ref}")
+        i = InsertElement(self.block, vector.type, ref, "insertelement", None, None,
+                          (vector, value, idx),
+                          f"{ref} = insertelement {vector.type.s} {vector.ref}, {value.type.s} "
+                          f"{value.ref}, {idx.type.s} {idx.ref}")
         self._ins(i)
         return i
 
-    def shuffle_vector(self, vector1, vector2, mask, name=""):
+    def shuffle_vector(self, vector1: Value, vector2: Any, mask: Value,
+                       name: str = "") -> Instruction:
         ref = self._ref(name)
         t = vector1.type
         ty = VectorType(t.element, mask.type.count)
         v2 = f"{t.s} undef" if vector2 is Undefined else f"{vector2.type.s} {vector2.ref}"
-        i = _mk(ShuffleVector, self.block, ty, ref, "shufflevector", (vector1, vector2, mask),
-                f"{ref} = shufflevector {t.s} {vector1.ref}, {v2}, {mask.type.s} {mask.ref}")
+        i = ShuffleVector(self.block, ty, ref, "shufflevector", None, None,
+                          (vector1, vector2, mask),
+                          f"{ref} = shufflevector {t.s} {vector1.ref}, {v2}, {mask.type.s} "
+                          f"{mask.ref}")
         self._ins(i)
         return i
 
-    def extract_value(self, agg, idx, name=""):
+    def extract_value(self, agg: Value, idx: Any, name: str = "") -> Instruction:
         idx = list(idx) if isinstance(idx, (tuple, list)) else [idx]
         ty = agg.type
         for k in idx:
             ty = ty.elements[k]
         ref = self._ref(name)
-        i = _mk(ExtractValue, self.block, ty, ref, "extractvalue", (agg,),
-                f"{ref} = extractvalue {agg.type.s} {agg.ref}, {', '.join(map(str, idx))}")
+        i = ExtractValue(self.block, ty, ref, "extractvalue", agg, None, (),
+                         f"{ref} = extractvalue {agg.type.s} {agg.ref}, "
+                         f"{', '.join(map(str, idx))}")
         i.indices = idx
         self._ins(i)
         return i
 
-    def insert_value(self, agg, value, idx, name=""):
+    def insert_value(self, agg: Value, value: Value, idx: Any, name: str = "") -> Instruction:
         idx = list(idx) if isinstance(idx, (tuple, list)) else [idx]
         ref = self._ref(name)
-        i = _mk(InsertValue, self.block, agg.type, ref, "insertvalue", (agg, value),
-                f"{ref} = insertvalue {agg.type.s} {agg.ref}, {value.type.s} {value.ref}, "
-                f"{', '.join(map(str, idx))}")
+        i = InsertValue(self.block, agg.type, ref, "insertvalue", agg, value, (),
+                        f"{ref} = insertvalue {agg.type.s} {agg.ref}, {value.type.s} "
+                        f"{value.ref}, {', '.join(map(str, idx))}")
         i.indices = idx
         self._ins(i)
         return i
 
-    def phi(self, typ, name="", flags=()):
-        i = _new(PhiInstr)
-        i.parent = self.block
-        i.type = typ
-        i.ref = self._ref(name)
-        i.opname = "phi"
-        i._a = None
-        i._ops = ()
-        i.md = None
+    def phi(self, typ: Any, name: str = "", flags: Any = ()) -> PhiInstr:
+        i = PhiInstr(self.block, typ, self._ref(name), "phi", None, None, (), "")
         i.incomings = []
         self._ins(i)
         return i
@@ -1649,7 +1708,10 @@ class IRBuilder:
 # --- the module -------------------------------------------------------------------------------------
 
 class Module:
-    def __init__(self, name: str = "", context=None):
+    __slots__ = ("_mdcache", "_reserved", "_unique", "_weights", "context", "data_layout",
+                 "globals", "metadata", "name", "namedmetadata", "triple")
+
+    def __init__(self, name: str = "", context: Any = None) -> None:
         self.name = name
         self.context = context
         self.triple = "unknown-unknown-unknown"
@@ -1658,7 +1720,7 @@ class Module:
         self.metadata: list[MDValue] = []
         self.namedmetadata: dict[str, NamedMetaData] = {}
         self._mdcache: dict[str, MDValue] = {}
-        self._weights: dict[tuple, MDValue] = {}  # PredictableInstr.set_weights
+        self._weights: dict[tuple, MDValue] = {}  # Instruction.set_weights
         self._unique: dict[str, int] = {}
         self._reserved: set[str] = set()
 
@@ -1667,7 +1729,7 @@ class Module:
         return [v for v in self.globals.values() if isinstance(v, Function)]
 
     @property
-    def global_values(self):
+    def global_values(self) -> Any:
         return self.globals.values()
 
     def get_global(self, name: str) -> GlobalValue:
@@ -1689,7 +1751,7 @@ class Module:
         self._reserved.add(cand)
         return cand
 
-    def add_metadata(self, operands) -> MDValue:
+    def add_metadata(self, operands: Any) -> MDValue:
         """An unnamed metadata node with these operands; identical nodes are shared."""
         if not isinstance(operands, (list, tuple)):
             raise TypeError(f"expected a list or tuple of metadata values, got {operands!r}")
@@ -1717,7 +1779,7 @@ class Module:
             self._mdcache[body] = md
         return md
 
-    def add_named_metadata(self, name: str, element=None) -> NamedMetaData:
+    def add_named_metadata(self, name: str, element: Any = None) -> NamedMetaData:
         nmd = self.namedmetadata.get(name)
         if nmd is None:
             nmd = self.namedmetadata[name] = NamedMetaData(self)
@@ -1737,12 +1799,13 @@ class Module:
             g._emit(out)
             out.append("\n")
         for name, nmd in self.namedmetadata.items():
-            out.append(f"!{name} = !{{{', '.join(m.ref for m in nmd.operands)}}}\n")
+            out.append(f"!{name} = !{{{', '.join([m.ref for m in nmd.operands])}}}\n")
         for md in self.metadata:
             out.append(f"{md.ref} = {md.body}\n")
         return "".join(out)
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        return self.__str__()
 
     def release(self) -> None:
         """Break the IR's reference cycles so that reference counting frees a printed module at

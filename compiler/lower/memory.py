@@ -43,6 +43,7 @@ def effective_address64(fl: FunctionLowerer, addr: ir.Value, offset: int, width:
     so `size - end` cannot wrap when `end <= size`, and an `end` of 2^63 or more always traps."""
     end = offset + width
     size = fl.memory_bytes(mem)
+    oob: ir.Value
     if end >= 1 << 63:
         oob = ir.Constant(T.I1, 1)
     else:
@@ -86,6 +87,7 @@ def effective_address(fl: FunctionLowerer, addr: ir.Value, offset: int, width: i
     base = fl.mem_bases[mem]
     if facts and fl.loop_bases is not None and not isinstance(addr, ir.Constant):
         base = fl.loop_base(addr)
+    idx: ir.Value
     if isinstance(addr, ir.Constant):  # a static address (globals of C programs): one constant
         idx = ir.Constant(T.I64, (addr.constant & 0xFFFFFFFF) + offset)
     else:
@@ -105,15 +107,16 @@ def make_load(name: str, width: int):
                                                             facts=True, mem=mem)
         mem_ty = vt if not isinstance(vt, ir.IntType) or width * 8 == vt.width \
             else ir.IntType(width * 8)
-        v = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
-        v.set_metadata("tbaa", fl.ml.tbaa["memory"])
+        load = fl.b.load(ptr, typ=mem_ty, name=name, align=1)
+        load.set_metadata("tbaa", fl.ml.tbaa["memory"])
         if covered:  # proven in bounds (or checked: memory64), so LLVM may delete it if unused
             pass
         elif mem:  # a plain witness: the address facts and range witnesses are memory 0's
-            fl.witness(v)
+            fl.witness(load)
         else:
-            fl.witness(v, key, instr.imm.offset + width, pointer=name == "i32.load",
+            fl.witness(load, key, instr.imm.offset + width, pointer=name == "i32.load",
                        instr=instr, root=root, root_end=offset + width)
+        v: ir.Value = load
         if mem_ty is not vt:
             v = (fl.b.sext if signed else fl.b.zext)(v, vt, name=name)
         fl.push(v)

@@ -68,6 +68,7 @@ def int_binop(op: str):
             x = stack.pop()
             ty = x.type
             b = fl.b
+            count: ir.Value
             if y.__class__ is ir.Constant and y.constant.__class__ is int:
                 count = ir.Constant(ty, y.constant & (ty.width - 1))  # masked here, not by LLVM
             else:
@@ -96,6 +97,7 @@ def int_binop(op: str):
         zero = ir.Constant(ty, 0)
         if op in ("div_s", "div_u", "rem_s", "rem_u"):
             fl.trap_if(b.icmp_unsigned("==", y, zero), T.TRAP_INT_DIV_BY_ZERO)
+        r: ir.Value
         if op == "add":
             r = b.add(x, y, name=name)
             if w == 32:
@@ -188,6 +190,7 @@ def float_binop(op: str):
             # LLVM folds x-0, x*1, x/-1 ... to x or -x, which would pass a signalling NaN through
             # unquieted; Wasm requires an arithmetic NaN, so hide the constant from the folder.
             x, y = (opaque(fl, v) if hasattr(v, "wasm_bits") else v for v in (x, y))
+        r: ir.Value
         if op == "add":
             r = b.fadd(x, y, name=name)
         elif op == "sub":
@@ -224,7 +227,7 @@ def opaque(fl: FunctionLowerer, v: ir.Value) -> ir.Value:
 
 def _identity_operand(op: str, x: ir.Value, y: ir.Value) -> bool:
     bits = IDENTITY_BITS.get(op)
-    return bool(bits) and any(getattr(v, "wasm_bits", None) in bits for v in (x, y))
+    return bits is not None and any(getattr(v, "wasm_bits", None) in bits for v in (x, y))
 
 
 FLOAT_UNARY_INTRINSIC = {"abs": "fabs", "ceil": "ceil", "floor": "floor", "trunc": "trunc",
@@ -331,7 +334,7 @@ def _register() -> None:
             HANDLERS[op.name] = {"i32.const": lower_i32_const,
                                  "i64.const": lower_i64_const}.get(op.name, lower_const)
         elif op.kind is Kind.NUMERIC:
-            params, results = op.sig.split(":")
+            params, results = str(op.sig).split(":")
             if t in ("i32", "i64"):
                 if rest == "eqz":
                     HANDLERS[op.name] = int_eqz

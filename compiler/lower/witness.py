@@ -51,6 +51,9 @@ a loop without any exit is never summed.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+from typing import Any
+
 from . import irbuild as ir
 from . import types as T
 
@@ -75,7 +78,7 @@ def _arity(op) -> tuple[int, int] | None:
     return _ARITY.get(op.name)
 
 
-def _condition_loads(body, i: int, loaded: set[int] = frozenset()) -> bool:
+def _condition_loads(body, i: int, loaded: AbstractSet[int] = frozenset()) -> bool:
     """Whether the value popped by `body[i]` (a branch's condition) is computed, on the value stack
     and within a few instructions before it, from a linear-memory load or from a local in
     `loaded` (locals last set to such a value); unknown counts as no."""
@@ -153,7 +156,7 @@ class _OpenLoop:
         "steps",
     )
 
-    def __init__(self, instr):
+    def __init__(self, instr: Any) -> None:
         self.instr = instr
         self.innermost = True  # no loop inside it, no call, no br_table, no loaded exit
         self.exits = 0  # branches out of it
@@ -305,7 +308,7 @@ _ASM_ATTRS = ("nounwind", "willreturn", "memory(inaccessiblemem: readwrite)")
 _KEEP: dict = {}  # value type -> its empty asm callee (one per type, shared by every load)
 
 
-def keep_alive(b: ir.IRBuilder, v: ir.LoadInstr, volatile: bool = False) -> None:
+def keep_alive(b: ir.IRBuilder, v: Any, volatile: bool = False) -> None:
     """Give the load `v`, just built by `b`, a use LLVM cannot delete, or (`volatile`, at -O0)
     make it volatile (see the docstring)."""
     if volatile:
