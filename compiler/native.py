@@ -159,6 +159,7 @@ def build(force: bool = False, verbose: bool = False) -> Path:
     import shutil
     import subprocess
     import tempfile
+
     key = source_key()
     dest = native_dir() / key
     if (dest / MANIFEST).is_file() and not force:
@@ -213,15 +214,20 @@ def _one(work: Path, stem: str) -> Path:
     return found[0]
 
 
+KEEP_BUILDS = 4  # besides the current one: other checkouts (CI, fuzzing clones) share the dir
+
+
 def prune(keep: str | None = None) -> int:
-    """Remove builds other than `keep` (the current one by default); returns how many."""
+    """Remove all but the newest KEEP_BUILDS builds other than `keep` (the current one by
+    default); returns how many went.  A build is about 5 MB."""
     import shutil
+
     keep = keep or source_key()
-    removed = 0
     root = native_dir()
-    if root.is_dir():
-        for d in root.iterdir():
-            if d.is_dir() and d.name != keep:
-                shutil.rmtree(d, ignore_errors=True)
-                removed += 1
-    return removed
+    if not root.is_dir():
+        return 0
+    others = sorted((d for d in root.iterdir() if d.is_dir() and d.name != keep),
+                    key=lambda d: d.stat().st_mtime, reverse=True)
+    for d in others[KEEP_BUILDS:]:
+        shutil.rmtree(d, ignore_errors=True)
+    return max(0, len(others) - KEEP_BUILDS)

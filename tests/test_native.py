@@ -57,6 +57,19 @@ def test_a_stale_build_is_not_used(tmp_path):
     assert native.current_build(copy) is None
 
 
+def test_prune_keeps_the_current_build_and_the_newest_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASMC_NATIVE_DIR", str(tmp_path))
+    for k in range(native.KEEP_BUILDS + 3):
+        d = tmp_path / f"old{k}"
+        d.mkdir()
+        os.utime(d, (1000 + k, 1000 + k))
+    (tmp_path / "current").mkdir()
+    os.utime(tmp_path / "current", (1, 1))  # the oldest, and kept
+    assert native.prune(keep="current") == 3
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["current"] + [f"old{k}" for k in range(3, native.KEEP_BUILDS + 3)])
+
+
 # --- the same results from both -----------------------------------------------------------------
 
 def digest(wasm: bytes) -> str:

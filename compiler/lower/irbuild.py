@@ -11,20 +11,23 @@ Strategy:
   - Every value carries its reference text in `.ref` (`%x.3`, `@"f"`, `42`, `zeroinitializer`),
     made when the value is created; an instruction makes its whole line in one f-string when it
     is built (`.text`), so printing a module is one `"".join` over strings that already exist.
-    Only phi and switch (whose operands arrive later) and global variables (whose fields are set
-    after construction) are formatted when printed.  Metadata attached later is appended to
-    `.text`; an `align` set later re-renders the line.
+    Only phi, switch and indirectbr (whose operands arrive later; they override `line()`) and
+    global variables (whose fields are set after construction) are formatted when printed.
+    Metadata attached later is appended to `.text`; an `align` set later re-renders the line.
   - Local names come from one counter per function: a value named `x` becomes `%x.N`, an unnamed
     one `%.N`, a block `x.N:`.  N is unique within the function, so names are unique without a
     per-function set of used names, and the readable part stays for `--emit=llvm`.  Characters
     an unquoted LLVM identifier cannot hold become `_`, so local references never need quotes.
-  - Objects use `__slots__`; the hot builder methods inline naming and object creation and
-    append to a bound `list.append` of the current block.
+  - Written for mypyc (compiler/native.py), which compiles this module: values, instructions,
+    blocks, functions and the builder are native classes (typed attributes, made by their
+    constructors, single inheritance, one method per builder operation); types stay interpreted
+    classes (interned through `__new__`, pickled by the partition processes), and so does
+    AttributeSet (a `set`).  As plain Python the same code runs with `__slots__`.
 
 Compatibility: the API follows llvmlite.ir (class names, constructor and method signatures,
 `isinstance` targets such as `LoadInstr`/`CastInstr`/`PhiInstr`, `b._insert`, `ty.width`,
-duck-typed callees with `function_type` and `get_reference()`, Value subclasses that override
-`get_reference()`), so switching is `from . import irbuild as ir`.  The IR is the same as
+duck-typed callees with `function_type` and `get_reference()`), so switching is
+`from . import irbuild as ir`.  The IR is the same as
 llvmlite's: the same instructions, operands, flags, metadata, linkage and attributes.  Differences
 in the text only: local names carry a `.N` suffix; float constants are always exact hex, and an
 integer constant bitcast to float (`Constant(i32, bits).bitcast(float)`) is folded to its float
