@@ -236,7 +236,7 @@ def inspect_cmd(module, as_json) -> None:
 
 @main.group("native")
 def native_group() -> None:
-    """The compiled front end: decode and validate built into C extensions by mypyc.
+    """The compiled front end: decode, validate and the lowering built into C extensions by mypyc.
 
     It is used when a build of exactly the installed sources exists (else the same Python source
     runs, slower); WASMC_PURE_PYTHON=1 asks for the Python source.
@@ -252,7 +252,7 @@ def native_group() -> None:
 @click.option("--force", is_flag=True, help="Build again even if a current build exists.")
 @click.option("-v", "--verbose", is_flag=True, help="Show mypyc's output.")
 def native_build_cmd(force, verbose) -> None:
-    """Build the compiled front end for these sources (about 20 s), and remove older builds."""
+    """Build the compiled front end for these sources (about 70 s), and prune older builds."""
     from . import native
 
     try:

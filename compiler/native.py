@@ -35,7 +35,8 @@ from pathlib import Path
 COMPILED = ("wasmc.decode", "wasmc.validate", "wasmc.lower.irbuild", "wasmc.lower.types",
             "wasmc.lower.function", "wasmc.lower.variable", "wasmc.lower.numeric",
             "wasmc.lower.control", "wasmc.lower.memory", "wasmc.lower.addressing",
-            "wasmc.lower.witness")
+            "wasmc.lower.witness", "wasmc.lower.simd", "wasmc.lower.atomics",
+            "wasmc.lower.exceptions", "wasmc.lower.gcrefs", "wasmc.lower.gcobjects")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"

@@ -21,6 +21,7 @@ a longjmp; code without try_table pays nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import irbuild as ir
 from . import types as T
@@ -79,8 +80,7 @@ def lower_throw_ref(fl: FunctionLowerer, instr) -> None:
     throw_again(fl, fl.pop())
 
 
-def enter_try(fl: FunctionLowerer, outer: ir.Value | None
-              ) -> tuple[ir.Value, ir.Block, ir.Value]:
+def enter_try(fl: FunctionLowerer, outer: Any) -> tuple[ir.Value, ir.Block, ir.Value]:
     """Link a new handler record above `outer` and _setjmp on it.  Returns the record, the block
     the try body starts in and the caught exception; the builder is left in the handler's
     landing block, where the handler is unlinked again (outer runs there)."""
@@ -106,8 +106,8 @@ def lower_try_table(fl: FunctionLowerer, instr) -> None:
     bt = fl.block_type(bt_imm)
     outer = fl.current_handlers()
     handler, body, exn = enter_try(fl, outer)
-    tag = fl.load_field(exn, EXN_TAG, T.PTR, "exn.tag") if any(k < 2 for k, _, _ in catches) \
-        else None
+    tag: Any = fl.load_field(exn, EXN_TAG, T.PTR, "exn.tag") \
+        if any(k < 2 for k, _, _ in catches) else None  # an ir.Value if any clause names a tag
     for kind, tagidx, label in catches:
         frame = fl.frames[-1 - label]
         values: list[ir.Value] = []
@@ -144,7 +144,7 @@ def lower_try_table(fl: FunctionLowerer, instr) -> None:
 class LegacyTry:
     exn: ir.Value  # the caught exception (dominates every catch section)
     tag: ir.Value
-    check: ir.Block | None  # where the next catch's compare goes; None after a catch_all
+    check: Any  # the ir.Block where the next catch's compare goes; None after a catch_all
 
 
 def lower_try(fl: FunctionLowerer, instr) -> None:

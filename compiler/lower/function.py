@@ -248,7 +248,7 @@ class FunctionLowerer:
         self.reachable = True
         self.trap_blocks: dict[int, ir.Block] = {}
         self.entry = fn.append_basic_block("entry")
-        self.b = ir.IRBuilder(self.entry)
+        self.b: ir.IRBuilder = ir.IRBuilder(self.entry)
         self.ctx = fn.args[0]
         self.ctx.name = "instance"
         # Locals: the parameters first, then the declared locals, all as entry-block allocas.

@@ -22,6 +22,7 @@ fields or elements may hold references (reftypes.traced) is marked so, and trace
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from ..module import packed
 from ..reftypes import traced
@@ -52,8 +53,10 @@ def packed_value(fl: FunctionLowerer, storage: str, v: ir.Value) -> ir.Value:
 
 def load_object(fl: FunctionLowerer, ptr: ir.Value, storage: str, op_name: str) -> ir.Value:
     """Load a field or element, extending a packed one as `op_name` says (`_s` or `_u`)."""
-    v = fl.b.load(ptr, typ=storage_type(storage), align=min(8, field_size(storage)), name="field")
-    v.set_metadata("tbaa", fl.ml.tbaa["object"])
+    load = fl.b.load(ptr, typ=storage_type(storage), align=min(8, field_size(storage)),
+                     name="field")
+    load.set_metadata("tbaa", fl.ml.tbaa["object"])
+    v: ir.Value = load
     if packed(storage):
         v = (fl.b.sext if op_name.endswith("_s") else fl.b.zext)(v, T.I32)
     return v
@@ -117,7 +120,8 @@ def lower_struct_set(fl: FunctionLowerer, instr) -> None:
 # --- arrays --------------------------------------------------------------------------------------
 def element(fl: FunctionLowerer, typeidx: int) -> tuple[str, int]:
     """An array type's element storage type and size in bytes."""
-    storage = fl.module.types[typeidx].field.storage
+    array: Any = fl.module.types[typeidx]
+    storage = array.field.storage
     return storage, field_size(storage)
 
 

@@ -22,6 +22,7 @@ unused load still traps when out of bounds.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..module import Instr, MemArg
 from ..opcodes import BY_NAME, OPS, Kind, parse_sig
@@ -130,18 +131,18 @@ def mem_store(fl: FunctionLowerer, value: ir.Value, addr: ir.Value, memarg: MemA
 
 
 # --- constants, memory --------------------------------------------------------------------------
-def lower_v128_const(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_v128_const(fl: FunctionLowerer, instr: Any) -> None:
     bits = instr.imm
     c = const_vec(T.V128, [bits & (2**64 - 1), bits >> 64])
     c.wasm_v128 = bits  # lets float_binary recognise identity operands
     fl.push(c)
 
 
-def lower_v128_load(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_v128_load(fl: FunctionLowerer, instr: Any) -> None:
     fl.push(mem_load(fl, instr, fl.pop(), instr.imm, T.V128))
 
 
-def lower_v128_store(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_v128_store(fl: FunctionLowerer, instr: Any) -> None:
     value = fl.pop()
     mem_store(fl, value, fl.pop(), instr.imm)
 
@@ -150,7 +151,7 @@ def load_extend(bits: int, signed: bool) -> Lower:
     """v128.load8x8_s ...: 64 bits of narrow lanes, each extended to twice its width."""
     ty = ir.VectorType(INT_BY_BITS[bits], 64 // bits)
 
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         v = mem_load(fl, instr, fl.pop(), instr.imm, ty)
         push_v128(fl, extend(fl, v, signed))
     return lower
@@ -159,7 +160,7 @@ def load_extend(bits: int, signed: bool) -> Lower:
 def load_splat(bits: int) -> Lower:
     ty = ir.VectorType(INT_BY_BITS[bits], 128 // bits)
 
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = mem_load(fl, instr, fl.pop(), instr.imm, INT_BY_BITS[bits])
         push_v128(fl, splat(fl, x, ty))
     return lower
@@ -168,7 +169,7 @@ def load_splat(bits: int) -> Lower:
 def load_zero(bits: int) -> Lower:
     ty = ir.VectorType(INT_BY_BITS[bits], 128 // bits)
 
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = mem_load(fl, instr, fl.pop(), instr.imm, INT_BY_BITS[bits])
         push_v128(fl, fl.b.insert_element(ir.Constant(ty, None), x, ir.Constant(T.I32, 0)))
     return lower
@@ -177,7 +178,7 @@ def load_zero(bits: int) -> Lower:
 def load_lane(bits: int) -> Lower:
     ty = ir.VectorType(INT_BY_BITS[bits], 128 // bits)
 
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         memarg, lane = instr.imm
         v = fl.b.bitcast(fl.pop(), ty)
         x = mem_load(fl, instr, fl.pop(), memarg, INT_BY_BITS[bits])
@@ -188,7 +189,7 @@ def load_lane(bits: int) -> Lower:
 def store_lane(bits: int) -> Lower:
     ty = ir.VectorType(INT_BY_BITS[bits], 128 // bits)
 
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         memarg, lane = instr.imm
         v = fl.b.bitcast(fl.pop(), ty)
         mem_store(fl, fl.b.extract_element(v, ir.Constant(T.I32, lane)), fl.pop(), memarg)
@@ -202,14 +203,15 @@ def lane_scalar(fl: FunctionLowerer, x: ir.Value, shape: str) -> ir.Value:
 
 
 def lower_splat(shape: str) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         push_v128(fl, splat(fl, lane_scalar(fl, fl.pop(), shape), VEC[shape]), instr.op.name)
     return lower
 
 
 def lower_extract_lane(shape: str, signed: bool | None) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
-        x = fl.b.extract_element(as_shape(fl, fl.pop(), shape), ir.Constant(T.I32, instr.imm))
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
+        x: ir.Value = fl.b.extract_element(as_shape(fl, fl.pop(), shape),
+                                           ir.Constant(T.I32, instr.imm))
         if signed is not None:
             x = (fl.b.sext if signed else fl.b.zext)(x, T.I32, name=instr.op.name)
         fl.push(x)
@@ -217,20 +219,20 @@ def lower_extract_lane(shape: str, signed: bool | None) -> Lower:
 
 
 def lower_replace_lane(shape: str) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = lane_scalar(fl, fl.pop(), shape)
         v = as_shape(fl, fl.pop(), shape)
         push_v128(fl, fl.b.insert_element(v, x, ir.Constant(T.I32, instr.imm)), instr.op.name)
     return lower
 
 
-def lower_shuffle(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_shuffle(fl: FunctionLowerer, instr: Any) -> None:
     y = as_shape(fl, fl.pop(), "i8x16")
     x = as_shape(fl, fl.pop(), "i8x16")
     push_v128(fl, shuffle(fl, x, y, list(instr.imm)), "i8x16.shuffle")
 
 
-def lower_swizzle(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_swizzle(fl: FunctionLowerer, instr: Any) -> None:
     """pshufb zeroes a lane whose index has bit 7 set and otherwise uses its low 4 bits; adding 0x70
     with unsigned saturation sets bit 7 exactly for indices >= 16 and keeps the low bits of the rest."""
     s = as_shape(fl, fl.pop(), "i8x16")
@@ -240,12 +242,12 @@ def lower_swizzle(fl: FunctionLowerer, instr: Instr) -> None:
 
 
 # --- bitwise and boolean ------------------------------------------------------------------------
-def lower_not(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_not(fl: FunctionLowerer, instr: Any) -> None:
     fl.push(fl.b.not_(fl.pop(), name="v128.not"))
 
 
 def lower_bitwise(op: str) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         y = fl.pop()
         x = fl.pop()
         b = fl.b
@@ -255,7 +257,7 @@ def lower_bitwise(op: str) -> Lower:
     return lower
 
 
-def lower_bitselect(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_bitselect(fl: FunctionLowerer, instr: Any) -> None:
     c = fl.pop()
     v2 = fl.pop()
     v1 = fl.pop()
@@ -263,14 +265,14 @@ def lower_bitselect(fl: FunctionLowerer, instr: Instr) -> None:
     fl.push(b.or_(b.and_(v1, c), b.and_(v2, b.not_(c)), name="v128.bitselect"))
 
 
-def lower_any_true(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_any_true(fl: FunctionLowerer, instr: Any) -> None:
     x = fl.b.bitcast(fl.pop(), ir.IntType(128))
     fl.push(fl.b.zext(fl.b.icmp_unsigned("!=", x, ir.Constant(x.type, 0)), T.I32,
                       name="v128.any_true"))
 
 
 def lower_all_true(shape: str) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = as_shape(fl, fl.pop(), shape)
         nonzero = fl.b.icmp_unsigned("!=", x, ir.Constant(x.type, None))
         r = call(fl, "vector.reduce.and", T.I1, [nonzero])
@@ -279,7 +281,7 @@ def lower_all_true(shape: str) -> Lower:
 
 
 def lower_bitmask(shape: str) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = as_shape(fl, fl.pop(), shape)
         neg = fl.b.icmp_signed("<", x, ir.Constant(x.type, None))
         bits = fl.b.bitcast(neg, ir.IntType(x.type.count))
@@ -289,11 +291,11 @@ def lower_bitmask(shape: str) -> Lower:
 
 # --- integer lanes ------------------------------------------------------------------------------
 def lower_shift(shape: str, op: str) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         b = fl.b
         ty = VEC[shape]
         width = ty.element.width
-        count = b.and_(fl.pop(), ir.Constant(T.I32, width - 1))
+        count: ir.Value = b.and_(fl.pop(), ir.Constant(T.I32, width - 1))
         if width < 32:
             count = b.trunc(count, ty.element)
         elif width > 32:
@@ -349,7 +351,7 @@ INT_UNARY: dict[str, Callable[[FunctionLowerer, ir.Value], ir.Value]] = {
 
 
 def lower_binary(shape: str, fn) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         y = as_shape(fl, fl.pop(), shape)
         x = as_shape(fl, fl.pop(), shape)
         push_v128(fl, fn(fl, x, y), instr.op.name)
@@ -357,7 +359,7 @@ def lower_binary(shape: str, fn) -> Lower:
 
 
 def lower_unary(shape: str, fn) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         push_v128(fl, fn(fl, as_shape(fl, fl.pop(), shape)), instr.op.name)
     return lower
 
@@ -371,7 +373,7 @@ def int_compare(op: str):
 
 def lower_narrow(src: str, signed: bool) -> Lower:
     """Both operands' lanes, saturated to the half-width range (packsswb/packuswb/...)."""
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         b = fl.b
         y = as_shape(fl, fl.pop(), src)
         x = as_shape(fl, fl.pop(), src)
@@ -387,14 +389,14 @@ def lower_narrow(src: str, signed: bool) -> Lower:
 
 
 def lower_extend(src: str, high: bool, signed: bool) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = as_shape(fl, fl.pop(), src)
         push_v128(fl, extend(fl, half(fl, x, high), signed), instr.op.name)
     return lower
 
 
 def lower_extmul(src: str, high: bool, signed: bool) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         y = as_shape(fl, fl.pop(), src)
         x = as_shape(fl, fl.pop(), src)
         wx = extend(fl, half(fl, x, high), signed)
@@ -411,13 +413,13 @@ def pairwise_add(fl: FunctionLowerer, x: ir.Value) -> ir.Value:
 
 
 def lower_extadd_pairwise(src: str, signed: bool) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = as_shape(fl, fl.pop(), src)
         push_v128(fl, pairwise_add(fl, extend(fl, x, signed)), instr.op.name)
     return lower
 
 
-def lower_dot(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_dot(fl: FunctionLowerer, instr: Any) -> None:
     """i32x4.dot_i16x8_s: products of signed pairs summed (wrapping), the pattern of pmaddwd."""
     y = as_shape(fl, fl.pop(), "i16x8")
     x = as_shape(fl, fl.pop(), "i16x8")
@@ -470,7 +472,7 @@ FLOAT_PRED = {"eq": ("==", True), "ne": ("!=", False), "lt": ("<", True), "gt": 
 def lower_float_binary(shape: str, op: str) -> Lower:
     fn = FLOAT_BINARY[op]
 
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         y = _hide_identity(fl, op, fl.pop(), shape)
         x = _hide_identity(fl, op, fl.pop(), shape)
         push_v128(fl, fn(fl, x, y), instr.op.name)
@@ -497,14 +499,14 @@ def float_compare(op: str):
 
 # --- conversions --------------------------------------------------------------------------------
 def lower_convert_i32x4(signed: bool) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = as_shape(fl, fl.pop(), "i32x4")
         push_v128(fl, (fl.b.sitofp if signed else fl.b.uitofp)(x, VEC["f32x4"]), instr.op.name)
     return lower
 
 
 def lower_convert_low(signed: bool) -> Lower:
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         x = half(fl, as_shape(fl, fl.pop(), "i32x4"), high=False)
         push_v128(fl, (fl.b.sitofp if signed else fl.b.uitofp)(x, VEC["f64x2"]), instr.op.name)
     return lower
@@ -521,7 +523,7 @@ def fselect(fl: FunctionLowerer, pred: str, x: ir.Value, c: float, then: ir.Valu
 def lower_trunc_sat_f32x4(signed: bool) -> Lower:
     """cvttps2dq gives 0x80000000 for NaN and out-of-range lanes; the selects around it make that
     0 for NaN and the right bound otherwise (llvm.fptosi.sat would be scalarised)."""
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         b = fl.b
         i32x4 = VEC["i32x4"]
         x = as_shape(fl, fl.pop(), "f32x4")
@@ -548,7 +550,7 @@ def lower_trunc_sat_f64x2_zero(signed: bool) -> Lower:
     """Clamp (NaN -> 0) to the i32/u32 range, then convert: signed with cvttpd2dq (fptosi on
     in-range lanes), unsigned by truncating and adding 2^52, which leaves the integer in the low 32
     bits of each double.  Lanes 2-3 are zero."""
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         b = fl.b
         x = as_shape(fl, fl.pop(), "f64x2")
         zero2 = ir.Constant(ir.VectorType(T.I32, 2), None)
@@ -567,13 +569,13 @@ def lower_trunc_sat_f64x2_zero(signed: bool) -> Lower:
     return lower
 
 
-def lower_demote(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_demote(fl: FunctionLowerer, instr: Any) -> None:
     x = as_shape(fl, fl.pop(), "f64x2")
     lo = fl.b.fptrunc(x, ir.VectorType(T.F32, 2))
     push_v128(fl, shuffle(fl, lo, ir.Constant(lo.type, None), [0, 1, 2, 3]), instr.op.name)
 
 
-def lower_promote(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_promote(fl: FunctionLowerer, instr: Any) -> None:
     x = half(fl, as_shape(fl, fl.pop(), "f32x4"), high=False)
     push_v128(fl, fl.b.fpext(x, VEC["f64x2"]), instr.op.name)
 
@@ -600,9 +602,9 @@ RELAXED_AS = {
 
 def lower_relaxed_x86(name: str, shape: str, result: str, intrinsic_name: str) -> Lower:
     """A relaxed instruction that is one x86 intrinsic on its operands (as `shape`)."""
-    n = len(parse_sig(BY_NAME[name].sig)[0])
+    n = len(parse_sig(BY_NAME[name].sig or "")[0])
 
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         args = [as_shape(fl, fl.pop(), shape) for _ in range(n)][::-1]
         push_v128(fl, intrinsic(fl, intrinsic_name, VEC[result], args), name)
     return lower
@@ -610,7 +612,7 @@ def lower_relaxed_x86(name: str, shape: str, result: str, intrinsic_name: str) -
 
 def lower_relaxed_laneselect(shape: str) -> Lower:
     """The lane of the first operand where the mask lane's top bit is set, else the second's."""
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         m = as_shape(fl, fl.pop(), shape)
         y = as_shape(fl, fl.pop(), shape)
         x = as_shape(fl, fl.pop(), shape)
@@ -621,7 +623,7 @@ def lower_relaxed_laneselect(shape: str) -> Lower:
 
 def lower_relaxed_madd(shape: str, negate: bool) -> Lower:
     """f32x4/f64x2.relaxed_madd: a * b + c, fused or not; nmadd: -(a * b) + c."""
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         c = as_shape(fl, fl.pop(), shape)
         y = as_shape(fl, fl.pop(), shape)
         x = as_shape(fl, fl.pop(), shape)
@@ -635,7 +637,7 @@ def lower_relaxed_madd(shape: str, negate: bool) -> Lower:
 def lower_relaxed_dot(add: bool) -> Lower:
     """i16x8.relaxed_dot_i8x16_i7x16_s: pmaddubsw with the second operand as its unsigned one;
     the `_add` form then sums adjacent i16 lanes into i32 (pmaddwd by ones) and adds the third."""
-    def lower(fl: FunctionLowerer, instr: Instr) -> None:
+    def lower(fl: FunctionLowerer, instr: Any) -> None:
         c = as_shape(fl, fl.pop(), "i32x4") if add else None
         y = as_shape(fl, fl.pop(), "i8x16")
         x = as_shape(fl, fl.pop(), "i8x16")
