@@ -37,6 +37,8 @@ COMPILED = ("wasmc.decode", "wasmc.validate", "wasmc.lower.irbuild", "wasmc.lowe
             "wasmc.lower.control", "wasmc.lower.memory", "wasmc.lower.addressing",
             "wasmc.lower.witness", "wasmc.lower.simd", "wasmc.lower.atomics",
             "wasmc.lower.exceptions", "wasmc.lower.gcrefs", "wasmc.lower.gcobjects")
+# module_lowering.py (module-level glue) is type-clean too, but compiled it bought nothing
+# measurable on QuickJS's lowering (0.45-0.46 s either way) for 20 s more of build.
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"

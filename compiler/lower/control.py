@@ -429,7 +429,7 @@ def check_subtype(fl: FunctionLowerer, actual: ir.Value, expected: ir.Value) -> 
 
 
 def call_static_table(fl: FunctionLowerer, index: ir.Value, typeidx: int, tableidx: int,
-                      codes: ir.GlobalVariable, classes: ir.GlobalVariable, tail: bool = False) -> None:
+                      codes: ir.Value, classes: ir.Value, tail: bool = False) -> None:
     """`call_indirect` through a table whose elements the module alone decides
     (ModuleLowerer.static_table): the element's code pointer and type class come from two
     constant arrays, loaded side by side, and the callee runs in this instance.  Native code's

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from ..module import ExternKind, Instr, Module, SegmentMode
 from ..reftypes import DefType, heap_text, host_letter, sig_text, traced
@@ -34,6 +35,7 @@ from . import (  # noqa: F401  (each registers its handlers)
     variable,
 )
 from . import irbuild as ir
+from . import irbuild as irt  # in annotations inside classes, where `ir` is also an attribute
 from . import types as T
 from .addressing import WIDE_FOLD_SYMBOL
 from .function import HANDLERS, WITNESS_KEY, FunctionLowerer
@@ -145,14 +147,15 @@ ITEM_NULL, ITEM_FUNC, ITEM_GLOBAL, ITEM_I31, ITEM_COMPUTED = range(5)
 def elem_item(expr: list[Instr]) -> tuple[int, int]:
     """An element item's (kind, index) in the descriptor."""
     names = [i.op.name for i in expr]
+    imm: Any = expr[0].imm if expr else None
     if not names or names == ["ref.null"]:
         return ITEM_NULL, 0
     if names == ["ref.func"]:
-        return ITEM_FUNC, expr[0].imm
+        return ITEM_FUNC, imm
     if names == ["global.get"]:
-        return ITEM_GLOBAL, expr[0].imm
+        return ITEM_GLOBAL, imm
     if names == ["i32.const", "ref.i31"]:
-        return ITEM_I31, expr[0].imm & 0xFFFFFFFF
+        return ITEM_I31, imm & 0xFFFFFFFF
     return ITEM_COMPUTED, 0
 
 
@@ -161,7 +164,7 @@ def elem_item(expr: list[Instr]) -> tuple[int, int]:
 ELEM_ITEM_SET = Op("wasmc.elem_item_set", 0, None, Imm.NONE, Kind.REFERENCE, None)
 
 
-def lower_elem_item_set(fl: FunctionLowerer, instr: Instr) -> None:
+def lower_elem_item_set(fl: FunctionLowerer, instr: Any) -> None:
     seg, k = instr.imm
     segs = fl.load_field(fl.ctx, T.INST_ELEM_SEGS, T.PTR, "elem_segs")
     items = fl.load_field(segs, seg * T.SEGMENT_SIZE + T.SEGMENT_ITEMS, T.PTR, "items")
@@ -193,19 +196,19 @@ class Partition:
     """One LLVM module of the output: optimised and code-generated on its own (in parallel with the
     others), then linked.  Partition 0 also holds the glue and the descriptor."""
 
-    ir: ir.Module
+    ir: irt.Module
     opt_level: int | None = None  # None: the requested level; giant functions get a cheaper one
-    funcs: dict[int, ir.Function] = field(default_factory=dict)
-    rt: dict[str, ir.Function] = field(default_factory=dict)
-    intrinsics: dict[str, ir.Function] = field(default_factory=dict)
-    strings: dict[str, ir.GlobalVariable] = field(default_factory=dict)
-    globals_: dict[str, ir.GlobalVariable] = field(default_factory=dict)  # runtime globals by name
-    empty_md: ir.MDValue | None = None
-    tbaa: dict[str, ir.MDValue] = field(default_factory=dict)
+    funcs: dict[int, irt.Function] = field(default_factory=dict)
+    rt: dict[str, irt.Function] = field(default_factory=dict)
+    intrinsics: dict[str, irt.Function] = field(default_factory=dict)
+    strings: dict[str, irt.GlobalVariable] = field(default_factory=dict)
+    globals_: dict[str, irt.GlobalVariable] = field(default_factory=dict)  # runtime globals by name
+    empty_md: irt.MDValue | None = None
+    tbaa: dict[str, irt.MDValue] = field(default_factory=dict)
     giant: list[int] = field(default_factory=list)  # functions that forced a cheaper pipeline
-    wide_flag: ir.GlobalVariable | None = None  # WIDE_FOLD_SYMBOL (ModuleLowerer.note_wide_folds)
+    wide_flag: irt.GlobalVariable | None = None  # WIDE_FOLD_SYMBOL (ModuleLowerer.note_wide_folds)
     dispatch: bool = False  # holds an `indirectbr` (control.lower_dispatch)
-    call_tables: dict[int, tuple[ir.GlobalVariable, ir.GlobalVariable]] = field(
+    call_tables: dict[int, tuple[irt.Value, irt.Value]] = field(
         default_factory=dict)  # ModuleLowerer.call_table
 
 
@@ -274,10 +277,11 @@ class ModuleLowerer:
 
     def _find_static_tables(self) -> dict[int, list[int | None] | None]:
         m = self.module
-        if any(c.body is None for c in m.codes):
+        bodies: list[Any] = [c.body for c in m.codes]
+        if any(body is None for body in bodies):
             return {}
-        for code in m.codes:
-            if not _TABLE_WRITES.isdisjoint(ins[0].name for ins in code.body):
+        for body in bodies:
+            if not _TABLE_WRITES.isdisjoint(ins[0].name for ins in body):
                 return {}
         exported = {e.index for e in m.exports if e.kind is ExternKind.TABLE}
         first = len(m.imported(ExternKind.TABLE))
@@ -285,6 +289,7 @@ class ModuleLowerer:
             first + i: [None] * t.limits.min for i, t in enumerate(m.tables)
             if first + i not in exported and t.elem == "F" and t.addrtype == "i"}
         base = m.num_imported_funcs
+        e: Any
         for e in m.elems:
             contents = tables.get(e.table)
             if e.mode is not SegmentMode.ACTIVE or contents is None:
@@ -305,7 +310,7 @@ class ModuleLowerer:
                 tables[e.table] = None
         return tables
 
-    def call_table(self, tableidx: int) -> tuple[ir.GlobalVariable, ir.GlobalVariable] | None:
+    def call_table(self, tableidx: int) -> tuple[irt.Value, irt.Value] | None:
         """For a `call_indirect` through a static table (static_table): two constant arrays, the
         code pointer of each element and its type's class (type_class; -1 for null), or None
         when the table is not static."""
@@ -334,7 +339,7 @@ class ModuleLowerer:
         exactly when their classes are equal (the runtime's canonical type ids, by signature)."""
         return self.module.first_type_index(self.module.heap(typeidx))
 
-    def wide_fold_symbol(self) -> ir.GlobalVariable:
+    def wide_fold_symbol(self) -> irt.GlobalVariable:
         """The current partition's view of WIDE_FOLD_SYMBOL: a weak reference (null unless some
         partition defines it), which the descriptor points to (`wide_address_folds`)."""
         g = self.cur.wide_flag
@@ -367,18 +372,18 @@ class ModuleLowerer:
 
     # The current partition's module and caches.
     @property
-    def ir(self) -> ir.Module:
+    def ir(self) -> irt.Module:
         return self.cur.ir
 
     @property
-    def empty_md(self) -> ir.MDValue:
+    def empty_md(self) -> Any:  # an irt.MDValue once the partition has made it
         return self.cur.empty_md
 
     @property
-    def tbaa(self) -> dict[str, ir.MDValue]:
+    def tbaa(self) -> dict[str, irt.MDValue]:
         return self.cur.tbaa
 
-    def _tbaa_tags(self) -> dict[str, ir.MDValue]:
+    def _tbaa_tags(self) -> dict[str, irt.MDValue]:
         """Type-based alias classes: linear memory, global cells, runtime structures and GC
         objects' fields never overlap, so a store to linear memory does not force a global or a
         table to be reloaded."""
@@ -390,7 +395,7 @@ class ModuleLowerer:
             tags[name] = md([node, node, ir.Constant(T.I64, 0)])
         return tags
 
-    def func(self, idx: int) -> ir.Function:
+    def func(self, idx: int) -> irt.Function:
         """Defined function `idx` as seen from the current partition (a declaration if it is
         defined in another one)."""
         fn = self.cur.funcs.get(idx)
@@ -452,7 +457,7 @@ class ModuleLowerer:
         "wasmc_rt_array_init_elem": (T.VOID, [T.PTR, T.PTR, T.I32, T.I32, T.I32, T.I32]),
     }
 
-    def rt(self, name: str) -> ir.Function:
+    def rt(self, name: str) -> irt.Function:
         fn = self.cur.rt.get(name)
         if fn is None:
             ret, args = self.RT_SIGNATURES[name]
@@ -466,14 +471,14 @@ class ModuleLowerer:
             self.cur.rt[name] = fn
         return fn
 
-    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+    def intrinsic(self, name: str, ret: irt.Type, args: list[irt.Type]) -> irt.Function:
         fn = self.cur.intrinsics.get(name)
         if fn is None:
             fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
             self.cur.intrinsics[name] = fn
         return fn
 
-    def runtime_global(self, name: str) -> ir.GlobalVariable:
+    def runtime_global(self, name: str) -> irt.GlobalVariable:
         """A pointer variable the runtime defines, declared once per partition."""
         g = self.cur.globals_.get(name)
         if g is None:
@@ -481,23 +486,23 @@ class ModuleLowerer:
             g.linkage = "external"
         return g
 
-    def handler_top_global(self) -> ir.GlobalVariable:
+    def handler_top_global(self) -> irt.GlobalVariable:
         """`wasmc_rt_handler_top`, the innermost exception handler (exceptions.py)."""
         return self.runtime_global("wasmc_rt_handler_top")
 
-    def gc_frames_global(self) -> ir.GlobalVariable:
+    def gc_frames_global(self) -> irt.GlobalVariable:
         """`wasmc_rt_gc_frames`, the innermost function's GC root frame (runtime_c/gc.c)."""
         return self.runtime_global("wasmc_rt_gc_frames")
 
-    def stack_limit_global(self) -> ir.GlobalVariable:
+    def stack_limit_global(self) -> irt.GlobalVariable:
         """`wasmc_rt_stack_limit`, below which the native stack counts as exhausted."""
         return self.runtime_global("wasmc_rt_stack_limit")
 
-    def call_indirect_ptr(self, b: ir.IRBuilder, fnty: ir.FunctionType, code: ir.Value,
-                          args: list[ir.Value], name: str, tail: str = "notail") -> ir.Value:
+    def call_indirect_ptr(self, b: irt.IRBuilder, fnty: irt.FunctionType, code: irt.Value,
+                          args: list[irt.Value], name: str, tail: str = "notail") -> irt.Value:
         return b.call(_IndirectCallee(code, fnty), args, name=name, tail=tail)
 
-    def cstring(self, s: str) -> ir.Constant:
+    def cstring(self, s: str) -> irt.GlobalVariable:
         g = self.cur.strings.get(s)
         if g is None:
             data = _cstring_bytes(s)
@@ -510,7 +515,8 @@ class ModuleLowerer:
             self.cur.strings[s] = g
         return g
 
-    def const_array(self, name: str, elem_ty: ir.Type, values: list) -> ir.Constant:
+    def const_array(self, name: str, elem_ty: irt.Type, values: list) -> irt.Value:
+        """A private constant array of `values` (a null pointer when there are none)."""
         if not values:
             return ir.Constant(T.PTR, None)
         ty = ir.ArrayType(elem_ty, len(values))
@@ -539,19 +545,20 @@ class ModuleLowerer:
                 continue
             self.cur = self.parts[self.owner.get(idx, 0)]
             ft = m.types[m.funcs[i]]
-            names = {ins[0].name for ins in code.body}  # (hashing Op rows is slow)
+            body: Any = code.body  # decoded by now (read_bodies)
+            names = {ins[0].name for ins in body}  # (hashing Op rows is slow)
             has_calls = not names.isdisjoint(_CALLS)
             # Which load-witness widths this body needs (function.py): none without loads.
             witness = {_LOAD_WITNESS[n] for n in names.intersection(_LOAD_WITNESS)}
             fl = FunctionLowerer(self, self.func(idx), ft.params, ft.results, code.local_types(),
-                                 code.body, has_calls, witness, names)
+                                 body, has_calls, witness, names)
             fl.lower_body()
             if fl.addr.wide_used:
                 self.note_wide_folds()
         self.cur = self.parts[0]
 
-    def call_function(self, b: ir.IRBuilder, inst: ir.Value, idx: int,
-                      args: list[ir.Value]) -> ir.Value:
+    def call_function(self, b: irt.IRBuilder, inst: irt.Value, idx: int,
+                      args: list[irt.Value]) -> irt.Value:
         """Call function `idx` from generated glue (entries, init code)."""
         ft = self.module.func_type(idx)
         if idx >= self.module.num_imported_funcs:
@@ -567,7 +574,7 @@ class ModuleLowerer:
         fnty = T.func_llvm_type(ft.params, ft.results)
         return self.call_indirect_ptr(b, fnty, code, [callee_inst] + args, "")
 
-    def make_entry(self, idx: int) -> ir.Function:
+    def make_entry(self, idx: int) -> irt.Function:
         """`void entry(ptr instance, ptr vals)`: arguments from vals, results back into vals."""
         if idx in self.entries:
             return self.entries[idx]
@@ -576,7 +583,7 @@ class ModuleLowerer:
         fn.linkage = "internal"
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         inst, vals = fn.args
-        args = []
+        args: list[irt.Value] = []
         for i, t in enumerate(ft.params):
             slot = b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8)
             args.append(b.load(slot, typ=T.LLVM_TYPE[t], align=8))  # wasmc_val: 8-aligned
@@ -586,13 +593,13 @@ class ModuleLowerer:
         self.entries[idx] = fn
         return fn
 
-    def _store_results(self, b: ir.IRBuilder, vals: ir.Value, res: ir.Value, results: str) -> None:
+    def _store_results(self, b: irt.IRBuilder, vals: irt.Value, res: irt.Value, results: str) -> None:
         for i, t in enumerate(results):
             v = res if len(results) == 1 else b.extract_value(res, i)
             slot = b.gep(vals, [ir.Constant(T.I64, i * T.VAL_SIZE)], source_etype=T.I8)
             b.store(v, slot, align=8)
 
-    def make_host_stub(self, typeidx: int) -> ir.Function:
+    def make_host_stub(self, typeidx: int) -> irt.Function:
         """`ret stub(ptr host_func, params...)`: packs the arguments for a host callback."""
         if typeidx in self.host_stubs:
             return self.host_stubs[typeidx]
@@ -630,14 +637,14 @@ class ModuleLowerer:
         elif len(ft.results) == 1:
             b.ret(loaded[0])
         else:
-            agg = ir.Constant(T.result_type(ft.results), ir.Undefined)
+            agg: irt.Value = ir.Constant(T.result_type(ft.results), ir.Undefined)
             for i, v in enumerate(loaded):
                 agg = b.insert_value(agg, v, i)
             b.ret(agg)
         self.host_stubs[typeidx] = fn
         return fn
 
-    def lower_synthetic(self, name: str, body: list[Instr]) -> ir.Function:
+    def lower_synthetic(self, name: str, body: list[Instr]) -> irt.Function:
         """Lower an instruction sequence we built (initialisers) as `void name(ptr instance)`."""
         fn = ir.Function(self.ir, ir.FunctionType(T.VOID, [T.PTR]), name)
         fn.linkage = "internal"
@@ -687,7 +694,7 @@ class ModuleLowerer:
         return body
 
     # --- the descriptor -------------------------------------------------------------------------
-    def build_descriptor(self, init_globals: ir.Function, init_segments: ir.Function) -> None:
+    def build_descriptor(self, init_globals: irt.Function, init_segments: irt.Function) -> None:
         m = self.module
         i32 = lambda v: ir.Constant(T.I32, v)
         i64 = lambda v: ir.Constant(T.I64, v)
@@ -718,7 +725,7 @@ class ModuleLowerer:
 
         limits_ty = ir.LiteralStructType([T.I64, T.I64, T.I32, T.I32])
 
-        def limits(lim, addrtype: str, elemtype: str = "", shared: bool = False) -> ir.Constant:
+        def limits(lim, addrtype: str, elemtype: str = "", shared: bool = False) -> irt.Constant:
             # WASMC_LIMITS_HAS_MAX, _INDEX64, _SHARED
             flags = (lim.max is not None) | (addrtype == "l") << 1 | shared << 2
             return ir.Constant(limits_ty, [i64(lim.min), i64(lim.max or 0), i32(flags),
@@ -804,10 +811,10 @@ class ModuleLowerer:
                                                     for i in range(len(m.types))]),
         ])
 
-    def code_bounds(self) -> list[ir.Value]:
+    def code_bounds(self) -> list[irt.Value]:
         if not self.module.codes:
             return [ir.Constant(T.PTR, None)] * 2
-        bounds = []
+        bounds: list[irt.Value] = []
         for sym in (f"__start_{CODE_SECTION}", f"__stop_{CODE_SECTION}"):
             g = ir.GlobalVariable(self.ir, T.I8, sym)
             g.linkage = "external"
@@ -829,7 +836,7 @@ class ModuleLowerer:
         if m.start is not None:
             self.make_entry(m.start)
         for imp in m.imported(ExternKind.FUNC):
-            self.make_host_stub(imp.desc)
+            self.make_host_stub(cast(int, imp.desc))
         init_globals = self.lower_synthetic("wasm:init_globals", self.init_globals_body())
         init_segments = self.lower_synthetic("wasm:init_segments", self.init_segments_body())
         self.build_descriptor(init_globals, init_segments)
