@@ -43,6 +43,20 @@ def test_pure_python_is_used_when_asked(tmp_path):
     assert out.startswith("pure Python") and out.rstrip().endswith("decode.py"), out
 
 
+def test_the_python_front_end_needs_no_mypy():
+    """Installed without the `native` extra (no mypy, so no mypy_extensions), wasmc still
+    compiles, as Python."""
+    code = ("import sys; sys.modules['mypy_extensions'] = None\n"
+            "import wasmtime, wasmc.native as n\n"
+            "from wasmc.driver import compile_module, Options\n"
+            "w = wasmtime.wat2wasm('(module (func (export \"f\") (result i32) i32.const 42))')\n"
+            "text, _ = compile_module(w, Options(opt_level=0), 'llvm')\n"
+            "print(n.describe(), 'ret i32 42' in text)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "WASMC_PURE_PYTHON": "1"}).stdout
+    assert out.split() == ["pure", "Python", "True"], out
+
+
 def test_a_stale_build_is_not_used(tmp_path):
     """An edited source (here: a copy of the package with one more line) has another key, so no
     build is found for it."""
