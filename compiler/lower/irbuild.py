@@ -929,14 +929,6 @@ def _md_text(md: dict[str, Any]) -> str:
     return "".join([f", !{k} {v.ref}" for k, v in md.items()])
 
 
-def _mk(cls: Any, parent: Block, ty: Any, ref: str, opname: str, ops: tuple,
-        text: str) -> Any:
-    """An instruction of class `cls` with operands `ops` (shaped as Instruction.operands)."""
-    if 1 <= len(ops) <= 2 and all(x is not None for x in ops):
-        return cls(parent, ty, ref, opname, ops[0], ops[1] if len(ops) == 2 else None, (), text)
-    return cls(parent, ty, ref, opname, None, None, ops, text)
-
-
 class CastInstr(Instruction):
     __slots__ = ()
 
@@ -1623,7 +1615,8 @@ class IRBuilder:
         else:
             ref = self._ref(name)
             text = f"{ref} = {text}"
-        i = _mk(CallInstr, self.block, rt, ref, "call", (fn, *args), text)
+        i = CallInstr(self.block, rt, ref, "call", None, None, (), text)
+        i.operands = (fn, *args)  # (the setter shapes them: one or two, or a tuple)
         i.tail = tail
         i.attributes = attrs
         i.cconv = cconv
